@@ -1,0 +1,131 @@
+"""Train the tutorial's CNN for real pen-drawn digits: `python -m model.train`.
+
+MNIST plus the UCI pen trajectories, rendered through the app's own preprocessing
+with random slant, rotation, wobble and pen width; MNIST itself gets small random
+shifts, rotations and zooms. Writes the weights (no optimizer state) and metrics.json.
+"""
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from .architecture import build_model  # noqa: E402
+from .data import DEFAULT_PEN_TEST, DEFAULT_PEN_TRAIN, augmented_pen_images, load_mnist, load_pen_samples, render_pen_samples  # noqa: E402
+from .evaluate import evaluate_mnist, evaluate_pen  # noqa: E402
+from .network import DEFAULT_MODEL_PATH, Network  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--output", default=str(DEFAULT_MODEL_PATH))
+    parser.add_argument("--metrics", help="metrics file (default: metrics.json beside the model)")
+    parser.add_argument("--mnist", help="mnist.npz (default: $MNIST_PATH, else Keras' download)")
+    parser.add_argument("--pen-train", default=str(DEFAULT_PEN_TRAIN), help="pen digits to train on ('' for none)")
+    parser.add_argument("--pen-copies", type=int, default=8, help="random variants of each pen digit")
+    parser.add_argument("--holdout-writers", default="", help="pen-train writer ids kept out, for tuning")
+    parser.add_argument("--pen-test", default=str(DEFAULT_PEN_TEST), help="pen digits to report on, never trained on")
+    return parser.parse_args(argv)
+
+
+def pen_training_set(samples, copies, seed):
+    plain = render_pen_samples(samples)
+    varied = augmented_pen_images(samples, copies, seed=seed)
+    return np.concatenate([plain[0], varied[0]]), np.concatenate([plain[1], varied[1]])
+
+
+def mnist_jitter():
+    # Small affine jitter, as people hold the pen differently; applied per batch on the fly.
+    return keras.Sequential(
+        [
+            keras.layers.RandomRotation(0.03, fill_mode="constant"),
+            keras.layers.RandomZoom(0.08, fill_mode="constant"),
+            keras.layers.RandomTranslation(0.06, 0.06, fill_mode="constant"),
+        ]
+    )
+
+
+def make_dataset(mnist, pen, batch_size, seed):
+    jitter = mnist_jitter()
+    x_mnist, y_mnist = mnist
+    x_pen, y_pen = pen
+    # Flag which images are MNIST bitmaps: only those get jittered (pen ones were varied as strokes).
+    x = np.concatenate([x_mnist, x_pen])[..., None]
+    y = np.concatenate([y_mnist, y_pen])
+    is_mnist = np.concatenate([np.ones(len(x_mnist)), np.zeros(len(x_pen))]).astype(np.float32)
+
+    def augment(images, labels, flags):
+        flags = tf.reshape(flags, (-1, 1, 1, 1))
+        return flags * jitter(images, training=True) + (1 - flags) * images, labels
+
+    data = tf.data.Dataset.from_tensor_slices((x, y, is_mnist)).shuffle(len(x), seed=seed)
+    return data.batch(batch_size).map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    keras.utils.set_random_seed(args.seed)
+    started = time.time()
+    (x_train, y_train), (x_test, y_test) = load_mnist(args.mnist)
+    holdout = {int(w) for w in args.holdout_writers.split(",") if w}
+    pen_samples = load_pen_samples(args.pen_train) if args.pen_train else []
+    train_samples = [s for s in pen_samples if s["writer"] not in holdout]
+    held_samples = [s for s in pen_samples if s["writer"] in holdout]
+    print(f"rendering {len(train_samples)} pen digits x {args.pen_copies + 1} variants ...", flush=True)
+    pen = pen_training_set(train_samples, args.pen_copies, args.seed) if train_samples else (x_train[:0], y_train[:0])
+    dataset = make_dataset((x_train, y_train), pen, args.batch_size, args.seed)
+    steps = len(dataset) * args.epochs
+
+    model = build_model()
+    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps, alpha=0.02)
+    model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(dataset, epochs=args.epochs, validation_data=(x_test[..., None], y_test), verbose=1)
+    trained_seconds = time.time() - started
+
+    save_weights_only(model, args.output)
+    network = Network.load(args.output)
+    metrics = {
+        **evaluate_mnist(network, x_test, y_test),
+        "pen_accuracy": {},
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "data": {
+            "mnist_train": int(len(x_train)),
+            "pen_train_file": Path(args.pen_train).name if args.pen_train else None,
+            "pen_train_digits": len(train_samples),
+            "pen_train_images": int(len(pen[0])),
+            "holdout_writers": sorted(holdout),
+        },
+        "train_seconds": round(trained_seconds, 1),
+        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
+    }
+    if held_samples:
+        metrics["pen_accuracy"]["holdout_writers"] = evaluate_pen(network, held_samples)
+    if args.pen_test and Path(args.pen_test).exists():
+        metrics["pen_accuracy"][Path(args.pen_test).name] = evaluate_pen(network, load_pen_samples(args.pen_test))
+    metrics_path = args.metrics or str(Path(args.output).with_name("metrics.json"))
+    Path(metrics_path).write_text(json.dumps(metrics, indent=1) + "\n")
+    summary = {k: v["accuracy"] for k, v in metrics["pen_accuracy"].items()}
+    print(f"MNIST test accuracy {metrics['mnist_test_accuracy']:.4f}; pen accuracy {summary}; {trained_seconds:.0f} s")
+
+
+def save_weights_only(model, path):
+    """Save a fresh, uncompiled copy: the file holds the weights, not the optimizer's state."""
+    clean = build_model()
+    clean.set_weights(model.get_weights())
+    clean.save(path)
+
+
+if __name__ == "__main__":
+    main()
