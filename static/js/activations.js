@@ -1,0 +1,105 @@
+// Every layer's activation maps as grids of heatmaps; dense layers as strips.
+import { LUT } from "./colormap.js";
+
+const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
+
+export function layerLabel(layer) {
+  return layer.height === 1
+    ? `${layer.name} · ${layer.width} units`
+    : `${layer.name} · ${layer.maps} maps · ${layer.height}×${layer.width}`;
+}
+
+// Byte q of map m → colormap index, for the chosen scale: the map's own range or the layer's.
+function indexTables(layer, scale) {
+  const lo = Math.min(...layer.min), hi = Math.max(...layer.max);
+  const tables = [];
+  for (let m = 0; m < layer.maps; m++) {
+    const table = new Uint8Array(256);
+    const span = layer.max[m] - layer.min[m];
+    for (let q = 0; q < 256; q++) {
+      if (scale === "map" || hi === lo) table[q] = span > 0 ? q : 0;
+      else table[q] = Math.round(((layer.min[m] + (q / 255) * span - lo) / (hi - lo)) * 255);
+    }
+    tables.push(table);
+  }
+  return { tables, lo, hi };
+}
+
+export function paintMap(canvas, layer, m, table, image) {
+  const size = layer.width * layer.height;
+  const pixels = new Uint32Array(image.data.buffer);
+  const values = layer.values.subarray(m * size, (m + 1) * size);
+  for (let i = 0; i < size; i++) pixels[i] = LUT[table[values[i]]];
+  canvas.getContext("2d").putImageData(image, 0, 0);
+}
+
+export class LayerView {
+  constructor(root, onSelect) {
+    this.root = root;
+    this.onSelect = onSelect;
+    this.sections = new Map();
+    this.scale = "map";
+    this.frame = null;
+  }
+
+  setScale(scale) {
+    this.scale = scale;
+    if (this.frame) this.render(this.frame);
+  }
+
+  render(frame) {
+    this.frame = frame;
+    this.root.classList.remove("is-empty");
+    for (const layer of frame.layers) {
+      const section = this.sections.get(layer.name) || this.build(layer);
+      const { tables, lo, hi } = indexTables(layer, this.scale);
+      section.range.textContent = `values ${fmt(lo)} … ${fmt(hi)}`;
+      section.canvases.forEach((canvas, m) => paintMap(canvas, layer, m, tables[m], section.images[m]));
+    }
+  }
+
+  clear() {
+    this.frame = null;
+    this.root.classList.add("is-empty");
+    for (const section of this.sections.values()) {
+      section.range.textContent = "";
+      for (const canvas of section.canvases) canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+    }
+  }
+
+  build(layer) {
+    const el = document.createElement("section");
+    const dense = layer.height === 1;
+    el.className = dense ? "layer layer-dense" : "layer";
+    el.id = `layer-${layer.name}`;
+    el.dataset.layer = layer.name;
+    el.innerHTML = `<h3><span class="layer-name"></span> <span class="layer-range"></span></h3><div class="maps"></div>`;
+    el.querySelector(".layer-name").textContent = layerLabel(layer);
+    const grid = el.querySelector(".maps");
+    const canvases = [], images = [];
+    for (let m = 0; m < layer.maps; m++) {
+      const canvas = document.createElement("canvas");
+      canvas.width = layer.width;
+      canvas.height = layer.height;
+      canvas.className = "map";
+      canvas.tabIndex = 0;
+      canvas.dataset.map = m;
+      canvas.setAttribute("role", "button");
+      canvas.setAttribute("aria-label", dense ? `${layer.name}: open to read unit values` : `${layer.name} map ${m}: open enlarged`);
+      canvas.addEventListener("click", () => this.onSelect(layer.name, m));
+      canvas.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" || e.key === " ") {
+          e.preventDefault();
+          this.onSelect(layer.name, m);
+        }
+      });
+      grid.append(canvas);
+      canvases.push(canvas);
+      images.push(new ImageData(layer.width, layer.height));
+    }
+    this.root.append(el);
+    const section = { el, canvases, images, range: el.querySelector(".layer-range") };
+    this.sections.set(layer.name, section);
+    return section;
+  }
+}

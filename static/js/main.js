@@ -1,0 +1,121 @@
+// Wires the page: drawing → server → prediction and maps, with the busy/ready contract
+// that tests and people rely on (#prediction[data-digit][data-busy]).
+import { DrawingPad } from "./canvas.js";
+import { paintLegend } from "./colormap.js";
+import { Connection } from "./connection.js";
+import { Inspector } from "./inspector.js";
+import { LayerView } from "./activations.js";
+import { PredictionView } from "./prediction.js";
+import { pictureBytes } from "./picture.js";
+
+const $ = (selector) => document.querySelector(selector);
+const message = $("#message");
+const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"));
+const inspector = new Inspector($("#inspector"));
+const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame));
+let current = 0; // the drawing state on screen
+let shown = 0; // the state the displayed result belongs to
+let shownFrame = null;
+
+const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
+
+const connection = new Connection({
+  onStatus: (status) => {
+    $("#status").textContent = status;
+    $("#status").dataset.state = status;
+  },
+  onFrame: (frame) => {
+    if (!isNewer(frame.seq, shown)) return;
+    shown = frame.seq;
+    shownFrame = frame.digit === null ? null : frame;
+    if (shownFrame) {
+      prediction.show(frame);
+      layers.render(frame);
+    } else {
+      prediction.empty();
+      layers.clear();
+    }
+    inspector.refresh(shownFrame);
+    if (shown === current) message.textContent = "";
+    prediction.setBusy(shown !== current);
+  },
+  onError: ({ error, seq }) => {
+    message.textContent = error;
+    if (seq === current) {
+      shown = current;
+      prediction.setBusy(false);
+    }
+  },
+});
+
+const pad = new DrawingPad($("#canvas"), (kind) => {
+  if (pad.isEmpty) {
+    current = shown = connection.skip();
+    shownFrame = null;
+    prediction.empty();
+    layers.clear();
+    inspector.refresh(null);
+    prediction.setBusy(false);
+    message.textContent = "";
+    return;
+  }
+  current = connection.draw(pad.strokes, pad.canvas.width, pad.canvas.height, kind !== "draw");
+  prediction.setBusy(true);
+});
+
+async function usePicture(file) {
+  if (!file) return;
+  if (!/^image\/(png|jpeg)$/.test(file.type)) {
+    message.textContent = "Pick a PNG or JPEG picture of a digit.";
+    return;
+  }
+  try {
+    const { bitmap, bytes } = await pictureBytes(file);
+    pad.showPicture(bitmap);
+    current = connection.image(bytes);
+    prediction.setBusy(true);
+  } catch (e) {
+    message.textContent = `Could not read that picture: ${e.message}`;
+  }
+}
+
+function setScale(scale) {
+  layers.setScale(scale);
+  for (const b of document.querySelectorAll("[data-scale]")) b.setAttribute("aria-pressed", b.dataset.scale === scale);
+}
+
+$("#clear").addEventListener("click", () => pad.clear());
+$("#undo").addEventListener("click", () => pad.undo());
+$("#file").addEventListener("change", (e) => usePicture(e.target.files[0]));
+for (const b of document.querySelectorAll("[data-scale]")) b.addEventListener("click", () => setScale(b.dataset.scale));
+paintLegend($("#legend"));
+layers.clear();
+
+const drop = $(".draw-panel");
+drop.addEventListener("dragover", (e) => {
+  e.preventDefault();
+  drop.classList.add("dropping");
+});
+drop.addEventListener("dragleave", () => drop.classList.remove("dropping"));
+drop.addEventListener("drop", (e) => {
+  e.preventDefault();
+  drop.classList.remove("dropping");
+  usePicture(e.dataTransfer.files[0]);
+});
+
+document.addEventListener("keydown", (e) => {
+  if (e.target.closest("input, textarea, dialog")) return;
+  const key = e.key.toLowerCase();
+  if ((e.ctrlKey || e.metaKey) && key === "z") {
+    e.preventDefault();
+    pad.undo();
+  } else if (e.ctrlKey || e.metaKey || e.altKey) {
+    return;
+  } else if (key === "c" || key === "delete" || key === "backspace") {
+    pad.clear();
+  } else if (key === "u") {
+    pad.undo();
+  } else if (key === "s") {
+    setScale(layers.scale === "map" ? "layer" : "map");
+  }
+});

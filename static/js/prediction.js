@@ -1,0 +1,55 @@
+// The predicted digit, the ten probabilities and the 28x28 image the network saw.
+export class PredictionView {
+  constructor(root, bars, inputCanvas) {
+    this.root = root;
+    this.digit = root.querySelector(".digit");
+    this.inputCanvas = inputCanvas;
+    this.rows = [];
+    for (let d = 0; d < 10; d++) {
+      const row = document.createElement("div");
+      row.className = "bar-row";
+      row.innerHTML = `<span class="bar-label">${d}</span><span class="bar-track"><span class="bar-fill"></span></span><span class="bar-value"></span>`;
+      bars.append(row);
+      this.rows.push({ row, fill: row.querySelector(".bar-fill"), value: row.querySelector(".bar-value") });
+    }
+    this.empty();
+  }
+
+  show(frame) {
+    this.root.dataset.digit = frame.digit;
+    this.digit.textContent = frame.digit;
+    const confidence = (100 * frame.probabilities[frame.digit]).toFixed(0);
+    this.root.setAttribute("aria-label", `Prediction: ${frame.digit}, ${confidence}% sure`);
+    frame.probabilities.forEach((p, d) => {
+      const { row, fill, value } = this.rows[d];
+      fill.style.width = `${(100 * p).toFixed(1)}%`;
+      value.textContent = `${(100 * p).toFixed(p < 0.1 ? 1 : 0)}%`;
+      row.classList.toggle("top", d === frame.digit);
+    });
+    const ctx = this.inputCanvas.getContext("2d");
+    const image = ctx.createImageData(28, 28);
+    for (let i = 0; i < 784; i++) {
+      const v = frame.image[i];
+      image.data.set([v, v, v, 255], 4 * i);
+    }
+    ctx.putImageData(image, 0, 0);
+  }
+
+  empty() {
+    this.root.dataset.digit = "";
+    this.digit.textContent = "–";
+    this.root.setAttribute("aria-label", "Prediction: nothing drawn");
+    for (const { row, fill, value } of this.rows) {
+      fill.style.width = "0";
+      value.textContent = "";
+      row.classList.remove("top");
+    }
+    const ctx = this.inputCanvas.getContext("2d");
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, 28, 28);
+  }
+
+  setBusy(busy) {
+    this.root.dataset.busy = busy ? "true" : "false";
+  }
+}

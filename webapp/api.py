@@ -1,0 +1,61 @@
+"""HTTP API for scripts: POST /api/predict with JSON strokes or an uploaded image."""
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from model.network import SHOWN_LAYERS
+from model.preprocess import EmptyDrawing, PreprocessError
+
+from .inference import get_service
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.post("/predict")
+def predict():
+    service = get_service(current_app.config["MODEL_PATH"])
+    want_maps = request.args.get("maps", "").lower() in ("1", "true", "yes")
+    try:
+        if request.files:
+            upload = request.files.get("image")
+            if upload is None:
+                return error(400, "send the picture as the multipart field 'image'")
+            result = service.from_image(upload.read())
+        else:
+            body = request.get_json(silent=True)
+            if not isinstance(body, dict) or "strokes" not in body:
+                return error(400, 'send JSON {"strokes": [[[x, y], ...], ...]} or a multipart "image" upload')
+            want_maps = want_maps or body.get("maps") is True
+            result = service.from_strokes(body["strokes"])
+    except EmptyDrawing as empty:
+        return error(422, str(empty))
+    except PreprocessError as bad:
+        return error(400, str(bad))
+    return jsonify(describe(result, want_maps))
+
+
+def describe(result, with_maps):
+    answer = {
+        "digit": result.digit,
+        "probabilities": [round(float(p), 6) for p in result.probabilities],
+        "input": result.image.round(4).tolist(),
+        "layers": [{"name": name, "shape": list(result.layers[name].shape)} for name in SHOWN_LAYERS],
+    }
+    if with_maps:
+        # Maps as (channel, row, column) so each map is one nested list.
+        answer["maps"] = {
+            name: (values.transpose(2, 0, 1) if values.ndim == 3 else values).round(5).tolist()
+            for name, values in result.layers.items()
+        }
+    return answer
+
+
+def error(status, message):
+    return jsonify({"error": message}), status
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(exc):
+    """Errors as JSON for the API, readable text elsewhere."""
+    if request.path.startswith("/api/"):
+        return error(exc.code, exc.description or exc.name)
+    return exc

@@ -1,0 +1,23 @@
+"""Settings with defaults; each can be overridden from the environment as CNNVIEW_<NAME>."""
+from model.network import DEFAULT_MODEL_PATH
+
+DEFAULTS = {
+    "MODEL_PATH": str(DEFAULT_MODEL_PATH),
+    "HOST": "127.0.0.1",
+    "PORT": 5000,
+    # Socket.IO origins: None means same origin only; a list, or "*" for any.
+    "CORS_ALLOWED_ORIGINS": None,
+    "MAX_MESSAGE_BYTES": 1_000_000,  # a Socket.IO message; larger gets an error event
+    "MAX_TRANSPORT_BYTES": 16_000_000,  # beyond this the transport itself hangs up
+    "MAX_CONTENT_LENGTH": 10_000_000,  # HTTP uploads (photos straight off a phone)
+    "MESSAGES_PER_SECOND": 200,  # per client, averaged; a pen sends at most one per display frame
+    "MESSAGE_BURST": 400,
+}
+
+
+def load_config(app, test_config=None):
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_prefixed_env("CNNVIEW")
+    else:
+        app.config.from_mapping(test_config)

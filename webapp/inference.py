@@ -1,0 +1,54 @@
+"""The inference service: a drawing or picture in, the prediction and every layer out."""
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.network import SHOWN_LAYERS, Network
+from model.preprocess import image_to_input, strokes_to_input
+
+
+@dataclass
+class Result:
+    image: np.ndarray  # (28, 28) float32: what the network saw
+    layers: dict  # layer name → activations for this one image, maps as (h, w, c)
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return self.layers["output"]
+
+    @property
+    def digit(self) -> int:
+        return int(np.argmax(self.layers["output"]))
+
+
+class InferenceService:
+    def __init__(self, network: Network):
+        self.network = network
+
+    def from_strokes(self, strokes) -> Result:
+        return self.run(strokes_to_input(strokes))
+
+    def from_image(self, data: bytes) -> Result:
+        return self.run(image_to_input(data))
+
+    def run(self, image: np.ndarray) -> Result:
+        return self.run_batch([image])[0]
+
+    def run_batch(self, images) -> list:
+        """Several images in one pass: every layer for all of them at once."""
+        outputs = self.network.run(np.stack(images))
+        return [Result(image, {name: outputs[name][i] for name in SHOWN_LAYERS}) for i, image in enumerate(images)]
+
+
+_services = {}
+_services_lock = threading.Lock()
+
+
+def get_service(model_path) -> InferenceService:
+    """One service per model file per process: the weights are read once and shared."""
+    key = str(model_path)
+    with _services_lock:
+        if key not in _services:
+            _services[key] = InferenceService(Network.load(key))
+        return _services[key]
