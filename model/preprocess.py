@@ -152,6 +152,8 @@ def image_to_input(data: bytes) -> np.ndarray:
 def _open_image(data: bytes) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise PreprocessError(f"image too large: at most {MAX_IMAGE_PIXELS:,} pixels") from None
     except (UnidentifiedImageError, OSError):
         raise PreprocessError("not an image: upload a PNG or JPEG") from None
     if image.format not in IMAGE_FORMATS:

@@ -25,15 +25,17 @@ from .network import DEFAULT_MODEL_PATH, Network  # noqa: E402
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--output", default=str(DEFAULT_MODEL_PATH))
     parser.add_argument("--metrics", help="metrics file (default: metrics.json beside the model)")
     parser.add_argument("--mnist", help="mnist.npz (default: $MNIST_PATH, else Keras' download)")
     parser.add_argument("--pen-train", default=str(DEFAULT_PEN_TRAIN), help="pen digits to train on ('' for none)")
-    parser.add_argument("--pen-copies", type=int, default=8, help="random variants of each pen digit")
+    parser.add_argument("--pen-copies", type=int, default=4, help="random variants of each pen digit")
+    parser.add_argument("--mnist-jitter", type=float, default=0.0, help="random shift/zoom/rotation of MNIST images (0: none)")
     parser.add_argument("--holdout-writers", default="", help="pen-train writer ids kept out, for tuning")
+    parser.add_argument("--limit", type=int, help="use only the first N MNIST and pen digits (quick checks)")
     parser.add_argument("--pen-test", default=str(DEFAULT_PEN_TEST), help="pen digits to report on, never trained on")
     return parser.parse_args(argv)
 
@@ -44,19 +46,18 @@ def pen_training_set(samples, copies, seed):
     return np.concatenate([plain[0], varied[0]]), np.concatenate([plain[1], varied[1]])
 
 
-def mnist_jitter():
-    # Small affine jitter, as people hold the pen differently; applied per batch on the fly.
+def mnist_jitter(strength):
+    """Random affine jitter of MNIST bitmaps; `strength` 1 is about ±11°, ±8% zoom, ±2 px."""
     return keras.Sequential(
         [
-            keras.layers.RandomRotation(0.03, fill_mode="constant"),
-            keras.layers.RandomZoom(0.08, fill_mode="constant"),
-            keras.layers.RandomTranslation(0.06, 0.06, fill_mode="constant"),
+            keras.layers.RandomRotation(0.03 * strength, fill_mode="constant"),
+            keras.layers.RandomZoom(0.08 * strength, fill_mode="constant"),
+            keras.layers.RandomTranslation(0.06 * strength, 0.06 * strength, fill_mode="constant"),
         ]
     )
 
 
-def make_dataset(mnist, pen, batch_size, seed):
-    jitter = mnist_jitter()
+def make_dataset(mnist, pen, batch_size, seed, jitter_strength):
     x_mnist, y_mnist = mnist
     x_pen, y_pen = pen
     # Flag which images are MNIST bitmaps: only those get jittered (pen ones were varied as strokes).
@@ -64,12 +65,16 @@ def make_dataset(mnist, pen, batch_size, seed):
     y = np.concatenate([y_mnist, y_pen])
     is_mnist = np.concatenate([np.ones(len(x_mnist)), np.zeros(len(x_pen))]).astype(np.float32)
 
+    data = tf.data.Dataset.from_tensor_slices((x, y, is_mnist)).shuffle(len(x), seed=seed).batch(batch_size)
+    if jitter_strength <= 0:
+        return data.map(lambda images, labels, flags: (images, labels)).prefetch(2)
+    jitter = mnist_jitter(jitter_strength)
+
     def augment(images, labels, flags):
         flags = tf.reshape(flags, (-1, 1, 1, 1))
         return flags * jitter(images, training=True) + (1 - flags) * images, labels
 
-    data = tf.data.Dataset.from_tensor_slices((x, y, is_mnist)).shuffle(len(x), seed=seed)
-    return data.batch(batch_size).map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+    return data.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
 
 
 def main(argv=None):
@@ -77,13 +82,15 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     started = time.time()
     (x_train, y_train), (x_test, y_test) = load_mnist(args.mnist)
+    if args.limit:
+        x_train, y_train = x_train[: args.limit], y_train[: args.limit]
     holdout = {int(w) for w in args.holdout_writers.split(",") if w}
     pen_samples = load_pen_samples(args.pen_train) if args.pen_train else []
-    train_samples = [s for s in pen_samples if s["writer"] not in holdout]
+    train_samples = [s for s in pen_samples if s["writer"] not in holdout][: args.limit]
     held_samples = [s for s in pen_samples if s["writer"] in holdout]
     print(f"rendering {len(train_samples)} pen digits x {args.pen_copies + 1} variants ...", flush=True)
     pen = pen_training_set(train_samples, args.pen_copies, args.seed) if train_samples else (x_train[:0], y_train[:0])
-    dataset = make_dataset((x_train, y_train), pen, args.batch_size, args.seed)
+    dataset = make_dataset((x_train, y_train), pen, args.batch_size, args.seed, args.mnist_jitter)
     steps = len(dataset) * args.epochs
 
     model = build_model()
@@ -99,6 +106,8 @@ def main(argv=None):
         "pen_accuracy": {},
         "epochs": args.epochs,
         "batch_size": args.batch_size,
+        "pen_copies": args.pen_copies,
+        "mnist_jitter": args.mnist_jitter,
         "seed": args.seed,
         "data": {
             "mnist_train": int(len(x_train)),

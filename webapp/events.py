@@ -22,6 +22,10 @@ class BadMessage(ValueError):
     pass
 
 
+class Ignored(Exception):
+    """A message dropped without an answer (a flood, already warned)."""
+
+
 def register(socketio: SocketIO, app):
     latest = LatestWins()
     limiter = RateLimiter(app.config["MESSAGES_PER_SECOND"], app.config["MESSAGE_BURST"])
@@ -51,7 +55,9 @@ def register(socketio: SocketIO, app):
     def accept(message, fields):
         """Checks shared by every event; returns the message's seq."""
         if not limiter.allow(request.sid):
-            raise BadMessage("too many messages: slow down")
+            if limiter.should_warn(request.sid):
+                raise BadMessage("too many messages: slow down")
+            raise Ignored()
         if not isinstance(message, dict):
             raise BadMessage("expected an object with " + ", ".join(fields))
         return parse_seq(message.get("seq"))
@@ -84,6 +90,8 @@ def register(socketio: SocketIO, app):
 
     @socketio.on_error_default
     def on_error(error):
+        if isinstance(error, Ignored):
+            return
         if isinstance(error, BadMessage):
             send_error(request.sid, str(error))
         else:

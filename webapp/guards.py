@@ -6,9 +6,10 @@ import time
 class RateLimiter:
     """A token bucket per client: `rate` messages a second on average, bursts up to `burst`."""
 
-    def __init__(self, rate, burst):
-        self.rate, self.burst = float(rate), float(burst)
+    def __init__(self, rate, burst, warn_every=1.0):
+        self.rate, self.burst, self.warn_every = float(rate), float(burst), warn_every
         self._buckets = {}
+        self._warned = {}
         self._lock = threading.Lock()
 
     def allow(self, key) -> bool:
@@ -20,9 +21,19 @@ class RateLimiter:
             self._buckets[key] = (tokens - allowed, now)
             return allowed
 
+    def should_warn(self, key) -> bool:
+        """At most one warning a `warn_every` seconds: a flood must not be answered by one."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._warned.get(key, -self.warn_every) < self.warn_every:
+                return False
+            self._warned[key] = now
+            return True
+
     def forget(self, key):
         with self._lock:
             self._buckets.pop(key, None)
+            self._warned.pop(key, None)
 
 
 def guard_message_size(server, limit, on_too_large):

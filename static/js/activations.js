@@ -9,17 +9,21 @@ export function layerLabel(layer) {
     : `${layer.name} · ${layer.maps} maps · ${layer.height}×${layer.width}`;
 }
 
+const IDENTITY = Uint8Array.from({ length: 256 }, (_, q) => q);
+const ZERO = new Uint8Array(256);
+
 // Byte q of map m → colormap index, for the chosen scale: the map's own range or the layer's.
 function indexTables(layer, scale) {
   const lo = Math.min(...layer.min), hi = Math.max(...layer.max);
   const tables = [];
   for (let m = 0; m < layer.maps; m++) {
-    const table = new Uint8Array(256);
     const span = layer.max[m] - layer.min[m];
-    for (let q = 0; q < 256; q++) {
-      if (scale === "map" || hi === lo) table[q] = span > 0 ? q : 0;
-      else table[q] = Math.round(((layer.min[m] + (q / 255) * span - lo) / (hi - lo)) * 255);
+    if (scale === "map" || hi === lo) {
+      tables.push(span > 0 ? IDENTITY : ZERO); // bytes already span the map's range
+      continue;
     }
+    const table = new Uint8Array(256);
+    for (let q = 0; q < 256; q++) table[q] = Math.round(((layer.min[m] + (q / 255) * span - lo) / (hi - lo)) * 255);
     tables.push(table);
   }
   return { tables, lo, hi };

@@ -17,7 +17,26 @@ let current = 0; // the drawing state on screen
 let shown = 0; // the state the displayed result belongs to
 let shownFrame = null;
 
+let incoming = null; // the newest frame not yet painted
 const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
+
+function paint() {
+  const frame = incoming;
+  incoming = null;
+  if (!isNewer(frame.seq, shown)) return;
+  shown = frame.seq;
+  shownFrame = frame.digit === null ? null : frame;
+  if (shownFrame) {
+    prediction.show(frame);
+    layers.render(frame);
+  } else {
+    prediction.empty();
+    layers.clear();
+  }
+  inspector.refresh(shownFrame);
+  if (shown === current) message.textContent = "";
+  prediction.setBusy(shown !== current);
+}
 
 const connection = new Connection({
   onStatus: (status) => {
@@ -25,19 +44,9 @@ const connection = new Connection({
     $("#status").dataset.state = status;
   },
   onFrame: (frame) => {
-    if (!isNewer(frame.seq, shown)) return;
-    shown = frame.seq;
-    shownFrame = frame.digit === null ? null : frame;
-    if (shownFrame) {
-      prediction.show(frame);
-      layers.render(frame);
-    } else {
-      prediction.empty();
-      layers.clear();
-    }
-    inspector.refresh(shownFrame);
-    if (shown === current) message.textContent = "";
-    prediction.setBusy(shown !== current);
+    // Paint at most once per display frame: when frames arrive faster, only the newest shows.
+    if (!incoming) requestAnimationFrame(paint);
+    incoming = frame;
   },
   onError: ({ error, seq }) => {
     message.textContent = error;

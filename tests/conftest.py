@@ -1,0 +1,79 @@
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+os.environ.setdefault("MNIST_PATH", str(SHARED / "mnist.npz"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from model.data import DEFAULT_PEN_TEST, load_pen_samples  # noqa: E402
+from model.network import Network  # noqa: E402
+from webapp import create_app, socketio  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def network():
+    return Network.load()
+
+
+@pytest.fixture(scope="session")
+def pen_test_samples():
+    assert DEFAULT_PEN_TEST.exists(), f"pen test digits not found at {DEFAULT_PEN_TEST}"
+    return load_pen_samples(DEFAULT_PEN_TEST)
+
+
+@pytest.fixture
+def app():
+    return create_app({"TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def sio(app):
+    client = socketio.test_client(app)
+    yield client
+    if client.is_connected():
+        client.disconnect()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """The real app in its own process, as `python -m webapp` starts it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "webapp", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            break
+        except OSError:
+            if time.time() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("the app did not start")
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(10)

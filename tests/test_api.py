@@ -1,0 +1,69 @@
+import io
+import json
+
+import numpy as np
+
+from model.preprocess import strokes_to_input
+from tests.drawings import SEVEN, decompression_bomb, photo_of
+
+
+def post_json(client, body, query=""):
+    return client.post("/api/predict" + query, data=json.dumps(body), content_type="application/json")
+
+
+def test_page_is_served_without_external_resources(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for hook in ('id="canvas"', 'id="clear"', 'id="prediction"', 'data-digit=""', 'data-busy="false"'):
+        assert hook in html
+    assert "http://" not in html and "https://" not in html
+    assert client.get("/static/vendor/socket.io/socket.io.esm.min.js").status_code == 200
+    assert client.get("/static/vendor/socket.io/LICENSE").status_code == 200
+
+
+def test_predict_from_strokes_matches_the_network(client, network):
+    answer = post_json(client, {"strokes": SEVEN})
+    assert answer.status_code == 200
+    body = answer.get_json()
+    expected = network.predict(strokes_to_input(SEVEN)[None])[0]
+    assert body["digit"] == int(expected.argmax())
+    np.testing.assert_allclose(body["probabilities"], expected, atol=1e-6)
+    assert np.asarray(body["input"]).shape == (28, 28)
+    shapes = {layer["name"]: layer["shape"] for layer in body["layers"]}
+    assert shapes["conv1"] == [28, 28, 24] and shapes["pool2"] == [7, 7, 48] and shapes["dense1"] == [512]
+    assert "maps" not in body
+
+
+def test_maps_on_request(client, network):
+    body = post_json(client, {"strokes": SEVEN, "maps": True}).get_json()
+    outputs = network.run(strokes_to_input(SEVEN)[None])
+    assert np.asarray(body["maps"]["conv2"]).shape == (48, 14, 14)
+    np.testing.assert_allclose(np.asarray(body["maps"]["relu1"]), outputs["relu1"][0].transpose(2, 0, 1), atol=1e-4)
+    assert len(post_json(client, {"strokes": SEVEN}, "?maps=1").get_json()["maps"]["dense2"]) == 128
+
+
+def test_predict_from_uploaded_photo(client, pen_test_samples):
+    sample = next(s for s in pen_test_samples if s["label"] == 3)
+    upload = {"image": (io.BytesIO(photo_of(sample["strokes"])), "three.png")}
+    answer = client.post("/api/predict", data=upload, content_type="multipart/form-data")
+    assert answer.status_code == 200
+    assert answer.get_json()["digit"] == 3
+
+
+def test_bad_requests_get_readable_errors(client):
+    cases = [
+        (post_json(client, {"strokes": [[[1, "x"]]]}), 400, "numbers"),
+        (post_json(client, {"strokes": [[[0, float("nan")]]]}), 400, "NaN"),
+        (post_json(client, {"nothing": 1}), 400, "strokes"),
+        (client.post("/api/predict", data="{not json", content_type="application/json"), 400, "strokes"),
+        (post_json(client, {"strokes": []}), 422, "nothing drawn"),
+        (client.post("/api/predict", data={"image": (io.BytesIO(b"hello"), "a.png")}), 400, "not an image"),
+        (client.post("/api/predict", data={"image": (io.BytesIO(decompression_bomb()), "b.png")}), 400, "too large"),
+        (client.post("/api/predict", data={"other": (io.BytesIO(b"x"), "a.png")}), 400, "image"),
+        (client.post("/api/predict", data=b"x" * 11_000_000, content_type="application/octet-stream"), 413, ""),
+        (client.get("/api/predict"), 405, ""),
+    ]
+    for answer, status, words in cases:
+        assert answer.status_code == status, answer.get_data(as_text=True)
+        assert words in answer.get_json()["error"]

@@ -1,0 +1,127 @@
+"""The page in a real Chromium (Debian's), driven with real mouse events."""
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.drawings import fit_to_canvas
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"failed: {r.url}"))
+    page.goto(live_server)
+    page.wait_for_selector("#status[data-state=connected]")
+    yield page
+    context.close()
+    assert errors == []
+
+
+def draw(page, strokes, size, every=1):
+    """Replay strokes (in a size x size square) as mouse drags on #canvas.
+
+    `every` > 1 keeps every n-th point (and the last): the tablet's dense sampling
+    costs browser round trips without changing the shape.
+    """
+    box = page.locator("#canvas").bounding_box()
+    scale = box["width"] / size
+    for stroke in strokes:
+        stroke = stroke[::every] + stroke[-1:] if every > 1 else stroke
+        points = [(box["x"] + x * scale, box["y"] + y * scale) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point)
+        page.mouse.up()
+
+
+def settled_digit(page):
+    page.wait_for_function(
+        "() => { const p = document.querySelector('#prediction');"
+        " return p.dataset.busy === 'false' && p.dataset.digit !== ''; }",
+        timeout=15_000,
+    )
+    return int(page.get_attribute("#prediction", "data-digit"))
+
+
+PAINTED_MAPS = """() => [...document.querySelectorAll('#layers canvas.map')].map((c) => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const seen = new Set();
+  for (let i = 0; i < d.length; i += 4) if (d[i + 3]) seen.add(d[i] * 65536 + d[i + 1] * 256 + d[i + 2]);
+  return { layer: c.closest('.layer').dataset.layer, colours: seen.size };
+})"""
+
+
+def test_drawing_shows_prediction_and_painted_maps(page, pen_test_samples):
+    sample = next(s for s in pen_test_samples if s["label"] == 2)
+    assert page.get_attribute("#prediction", "data-digit") == ""
+    draw(page, fit_to_canvas(sample["strokes"], 560), 560)
+    assert settled_digit(page) == 2
+    maps = page.evaluate(PAINTED_MAPS)
+    layers = {m["layer"] for m in maps}
+    assert layers == {"conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "dense1", "dense2", "output"}
+    assert len(maps) == 24 * 3 + 48 * 3 + 3
+    painted = [m for m in maps if m["colours"] > 1]
+    assert len(painted) > 0.8 * len(maps)  # a few ReLU maps may be all zero for this digit
+    labels = page.locator(".layer h3 .layer-name").all_inner_texts()
+    assert "conv1 · 24 maps · 28×28" in labels and "pool2 · 48 maps · 7×7" in labels
+
+    # The 28x28 view shows ink; clear empties everything and is not busy.
+    assert page.evaluate("() => Math.max(...document.querySelector('#input-view').getContext('2d').getImageData(0,0,28,28).data)") == 255
+    page.click("#clear")
+    assert page.get_attribute("#prediction", "data-digit") == ""
+    assert page.get_attribute("#prediction", "data-busy") == "false"
+
+
+def test_undo_and_keyboard(page):
+    draw(page, [[[280, 60], [280, 500]]], 560)
+    assert settled_digit(page) == 1
+    draw(page, [[[150, 120], [420, 120]]], 560)  # a bar across the top: no longer a 1
+    settled_digit(page)
+    page.click("#undo")
+    assert settled_digit(page) == 1
+    page.keyboard.press("c")
+    assert page.get_attribute("#prediction", "data-digit") == ""
+
+
+def test_enlarged_map_shows_true_values(page):
+    draw(page, [[[280, 60], [280, 500]]], 560)
+    settled_digit(page)
+    page.click("#layer-conv1 canvas.map >> nth=3")
+    dialog = page.locator("#inspector")
+    assert dialog.is_visible()
+    assert "conv1 · map 3" in dialog.locator(".inspector-title").inner_text()
+    canvas = dialog.locator("canvas").bounding_box()
+    page.mouse.move(canvas["x"] + canvas["width"] / 2, canvas["y"] + canvas["height"] / 2)
+    assert "row 14, column 14:" in dialog.locator(".inspector-readout").inner_text()
+
+
+def test_replayed_pen_digits_from_unseen_writers(page, pen_test_samples):
+    """Writers 1-4, never trained on, drawn with the mouse: ≥ 97% read correctly."""
+    samples = pen_test_samples[::5][:200]
+    hits = 0
+    for sample in samples:
+        page.keyboard.press("c")
+        draw(page, fit_to_canvas(sample["strokes"], 560), 560, every=2)
+        hits += settled_digit(page) == sample["label"]
+    accuracy = hits / len(samples)
+    print(f"browser replay accuracy {accuracy:.3f} over {len(samples)} digits")
+    assert accuracy >= 0.97

@@ -1,0 +1,101 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from model.architecture import LAYER_NAMES, build_model
+from model.data import load_mnist
+from model.evaluate import evaluate_mnist, evaluate_pen
+from model.network import DEFAULT_MODEL_PATH, SHOWN_LAYERS
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def mnist_test():
+    return load_mnist()[1]
+
+
+def test_architecture_is_the_tutorials():
+    model = build_model()
+    assert model.count_params() == 1_276_466
+    assert [layer.name for layer in model.layers] == list(LAYER_NAMES)
+    shapes = {layer.name: tuple(layer.output.shape[1:]) for layer in model.layers}
+    assert shapes["conv1"] == shapes["relu1"] == (28, 28, 24)
+    assert shapes["pool1"] == (14, 14, 24)
+    assert shapes["conv2"] == shapes["relu2"] == (14, 14, 48)
+    assert shapes["pool2"] == (7, 7, 48)
+    assert shapes["dense1"] == (512,) and shapes["dense2"] == (128,) and shapes["output"] == (10,)
+
+
+def test_shipped_model_is_weights_only_and_small():
+    size = DEFAULT_MODEL_PATH.stat().st_size
+    assert 4_000_000 < size < 6_000_000  # 1.28M float32 weights, no optimizer state
+
+
+def test_shipped_model_reaches_tutorial_accuracy_on_mnist(network, mnist_test):
+    accuracy = evaluate_mnist(network, *mnist_test)["mnist_test_accuracy"]
+    assert accuracy >= 0.9915, accuracy
+
+
+def test_shipped_model_reads_unseen_writers(network, pen_test_samples):
+    report = evaluate_pen(network, pen_test_samples)
+    assert report["count"] == 999
+    assert report["accuracy"] >= 0.975, report["accuracy"]
+
+
+def test_numpy_network_matches_tensorflow_on_every_layer(network, mnist_test):
+    """Served frames come from NumPy; TensorFlow is the reference, over the whole test set."""
+    import keras
+
+    model = keras.saving.load_model(DEFAULT_MODEL_PATH, compile=False)
+    probe = keras.Model(model.inputs, [model.get_layer(name).output for name in SHOWN_LAYERS])
+    images = mnist_test[0]
+    for start in range(0, len(images), 2000):
+        batch = images[start : start + 2000]
+        reference = probe(batch[..., None], training=False)
+        ours = network.run(batch)
+        for name, expected in zip(SHOWN_LAYERS, reference):
+            np.testing.assert_allclose(ours[name], np.asarray(expected), rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+def test_evaluate_command_prints_json(tmp_path):
+    pen = tmp_path / "pen.json"
+    with open(os.path.join(ROOT, "..", "shared", "data", "pendigits-writers1-4.json")) as f:
+        data = json.load(f)
+    data["samples"] = data["samples"][:50]
+    pen.write_text(json.dumps(data))
+    out = subprocess.run(
+        [sys.executable, "-m", "model.evaluate", "--pen", str(pen)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["mnist_test_accuracy"] >= 0.9915
+    report = result["pen_accuracy"][str(pen)]
+    assert report["count"] == 50 and set(report["per_writer"]) <= {"1", "2", "3", "4"}
+    assert set(report["per_digit"]) == {str(d) for d in range(10)}
+
+
+def test_training_command_runs_end_to_end(tmp_path):
+    """A tiny run of the real script: it trains, saves weights only and writes metrics."""
+    output = tmp_path / "tiny.keras"
+    out = subprocess.run(
+        [sys.executable, "-m", "model.train", "--epochs", "1", "--limit", "600", "--pen-copies", "1", "--output", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["epochs"] == 1 and metrics["data"]["mnist_train"] == 600
+    assert 0.1 < metrics["mnist_test_accuracy"] <= 1.0
+    assert len(metrics["mnist_test"]["confusion"]) == 10
+    assert "tensorflow" in metrics["versions"]
+    import keras
+
+    reloaded = keras.saving.load_model(output, compile=False)
+    assert reloaded.optimizer is None
