@@ -86,8 +86,10 @@ def rasterise(strokes, pen_fraction=PEN_FRACTION, size=RASTER_SIZE) -> np.ndarra
     for stroke in arrays:
         xy = (stroke - low) * scale + pad
         if len(xy) > 1:
-            draw.line(xy.ravel().tolist(), fill=255, width=width, joint="curve")
-        for x, y in (xy[0], xy[-1]):  # round caps; a lone point becomes a dot
+            draw.line(xy.ravel().tolist(), fill=255, width=width)
+        # A disc at every point makes the pen round (caps, joints, lone dots); it is the
+        # same shape as Pillow's joint="curve" and several times faster.
+        for x, y in xy.tolist():
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
     return np.asarray(image)
 

@@ -7,6 +7,9 @@ export class DrawingPad {
     this.strokes = [];
     this.picture = null; // an uploaded image shown instead of strokes
     this.pointerId = null;
+    const style = getComputedStyle(canvas);
+    this.paper = style.getPropertyValue("--canvas-bg").trim() || "#fff";
+    this.ink = style.getPropertyValue("--ink").trim() || "#000";
     canvas.addEventListener("pointerdown", (e) => this.down(e));
     canvas.addEventListener("pointermove", (e) => this.move(e));
     for (const type of ["pointerup", "pointercancel"]) canvas.addEventListener(type, (e) => this.up(e));
@@ -25,9 +28,13 @@ export class DrawingPad {
     e.preventDefault();
     this.pointerId = e.pointerId;
     this.canvas.setPointerCapture(e.pointerId);
-    if (this.picture) this.picture = null;
-    this.strokes.push([this.point(e)]);
-    this.redraw();
+    if (this.picture) {
+      this.picture = null;
+      this.redraw();
+    }
+    const p = this.point(e);
+    this.strokes.push([p]);
+    this.segment(p, p);
     this.onChange("draw");
   }
 
@@ -37,8 +44,11 @@ export class DrawingPad {
     const stroke = this.strokes[this.strokes.length - 1];
     // Coalesced events keep fast strokes smooth where the browser batches them.
     const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
-    for (const ev of events.length ? events : [e]) stroke.push(this.point(ev));
-    this.redraw();
+    for (const ev of events.length ? events : [e]) {
+      const p = this.point(ev);
+      this.segment(stroke[stroke.length - 1], p);
+      stroke.push(p);
+    }
     this.onChange("draw");
   }
 
@@ -75,10 +85,26 @@ export class DrawingPad {
     return !this.picture && this.strokes.every((s) => s.length === 0);
   }
 
+  // Only the new piece is drawn while the pen moves; whole redraws are for undo and clear.
+  segment(from, to) {
+    const { ctx } = this;
+    this.pen();
+    ctx.beginPath();
+    ctx.moveTo(...from);
+    ctx.lineTo(to[0] + (from === to ? 0.01 : 0), to[1]);
+    ctx.stroke();
+  }
+
+  pen() {
+    const { ctx } = this;
+    ctx.strokeStyle = this.ink;
+    ctx.lineWidth = this.canvas.width * 0.045;
+    ctx.lineCap = ctx.lineJoin = "round";
+  }
+
   redraw() {
     const { ctx, canvas } = this;
-    const style = getComputedStyle(canvas);
-    ctx.fillStyle = style.getPropertyValue("--canvas-bg").trim() || "#fff";
+    ctx.fillStyle = this.paper;
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     if (this.picture) {
       const s = Math.min(canvas.width / this.picture.width, canvas.height / this.picture.height);
@@ -86,9 +112,7 @@ export class DrawingPad {
       ctx.drawImage(this.picture, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
       return;
     }
-    ctx.strokeStyle = ctx.fillStyle = style.getPropertyValue("--ink").trim() || "#000";
-    ctx.lineWidth = canvas.width * 0.045;
-    ctx.lineCap = ctx.lineJoin = "round";
+    this.pen();
     for (const stroke of this.strokes) {
       ctx.beginPath();
       ctx.moveTo(...stroke[0]);
