@@ -20,6 +20,10 @@ def create_app(test_config=None):
     socketio.init_app(
         app,
         async_mode="threading",
+        # Each client's events in arrival order, on its connection's thread: handlers only
+        # validate and hand drawings to the batcher, and an older drawing must never be
+        # handled after a newer one.
+        async_handlers=False,
         cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
         max_http_buffer_size=app.config["MAX_TRANSPORT_BYTES"],
     )

@@ -12,6 +12,7 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 10_000_000,  # HTTP uploads (photos straight off a phone)
     "MESSAGES_PER_SECOND": 200,  # per client, averaged; a pen sends at most one per display frame
     "MESSAGE_BURST": 400,
+    "MAX_BATCH": 64,  # drawings from different clients answered by one pass of the network
 }
 
 

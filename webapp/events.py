@@ -6,10 +6,10 @@ from flask import current_app, request
 from flask_socketio import SocketIO
 
 from model.network import SHOWN_LAYERS
-from model.preprocess import EmptyDrawing, PreprocessError
+from model.preprocess import EmptyDrawing, PreprocessError, image_to_input, strokes_to_input
 
 from . import frames
-from .coalesce import LatestWins
+from .batcher import LatestWinsBatcher
 from .guards import RateLimiter, guard_message_size
 from .inference import get_service
 
@@ -27,10 +27,8 @@ class Ignored(Exception):
 
 
 def register(socketio: SocketIO, app):
-    latest = LatestWins()
     limiter = RateLimiter(app.config["MESSAGES_PER_SECOND"], app.config["MESSAGE_BURST"])
     service = get_service(app.config["MODEL_PATH"])
-    app.extensions["latest_wins"] = latest
 
     def send_error(sid, message, seq=None):
         socketio.emit("error_message", {"error": message, "seq": seq}, to=sid)
@@ -41,16 +39,26 @@ def register(socketio: SocketIO, app):
         lambda sid, size: send_error(sid, f"message too large: {size:,} bytes, at most {app.config['MAX_MESSAGE_BYTES']:,}"),
     )
 
-    def answer(sid, seq, compute):
-        """Work out one frame and send it; bad input becomes an error for this client only."""
-        try:
-            data = frames.encode(seq, compute(), SHOWN_LAYERS)
-        except EmptyDrawing:
-            data = frames.encode_empty(seq)
-        except PreprocessError as error:
-            send_error(sid, str(error), seq)
-            return
-        socketio.emit("frame", data, to=sid)
+    def answer_batch(jobs):
+        """Preprocess each drawing, run the network once for all, send each client its frame."""
+        ready = []
+        for sid, seq, prepare in jobs:
+            try:
+                ready.append((sid, seq, prepare()))
+            except EmptyDrawing:
+                socketio.emit("frame", frames.encode_empty(seq), to=sid)
+            except PreprocessError as error:
+                send_error(sid, str(error), seq)
+            except Exception:
+                log.exception("preprocessing failed")
+                send_error(sid, "internal error while reading that drawing", seq)
+        if ready:
+            results = service.run_batch([image for _, _, image in ready])
+            for (sid, seq, _), result in zip(ready, results):
+                socketio.emit("frame", frames.encode(seq, result, SHOWN_LAYERS), to=sid)
+
+    batcher = LatestWinsBatcher(answer_batch, max_batch=app.config["MAX_BATCH"])
+    app.extensions["frame_batcher"] = batcher
 
     def accept(message, fields):
         """Checks shared by every event; returns the message's seq."""
@@ -67,8 +75,7 @@ def register(socketio: SocketIO, app):
         seq = accept(message, ("seq", "strokes", "width", "height"))
         parse_canvas_size(message)
         strokes = message.get("strokes")
-        sid = request.sid
-        latest.submit(sid, lambda: answer(sid, seq, lambda: service.from_strokes(strokes)))
+        batcher.submit(request.sid, (request.sid, seq, lambda: strokes_to_input(strokes)))
 
     @socketio.on("image")
     def on_image(message):
@@ -76,12 +83,11 @@ def register(socketio: SocketIO, app):
         data = message.get("data")
         if not isinstance(data, (bytes, bytearray)):
             raise BadMessage("image data must be binary PNG or JPEG bytes")
-        sid = request.sid
-        latest.submit(sid, lambda: answer(sid, seq, lambda: service.from_image(bytes(data))))
+        batcher.submit(request.sid, (request.sid, seq, lambda: image_to_input(bytes(data))))
 
     @socketio.on("disconnect")
     def on_disconnect(reason=None):
-        latest.forget(request.sid)
+        batcher.forget(request.sid)
         limiter.forget(request.sid)
 
     @socketio.on("*")

@@ -1,0 +1,68 @@
+import threading
+import time
+
+from webapp.batcher import LatestWinsBatcher
+
+
+class HeldHandler:
+    """Records batches; holds the first one until released, as a slow model call would."""
+
+    def __init__(self):
+        self.batches = []
+        self.busy = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, jobs):
+        self.batches.append(jobs)
+        self.busy.set()
+        assert self.release.wait(5)
+
+
+def wait(condition):
+    deadline = time.time() + 5
+    while not condition():
+        assert time.time() < deadline
+        time.sleep(0.001)
+
+
+def test_newer_drawings_replace_waiting_ones_and_clients_share_a_batch():
+    handler = HeldHandler()
+    batcher = LatestWinsBatcher(handler)
+    batcher.submit("ann", "ann-1")
+    assert handler.busy.wait(5)  # ann-1 is being answered; everything below waits
+    for n in range(2, 7):
+        batcher.submit("ann", f"ann-{n}")
+    batcher.submit("bob", "bob-1")
+    batcher.submit("bob", "bob-2")
+    handler.release.set()
+    wait(lambda: len(handler.batches) == 2)
+    assert handler.batches == [["ann-1"], ["ann-6", "bob-2"]]
+    assert (batcher.submitted, batcher.dropped) == (8, 5)
+
+
+def test_batches_are_capped_and_nobody_is_starved():
+    handler = HeldHandler()
+    batcher = LatestWinsBatcher(handler, max_batch=3)
+    batcher.submit("first", 0)
+    assert handler.busy.wait(5)
+    for n in range(7):
+        batcher.submit(f"client{n}", n)
+    handler.release.set()
+    wait(lambda: sum(map(len, handler.batches)) == 8)
+    assert [len(b) for b in handler.batches] == [1, 3, 3, 1]
+    assert [job for batch in handler.batches[1:] for job in batch] == list(range(7))  # arrival order
+
+
+def test_a_failing_batch_does_not_stop_the_worker():
+    done = []
+
+    def handle(jobs):
+        if "boom" in jobs:
+            raise RuntimeError("bad batch")
+        done.extend(jobs)
+
+    batcher = LatestWinsBatcher(handle)
+    batcher.submit("a", "boom")
+    time.sleep(0.05)
+    batcher.submit("a", "fine")
+    wait(lambda: done == ["fine"])

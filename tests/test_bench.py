@@ -1,0 +1,32 @@
+"""Smoke runs of the benchmarks: a few frames, a few clients, a few seconds.
+
+They check that what comes back is right (same predictions as the reference, every
+whole digit answered as the model reads it), not how fast: speed is in bench/RESULTS.md.
+"""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args, timeout=300):
+    out = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, out.stdout + out.stderr[-3000:]
+    return out.stdout.strip().splitlines()
+
+
+def test_frame_cost_benchmark():
+    lines = run("bench.frame_cost", "--frames", "40")
+    assert lines[0] == "frames 40; same prediction 40/40"
+    assert re.fullmatch(r"frame p50 [\d.]+ ms p99 [\d.]+ ms; tutorial path p50 [\d.]+ ms; speed-up \d+×", lines[-1])
+
+
+def test_load_benchmark():
+    lines = run("bench.load", "--clients", "4", "--processes", "2", "--seconds", "3", "--fps", "10")
+    sent, answered = map(int, re.match(r"sent (\d+), answered (\d+)", lines[0]).groups())
+    assert sent >= 4 * 3 * 10 * 0.8 and 0 < answered <= sent
+    finished, same = map(int, re.match(r"whole digits answered (\d+), same digit as the model here (\d+)", lines[1]).groups())
+    assert finished > 0 and same == finished
+    assert re.fullmatch(r"clients 4 fps 10 answered \d+/s rt p50 [\d.]+ ms p99 [\d.]+ ms rss \d+ MB", lines[-1])

@@ -1,0 +1,49 @@
+"""Latest wins, batched: per client at most one drawing waits, and one worker thread
+answers every waiting client with a single pass through the network."""
+import logging
+import threading
+
+log = logging.getLogger(__name__)
+
+
+class LatestWinsBatcher:
+    def __init__(self, handle_batch, max_batch=64):
+        """`handle_batch(jobs)` answers a list of jobs, as given to `submit`, in one go."""
+        self._handle_batch = handle_batch
+        self.max_batch = max_batch
+        self._ready = threading.Condition()
+        self._waiting = {}  # client → its newest job; dicts keep arrival order
+        self._worker = None
+        self.submitted = 0
+        self.dropped = 0
+        self.batches = 0
+
+    def submit(self, key, job):
+        """Queue `job` for `key`, replacing (dropping) a job of theirs still waiting."""
+        with self._ready:
+            self.submitted += 1
+            if self._waiting.pop(key, None) is not None:
+                self.dropped += 1
+            self._waiting[key] = job
+            if self._worker is None or not self._worker.is_alive():
+                # Started on first use, so a pre-forking server starts it in the worker process.
+                self._worker = threading.Thread(target=self._run, name="frame-batcher", daemon=True)
+                self._worker.start()
+            self._ready.notify()
+
+    def forget(self, key):
+        with self._ready:
+            self._waiting.pop(key, None)
+
+    def _run(self):
+        while True:
+            with self._ready:
+                while not self._waiting:
+                    self._ready.wait()
+                keys = list(self._waiting)[: self.max_batch]
+                jobs = [self._waiting.pop(key) for key in keys]
+                self.batches += 1
+            try:
+                self._handle_batch(jobs)
+            except Exception:  # the worker must outlive any one bad batch
+                log.exception("frame batch failed")
