@@ -75,7 +75,7 @@ def peak_rss_mb(pids):
     return peak / 1024
 
 
-def run_clients(url, scripts, fps, seconds, results):
+def run_clients(url, scripts, fps, seconds, ready, go, results):
     """One process's share of the clients; puts (sent, answered, round trips, correct, finished)."""
     import socketio
 
@@ -87,6 +87,8 @@ def run_clients(url, scripts, fps, seconds, results):
         client.on("frame", _on_frame(session))
         client.connect(url, transports=["websocket"], wait_timeout=30)
         sessions.append((client, session, scripts[i]))
+    ready.put(len(sessions))
+    go.wait()  # every process connected: all start drawing together
     start = time.perf_counter()
     period = 1.0 / fps
     tick = 0
@@ -160,20 +162,22 @@ def main(argv=None):
     server, url = start_server(free_port(), max(args.threads, args.clients + 20))
     pids = server_pids(server.pid)
     try:
-        cpu_before, wall_before = cpu_seconds(pids), time.perf_counter()
         spawn = multiprocessing.get_context("spawn")  # this process has TensorFlow loaded: no fork
-        results = spawn.Queue()
+        ready, go, results = spawn.Queue(), spawn.Event(), spawn.Queue()
         workers = [
-            spawn.Process(target=run_clients, args=(url, scripts[i::processes], args.fps, args.seconds, results))
+            spawn.Process(target=run_clients, args=(url, scripts[i::processes], args.fps, args.seconds, ready, go, results))
             for i in range(processes)
         ]
         for w in workers:
             w.start()
+        connected = sum(ready.get(timeout=120) for _ in workers)
+        cpu_before, wall_before = cpu_seconds(pids), time.perf_counter()
+        go.set()
         collected = [results.get(timeout=args.seconds + 120) for _ in workers]
-        for w in workers:
-            w.join()
         cpu = cpu_seconds(pids) - cpu_before
         wall = time.perf_counter() - wall_before
+        for w in workers:
+            w.join()
         rss = peak_rss_mb(pids)
     finally:
         server.terminate()
@@ -186,7 +190,7 @@ def main(argv=None):
     p50, p99 = np.percentile(rts, 50), np.percentile(rts, 99)
     print(f"sent {sent}, answered {answered}, coalesced {sent - answered} ({(sent - answered) / max(sent, 1):.1%})")
     print(f"whole digits answered {finished}, same digit as the model here {correct}")
-    print(f"server CPU {cpu / wall:.2f} cores over {wall:.1f} s")
+    print(f"clients connected {connected}; server CPU {cpu / wall:.2f} cores over {wall:.1f} s of drawing")
     print(
         f"clients {args.clients} fps {args.fps:g} answered {answered / args.seconds:.0f}/s "
         f"rt p50 {p50:.1f} ms p99 {p99:.1f} ms rss {rss:.0f} MB"

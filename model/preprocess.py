@@ -109,7 +109,8 @@ def to_mnist(image: np.ndarray, threshold: float = 0.0) -> np.ndarray:
     h, w = crop.shape
     factor = MNIST_BOX / max(h, w)
     new_w, new_h = max(1, round(w * factor)), max(1, round(h * factor))
-    small = Image.fromarray(crop).resize((new_w, new_h), Image.Resampling.LANCZOS)
+    # Box filtering: each output pixel is the mean of the area it covers (anti-aliased).
+    small = Image.fromarray(crop).resize((new_w, new_h), Image.Resampling.BOX)
     small = np.asarray(small, dtype=np.float32) / 255.0
     return _centre_by_mass(small)
 

@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.drawings import fit_to_canvas
+from tests.drawings import fit_to_canvas, photo_of
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -125,3 +125,14 @@ def test_replayed_pen_digits_from_unseen_writers(page, pen_test_samples):
     accuracy = hits / len(samples)
     print(f"browser replay accuracy {accuracy:.3f} over {len(samples)} digits")
     assert accuracy >= 0.97
+
+
+def test_picking_a_photo_of_a_digit(page, pen_test_samples, tmp_path):
+    sample = next(s for s in pen_test_samples if s["label"] == 4)
+    photo = tmp_path / "four.png"
+    photo.write_bytes(photo_of(sample["strokes"]))
+    page.set_input_files("#file", str(photo))
+    assert settled_digit(page) == 4
+    # Drawing again replaces the picture.
+    draw(page, [[[280, 60], [280, 500]]], 560)
+    assert settled_digit(page) == 1

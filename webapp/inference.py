@@ -12,6 +12,7 @@ from model.preprocess import image_to_input, strokes_to_input
 class Result:
     image: np.ndarray  # (28, 28) float32: what the network saw
     layers: dict  # layer name → activations for this one image, maps as (h, w, c)
+    values: np.ndarray = None  # every shown layer, channel-first, in SHOWN_LAYERS order
 
     @property
     def probabilities(self) -> np.ndarray:
@@ -37,8 +38,11 @@ class InferenceService:
 
     def run_batch(self, images) -> list:
         """Several images in one pass: every layer for all of them at once."""
-        outputs = self.network.run(np.stack(images))
-        return [Result(image, {name: outputs[name][i] for name in SHOWN_LAYERS}) for i, image in enumerate(images)]
+        outputs = self.network.run(images[0][None] if len(images) == 1 else np.stack(images))
+        return [
+            Result(image, {name: outputs[name][i] for name in SHOWN_LAYERS}, outputs["all"][i])
+            for i, image in enumerate(images)
+        ]
 
 
 _services = {}

@@ -7,7 +7,7 @@ const LAYER_HEADER_BYTES = 16;
 export function decodeFrame(buffer) {
   const view = new DataView(buffer);
   const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
-  if (magic !== "CNNF" || view.getUint8(4) !== 1) throw new Error("not a version-1 CNN frame");
+  if (magic !== "CNNF" || view.getUint8(4) !== 2) throw new Error("not a version-2 CNN frame");
   const count = view.getUint8(5);
   const digit = view.getInt8(6);
   const seq = view.getUint32(8, true);
@@ -16,22 +16,23 @@ export function decodeFrame(buffer) {
   offset += 4 * CLASSES;
   const image = new Uint8Array(buffer, offset, INPUT_PIXELS);
   offset += INPUT_PIXELS;
-  const layers = [];
-  for (let i = 0; i < count; i++) {
-    const nameBytes = new Uint8Array(buffer, offset, 8);
-    const name = String.fromCharCode(...nameBytes.filter((b) => b !== 0));
-    const height = view.getUint16(offset + 8, true);
-    const width = view.getUint16(offset + 10, true);
-    const maps = view.getUint16(offset + 12, true);
-    offset += LAYER_HEADER_BYTES;
-    const min = new Float32Array(buffer, offset, maps);
-    const max = new Float32Array(buffer, offset + 4 * maps, maps);
-    offset += 8 * maps;
-    const size = maps * height * width;
-    const values = new Uint8Array(buffer, offset, size);
-    offset += size + ((4 - (size % 4)) % 4);
-    layers.push({ name, height, width, maps, min, max, values });
+  const table = [];
+  for (let i = 0; i < count; i++, offset += LAYER_HEADER_BYTES) {
+    const name = String.fromCharCode(...new Uint8Array(buffer, offset, 8).filter((b) => b !== 0));
+    table.push({ name, height: view.getUint16(offset + 8, true), width: view.getUint16(offset + 10, true), maps: view.getUint16(offset + 12, true) });
   }
+  const totalMaps = table.reduce((sum, t) => sum + t.maps, 0);
+  const mins = new Float32Array(buffer, offset, totalMaps);
+  const maxs = new Float32Array(buffer, offset + 4 * totalMaps, totalMaps);
+  offset += 8 * totalMaps;
+  let first = 0;
+  const layers = table.map((t) => {
+    const size = t.maps * t.height * t.width;
+    const layer = { ...t, min: mins.subarray(first, first + t.maps), max: maxs.subarray(first, first + t.maps), values: new Uint8Array(buffer, offset, size) };
+    first += t.maps;
+    offset += size;
+    return layer;
+  });
   return { seq, digit: digit < 0 ? null : digit, probabilities, image, layers };
 }
 
