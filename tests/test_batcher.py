@@ -66,3 +66,16 @@ def test_a_failing_batch_does_not_stop_the_worker():
     time.sleep(0.05)
     batcher.submit("a", "fine")
     wait(lambda: done == ["fine"])
+
+
+def test_a_replaced_drawing_keeps_its_place_in_line():
+    handler = HeldHandler()
+    batcher = LatestWinsBatcher(handler, max_batch=1)
+    batcher.submit("busy", "busy-1")
+    assert handler.busy.wait(5)
+    batcher.submit("ann", "ann-1")
+    batcher.submit("bob", "bob-1")
+    batcher.submit("ann", "ann-2")  # ann was waiting first: she stays first
+    handler.release.set()
+    wait(lambda: len(handler.batches) == 3)
+    assert handler.batches == [["busy-1"], ["ann-2"], ["bob-1"]]

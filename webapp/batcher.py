@@ -19,11 +19,14 @@ class LatestWinsBatcher:
         self.batches = 0
 
     def submit(self, key, job):
-        """Queue `job` for `key`, replacing (dropping) a job of theirs still waiting."""
+        """Queue `job` for `key`, replacing (dropping) a job of theirs still waiting.
+
+        The replacement keeps the client's place in line: moving it to the back would
+        starve a client that draws faster than the line moves.
+        """
         with self._ready:
             self.submitted += 1
-            if self._waiting.pop(key, None) is not None:
-                self.dropped += 1
+            self.dropped += key in self._waiting
             self._waiting[key] = job
             if self._worker is None or not self._worker.is_alive():
                 # Started on first use, so a pre-forking server starts it in the worker process.
