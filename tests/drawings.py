@@ -6,14 +6,7 @@ import zlib
 import numpy as np
 from PIL import Image, ImageDraw
 
-
-def fit_to_canvas(strokes, size, fill=0.7):
-    """Scale a pen digit to fill `fill` of a size x size canvas, aspect kept, centred."""
-    points = np.concatenate([np.asarray(s, float) for s in strokes])
-    low, high = points.min(0), points.max(0)
-    scale = fill * size / max((high - low).max(), 1e-9)
-    offset = (size - (high - low) * scale) / 2
-    return [((np.asarray(s, float) - low) * scale + offset).round(1).tolist() for s in strokes]
+from bench.common import fit as fit_to_canvas  # noqa: F401  (the tests replay digits as the benchmarks do)
 
 
 def photo_of(strokes, size=400, ink=40, paper=225, noise=8, seed=0):

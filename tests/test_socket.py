@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import socketio as socketio_client
 
-from model.network import SHOWN_LAYERS
 from model.preprocess import strokes_to_input
 from tests.drawings import SEVEN, decompression_bomb, fit_to_canvas, photo_of
 from webapp import frames

@@ -2,7 +2,7 @@
 import logging
 import math
 
-from flask import current_app, request
+from flask import request
 from flask_socketio import SocketIO
 
 from model.network import SHOWN_LAYERS
@@ -52,13 +52,19 @@ def register(socketio: SocketIO, app):
             except Exception:
                 log.exception("preprocessing failed")
                 send_error(sid, "internal error while reading that drawing", seq)
-        if ready:
+        if not ready:
+            return
+        try:
             results = service.run_batch([image for _, _, image in ready])
-            for (sid, seq, _), result in zip(ready, results):
-                socketio.emit("frame", frames.encode(seq, result, SHOWN_LAYERS), to=sid)
+        except Exception:
+            log.exception("network pass failed")
+            for sid, seq, _ in ready:
+                send_error(sid, "internal error while running the network", seq)
+            return
+        for (sid, seq, _), result in zip(ready, results):
+            socketio.emit("frame", frames.encode(seq, result, SHOWN_LAYERS), to=sid)
 
     batcher = LatestWinsBatcher(answer_batch, max_batch=app.config["MAX_BATCH"])
-    app.extensions["frame_batcher"] = batcher
 
     def accept(message, fields):
         """Checks shared by every event; returns the message's seq."""
