@@ -4,10 +4,13 @@ Runs the served NumPy network (no TensorFlow training code) and prints one JSON 
 """
 import argparse
 import json
+import os
 import sys
 from collections import defaultdict
 
 import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow only reads the weights
 
 from .data import DEFAULT_PEN_TEST, load_mnist, load_pen_samples, render_pen_samples
 from .network import DEFAULT_MODEL_PATH, Network
