@@ -32,3 +32,42 @@ def build_model() -> keras.Model:
         ],
         name="mnist_cnn",
     )
+
+
+# Short explanations shown beside each layer in the app (the learning views).
+EXPLANATIONS = {
+    "conv": "Convolution: each filter slides a small 2×2 window of weights over its input "
+    "and adds up weight × value (plus a bias) at every position, so each map shows where "
+    "that filter's pattern appears.",
+    "relu": "ReLU keeps positive values and turns negatives into 0: only the places where a "
+    "filter found its pattern stay lit.",
+    "pool": "Max pooling keeps the largest value of every 2×2 block: the map halves in size "
+    "and the strongest responses survive, wherever exactly they were.",
+    "flatten": "Flatten lays all 48 maps of 7×7 out in one row of 2,352 numbers for the "
+    "dense layers.",
+    "dense": "Dense: every unit weighs all the numbers before it and adds a bias; ReLU then "
+    "keeps the positive ones. Here the network combines the parts it found into digit-like evidence.",
+    "dropout": "Dropout switches off half of the units at random, only while training, so the "
+    "network cannot lean on any single one. When drawing it does nothing.",
+    "output": "Softmax turns the last 10 numbers into probabilities that add up to 100%: the "
+    "largest is the prediction.",
+}
+
+
+def layer_kind(name: str) -> str:
+    return "output" if name == "output" else name.rstrip("0123456789")
+
+
+def summary():
+    """Every layer: name, kind, output shape and parameter count (1,276,466 in all)."""
+    model = build_model()
+    return [
+        {
+            "name": layer.name,
+            "kind": layer_kind(layer.name),
+            "shape": tuple(layer.output.shape[1:]),
+            "params": layer.count_params(),
+            "explanation": EXPLANATIONS[layer_kind(layer.name)],
+        }
+        for layer in model.layers
+    ]

@@ -18,6 +18,9 @@ def test_page_is_served_without_external_resources(client):
     for hook in ('id="canvas"', 'id="clear"', 'id="prediction"', 'data-digit=""', 'data-busy="false"'):
         assert hook in html
     assert "http://" not in html and "https://" not in html
+    assert "1,276,466 parameters in all" in html
+    for name, target in [("conv1", "conv1"), ("flatten", "dense1"), ("dropout2", "output")]:
+        assert f'href="#layer-{target}" data-layer="{name}"' in html
     assert client.get("/static/vendor/socket.io/socket.io.esm.min.js").status_code == 200
     assert client.get("/static/vendor/socket.io/LICENSE").status_code == 200
 

@@ -136,3 +136,18 @@ def test_picking_a_photo_of_a_digit(page, pen_test_samples, tmp_path):
     # Drawing again replaces the picture.
     draw(page, [[[280, 60], [280, 500]]], 560)
     assert settled_digit(page) == 1
+
+
+def test_architecture_strip_jumps_to_maps_and_explanations_hide(page):
+    draw(page, [[[280, 60], [280, 500]]], 560)
+    settled_digit(page)
+    in_view = "(id) => { const r = document.getElementById(id).getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight; }"
+    assert not page.evaluate(in_view, "layer-dense1")
+    page.click("#architecture a[data-layer=flatten]")  # flatten has no maps: dense1 shows its note
+    page.wait_for_function(in_view, arg="layer-dense1")
+    notes = page.locator("#layer-dense1 .explain").all_inner_texts()
+    assert any(n.startswith("flatten:") for n in notes) and any(n.startswith("dense1:") for n in notes)
+    assert page.locator("#layer-dense1 .explain").first.is_visible()
+    page.keyboard.press("e")
+    assert not page.locator("#layer-dense1 .explain").first.is_visible()
+    assert page.get_attribute("#explain", "aria-pressed") == "false"

@@ -113,3 +113,15 @@ def test_training_command_runs_end_to_end(tmp_path):
     assert len(metrics["mnist_test"]["confusion"]) == 10
     assert "tensorflow" in metrics["versions"]
     assert not any("optimizer" in name for name in saved_variables(output))
+
+
+def test_architecture_summary_for_the_page():
+    from model.architecture import summary
+
+    layers = summary()
+    assert [layer["name"] for layer in layers] == list(LAYER_NAMES)
+    assert sum(layer["params"] for layer in layers) == 1_276_466
+    assert {layer["name"]: layer["params"] for layer in layers if layer["params"]} == {
+        "conv1": 120, "conv2": 4_656, "dense1": 1_204_736, "dense2": 65_664, "output": 1_290,
+    }
+    assert all(len(layer["explanation"]) > 40 for layer in layers)

@@ -38,9 +38,11 @@ export function paintMap(canvas, layer, m, table, image) {
 }
 
 export class LayerView {
-  constructor(root, onSelect) {
+  // `notes`: layer name → explanations to show with its maps (see model/architecture.py).
+  constructor(root, onSelect, notes = {}) {
     this.root = root;
     this.onSelect = onSelect;
+    this.notes = notes;
     this.sections = new Map();
     this.scale = "map";
     this.frame = null;
@@ -80,6 +82,12 @@ export class LayerView {
     el.innerHTML = `<h3><span class="layer-name"></span> <span class="layer-range"></span></h3><div class="maps"></div>`;
     el.querySelector(".layer-name").textContent = layerLabel(layer);
     const grid = el.querySelector(".maps");
+    for (const text of this.notes[layer.name] || []) {
+      const note = document.createElement("p");
+      note.className = "explain";
+      note.textContent = text;
+      grid.before(note);
+    }
     const canvases = [], images = [];
     for (let m = 0; m < layer.maps; m++) {
       const canvas = document.createElement("canvas");

@@ -12,7 +12,10 @@ const $ = (selector) => document.querySelector(selector);
 const message = $("#message");
 const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"));
 const inspector = new Inspector($("#inspector"));
-const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame));
+const architecture = JSON.parse($("#architecture-data").textContent);
+const notes = {}; // explanations of flatten and dropout go with the next layer that has maps
+for (const layer of architecture) (notes[layer.shown_at] ||= []).push(`${layer.name}: ${layer.explanation}`);
+const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes);
 let current = 0; // the drawing state on screen
 let shown = 0; // the state the displayed result belongs to
 let shownFrame = null;
@@ -88,12 +91,18 @@ async function usePicture(file) {
   }
 }
 
+function toggleExplanations() {
+  const shown = document.body.classList.toggle("hide-explanations") === false;
+  $("#explain").setAttribute("aria-pressed", shown);
+}
+
 function setScale(scale) {
   layers.setScale(scale);
   for (const b of document.querySelectorAll("[data-scale]")) b.setAttribute("aria-pressed", b.dataset.scale === scale);
 }
 
 $("#clear").addEventListener("click", () => pad.clear());
+$("#explain").addEventListener("click", toggleExplanations);
 $("#undo").addEventListener("click", () => pad.undo());
 $("#file").addEventListener("change", (e) => usePicture(e.target.files[0]));
 for (const b of document.querySelectorAll("[data-scale]")) b.addEventListener("click", () => setScale(b.dataset.scale));
@@ -126,5 +135,7 @@ document.addEventListener("keydown", (e) => {
     pad.undo();
   } else if (key === "s") {
     setScale(layers.scale === "map" ? "layer" : "map");
+  } else if (key === "e") {
+    toggleExplanations();
   }
 });
