@@ -151,3 +151,19 @@ def test_architecture_strip_jumps_to_maps_and_explanations_hide(page):
     page.keyboard.press("e")
     assert not page.locator("#layer-dense1 .explain").first.is_visible()
     assert page.get_attribute("#explain", "aria-pressed") == "false"
+
+
+def test_maps_have_text_alternatives(page):
+    import re
+
+    draw(page, [[[280, 60], [280, 500]]], 560)
+    settled_digit(page)
+    label = page.get_attribute("#layer-conv1 canvas.map >> nth=5", "aria-label")
+    match = re.fullmatch(r"conv1 map 5: (strongest at row (\d+), column (\d+), (-?[\d.e-]+)|all (-?[\d.e-]+))", label)
+    assert match, label
+    page.click("#layer-conv1 canvas.map >> nth=5")
+    readout = page.locator("#inspector .inspector-readout").inner_text()
+    biggest = float(re.search(r"max (-?[\d.e-]+)", readout).group(1))
+    assert abs(float(match.group(4) or match.group(5)) - biggest) <= 0.01 * max(1, abs(biggest))
+    dense = page.get_attribute("#layer-dense1 canvas.map", "aria-label")
+    assert re.fullmatch(r"dense1: strongest at unit \d+, [\d.]+", dense), dense

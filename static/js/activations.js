@@ -64,6 +64,28 @@ export class LayerView {
     }
   }
 
+  // Text alternatives: where each map responds most, with its true value.
+  describe() {
+    const frame = this.frame;
+    if (!frame) return;
+    for (const layer of frame.layers) {
+      const size = layer.width * layer.height;
+      this.sections.get(layer.name).canvases.forEach((canvas, m) => {
+        const values = layer.values.subarray(m * size, (m + 1) * size);
+        let best = 0;
+        for (let i = 1; i < size; i++) if (values[i] > values[best]) best = i;
+        const row = Math.floor(best / layer.width), col = best % layer.width;
+        const value = fmt(layer.max[m]);
+        const where = layer.height === 1 ? `unit ${col}` : `row ${row}, column ${col}`;
+        const text = layer.max[m] === layer.min[m]
+          ? `${layer.name}${layer.height === 1 ? "" : ` map ${m}`}: all ${value}`
+          : `${layer.name}${layer.height === 1 ? "" : ` map ${m}`}: strongest at ${where}, ${value}`;
+        canvas.setAttribute("aria-label", text);
+        canvas.title = text;
+      });
+    }
+  }
+
   clear() {
     this.frame = null;
     this.root.classList.add("is-empty");

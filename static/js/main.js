@@ -37,7 +37,10 @@ function paint() {
     layers.clear();
   }
   inspector.refresh(shownFrame);
-  if (shown === current) message.textContent = "";
+  if (shown === current) {
+    message.textContent = "";
+    layers.describe(); // text alternatives once the result is for what is drawn
+  }
   prediction.setBusy(shown !== current);
 }
 
