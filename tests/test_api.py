@@ -70,3 +70,19 @@ def test_bad_requests_get_readable_errors(client):
     for answer, status, words in cases:
         assert answer.status_code == status, answer.get_data(as_text=True)
         assert words in answer.get_json()["error"]
+
+
+def test_page_carries_the_real_conv_filters(client, network):
+    import re
+
+    html = client.get("/").get_data(as_text=True)
+    kernels = json.loads(re.search(r'<script type="application/json" id="kernel-data">(.*?)</script>', html, re.S).group(1))
+    conv1, bias1 = network.weights["conv1"]
+    assert (kernels["conv1"]["height"], kernels["conv1"]["width"], len(kernels["conv1"]["values"])) == (2, 2, 24)
+    np.testing.assert_allclose(np.asarray(kernels["conv1"]["values"]).reshape(24, 2, 2), conv1[:, :, 0, :].transpose(2, 0, 1), atol=1e-5)
+    np.testing.assert_allclose(kernels["conv1"]["bias"], bias1, atol=1e-5)
+    conv2, _ = network.weights["conv2"]
+    images = np.asarray(kernels["conv2"]["values"]).reshape(48, 8, 12)
+    # Input map c of filter f sits at block row c // 6, column c % 6.
+    np.testing.assert_allclose(images[7, 2:4, 4:6], conv2[:, :, 8, 7], atol=1e-5)
+    np.testing.assert_allclose(images[47, 6:8, 10:12], conv2[:, :, 23, 47], atol=1e-5)

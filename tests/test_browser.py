@@ -167,3 +167,21 @@ def test_maps_have_text_alternatives(page):
     assert abs(float(match.group(4) or match.group(5)) - biggest) <= 0.01 * max(1, abs(biggest))
     dense = page.get_attribute("#layer-dense1 canvas.map", "aria-label")
     assert re.fullmatch(r"dense1: strongest at unit \d+, [\d.]+", dense), dense
+
+
+def test_conv_filters_are_drawn_next_to_their_maps(page):
+    counts = page.evaluate("""() => ['conv1', 'conv2', 'relu1'].map((name) => {
+      const section = document.getElementById('layer-' + name);
+      return section ? section.querySelectorAll('.kernels canvas').length : null;
+    })""")
+    assert counts == [None, None, None]  # sections appear with the first frame
+    draw(page, [[[280, 60], [280, 500]]], 560)
+    settled_digit(page)
+    counts = page.evaluate("() => ['conv1', 'conv2', 'relu1'].map((n) => document.querySelectorAll(`#layer-${n} .kernels canvas`).length)")
+    assert counts == [24, 48, 0]
+    colours = page.evaluate("""() => [...document.querySelectorAll('#layer-conv2 .kernels canvas')].map((c) => {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      return new Set(Array.from({ length: d.length / 4 }, (_, i) => d[4 * i] * 65536 + d[4 * i + 1] * 256 + d[4 * i + 2])).size;
+    })""")
+    assert min(colours) > 10  # 96 signed weights each: many shades
+    assert "bias" in page.get_attribute("#layer-conv1 .kernels canvas >> nth=0", "aria-label")

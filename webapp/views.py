@@ -1,10 +1,13 @@
 """The page."""
 import functools
 
-from flask import Blueprint, render_template
+import numpy as np
+from flask import Blueprint, current_app, render_template
 
 from model.architecture import summary
 from model.network import SHOWN_LAYERS
+
+from .inference import get_service
 
 bp = Blueprint("views", __name__)
 
@@ -19,9 +22,38 @@ def architecture():
     return layers
 
 
+@functools.cache
+def kernels(model_path):
+    """Each conv filter's weights as a small image for the page, with its bias.
+
+    conv1's filters are 2x2; a conv2 filter has 2x2 weights for each of 24 input maps,
+    laid out as a 4x6 grid of 2x2 blocks (input map c at block row c // 6, column c % 6).
+    """
+    weights = get_service(model_path).network.weights
+    out = {}
+    for name, (kernel, bias) in ((n, weights[n]) for n in ("conv1", "conv2")):
+        _, _, inputs, filters = kernel.shape
+        rows, cols = (1, 1) if inputs == 1 else (4, 6)
+        images = np.zeros((filters, 2 * rows, 2 * cols), np.float32)
+        for c in range(inputs):
+            r, q = divmod(c, cols)
+            images[:, 2 * r : 2 * r + 2, 2 * q : 2 * q + 2] = kernel[:, :, c, :].transpose(2, 0, 1)
+        out[name] = {
+            "height": 2 * rows,
+            "width": 2 * cols,
+            "values": images.reshape(filters, -1).round(5).tolist(),
+            "bias": bias.round(5).tolist(),
+        }
+    return out
+
+
 @bp.get("/")
 def index():
     layers = architecture()
     return render_template(
-        "index.html", layers=SHOWN_LAYERS, architecture=layers, total_params=sum(l["params"] for l in layers)
+        "index.html",
+        layers=SHOWN_LAYERS,
+        architecture=layers,
+        total_params=sum(layer["params"] for layer in layers),
+        kernels=kernels(current_app.config["MODEL_PATH"]),
     )

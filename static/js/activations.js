@@ -1,5 +1,5 @@
 // Every layer's activation maps as grids of heatmaps; dense layers as strips.
-import { LUT } from "./colormap.js";
+import { LUT, diverging } from "./colormap.js";
 
 const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
 
@@ -39,10 +39,12 @@ export function paintMap(canvas, layer, m, table, image) {
 
 export class LayerView {
   // `notes`: layer name → explanations to show with its maps (see model/architecture.py).
-  constructor(root, onSelect, notes = {}) {
+  // `kernels`: conv layer name → its filters as small signed images (webapp/views.py).
+  constructor(root, onSelect, notes = {}, kernels = {}) {
     this.root = root;
     this.onSelect = onSelect;
     this.notes = notes;
+    this.kernels = kernels;
     this.sections = new Map();
     this.scale = "map";
     this.frame = null;
@@ -110,6 +112,7 @@ export class LayerView {
       note.textContent = text;
       grid.before(note);
     }
+    if (this.kernels[layer.name]) grid.before(kernelRow(layer.name, this.kernels[layer.name]));
     const canvases = [], images = [];
     for (let m = 0; m < layer.maps; m++) {
       const canvas = document.createElement("canvas");
@@ -136,4 +139,28 @@ export class LayerView {
     this.sections.set(layer.name, section);
     return section;
   }
+}
+
+// A conv layer's filters, aligned with its maps: weights as signed heatmaps, one scale
+// for the whole layer so filters can be compared.
+function kernelRow(name, kernels) {
+  const row = document.createElement("div");
+  row.className = "kernels";
+  row.setAttribute("aria-label", `${name} filters (weights): purple negative, orange positive`);
+  const scale = Math.max(...kernels.values.flat().map(Math.abs)) || 1;
+  kernels.values.forEach((weights, f) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = kernels.width;
+    canvas.height = kernels.height;
+    canvas.className = "kernel";
+    const strongest = weights.reduce((a, w) => (Math.abs(w) > Math.abs(a) ? w : a), 0);
+    canvas.title = `${name} filter ${f}: weights ${Math.min(...weights).toFixed(3)} … ${Math.max(...weights).toFixed(3)}, bias ${kernels.bias[f].toFixed(3)}`;
+    canvas.setAttribute("aria-label", `${name} filter ${f}: strongest weight ${strongest.toFixed(3)}, bias ${kernels.bias[f].toFixed(3)}`);
+    const ctx = canvas.getContext("2d");
+    const image = ctx.createImageData(kernels.width, kernels.height);
+    weights.forEach((w, i) => image.data.set([...diverging(w / scale), 255], 4 * i));
+    ctx.putImageData(image, 0, 0);
+    row.append(canvas);
+  });
+  return row;
 }

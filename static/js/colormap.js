@@ -37,3 +37,13 @@ export function paintLegend(canvas) {
     ctx.fillRect(x, 0, 1, canvas.height);
   }
 }
+
+// Diverging purple–white–orange for signed weights: readable with common colour-vision
+// deficiencies, unlike red–green. t in -1..1.
+const NEGATIVE = [84, 39, 136], MIDDLE = [247, 247, 247], POSITIVE = [179, 88, 6];
+
+export function diverging(t) {
+  const s = Math.min(1, Math.abs(t));
+  const end = t < 0 ? NEGATIVE : POSITIVE;
+  return MIDDLE.map((m, i) => Math.round(m + (end[i] - m) * s));
+}

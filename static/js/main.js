@@ -15,7 +15,8 @@ const inspector = new Inspector($("#inspector"));
 const architecture = JSON.parse($("#architecture-data").textContent);
 const notes = {}; // explanations of flatten and dropout go with the next layer that has maps
 for (const layer of architecture) (notes[layer.shown_at] ||= []).push(`${layer.name}: ${layer.explanation}`);
-const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes);
+const kernels = JSON.parse($("#kernel-data").textContent);
+const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes, kernels);
 let current = 0; // the drawing state on screen
 let shown = 0; // the state the displayed result belongs to
 let shownFrame = null;
