@@ -109,7 +109,7 @@ def test_enlarged_map_shows_true_values(page):
     dialog = page.locator("#inspector")
     assert dialog.is_visible()
     assert "conv1 · map 3" in dialog.locator(".inspector-title").inner_text()
-    canvas = dialog.locator("canvas").bounding_box()
+    canvas = dialog.locator("canvas.inspector-map").bounding_box()
     page.mouse.move(canvas["x"] + canvas["width"] / 2, canvas["y"] + canvas["height"] / 2)
     assert "row 14, column 14:" in dialog.locator(".inspector-readout").inner_text()
 
@@ -185,3 +185,40 @@ def test_conv_filters_are_drawn_next_to_their_maps(page):
     })""")
     assert min(colours) > 10  # 96 signed weights each: many shades
     assert "bias" in page.get_attribute("#layer-conv1 .kernels canvas >> nth=0", "aria-label")
+
+
+def test_hovered_conv1_unit_shows_the_models_own_value_and_its_sum(page, network):
+    import re
+
+    from model.preprocess import strokes_to_input
+
+    line = [[[280, 60], [280, 500]]]  # position and size do not change its 28x28 input
+    draw(page, line, 560)
+    settled_digit(page)
+    expected = network.run(strokes_to_input(line)[None])
+    for layer, m, row, col in [("conv1", 3, 14, 14), ("relu1", 5, 14, 13), ("conv1", 0, 27, 27)]:
+        page.click(f"#layer-{layer} canvas.map >> nth={m}")
+        box = page.locator("#inspector canvas.inspector-map").bounding_box()
+        page.mouse.move(box["x"] + (col + 0.5) / 28 * box["width"], box["y"] + (row + 0.5) / 28 * box["height"])
+        readout = page.locator("#inspector .inspector-readout").inner_text()
+        shown = float(re.match(rf"row {row}, column {col}: (-?[\d.]+) · sees input rows {row}–{min(row + 1, 27)}", readout).group(1))
+        assert abs(shown - expected[layer][0, row, col, m]) <= 1e-4, (layer, shown, expected[layer][0, row, col, m])
+        math = page.locator("#inspector .inspector-math").inner_text()
+        assert "input patch × filter" in math and f"= {shown:.4f}" in math
+        page.keyboard.press("Escape")
+
+
+def test_pool_and_conv2_units_explain_themselves(page):
+    draw(page, [[[280, 60], [280, 500]]], 560)
+    settled_digit(page)
+    page.click("#layer-pool2 canvas.map >> nth=2")
+    box = page.locator("#inspector canvas.inspector-map").bounding_box()
+    page.mouse.move(box["x"] + 3.5 / 7 * box["width"], box["y"] + 3.5 / 7 * box["height"])
+    assert "sees input rows 12–18, columns 12–18" in page.locator("#inspector .inspector-readout").inner_text()
+    assert "largest wins" in page.locator("#inspector .inspector-math").inner_text()
+    page.keyboard.press("Escape")
+    page.click("#layer-conv2 canvas.map >> nth=7")
+    box = page.locator("#inspector canvas.inspector-map").bounding_box()
+    page.mouse.move(box["x"] + 7.5 / 14 * box["width"], box["y"] + 5.5 / 14 * box["height"])
+    assert "sees input rows 10–14, columns 14–18" in page.locator("#inspector .inspector-readout").inner_text()
+    assert "biggest contributions" in page.locator("#inspector .inspector-math").inner_text()

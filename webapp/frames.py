@@ -1,9 +1,9 @@
 """The binary frame: one Socket.IO message with the prediction and every layer's maps.
 
 Layout, little-endian, every block 4-byte aligned so a browser can view it in place:
-  header   "CNNF", u8 version (2), u8 layer count L, i8 digit (-1: nothing drawn), u8 0, u32 seq
+  header   "CNNF", u8 version (3), u8 layer count L, i8 digit (-1: nothing drawn), u8 0, u32 seq
   f32[10]  probabilities
-  u8[784]  the 28x28 input the network saw
+  f32[784] the 28x28 input the network saw, exactly (the page works conv1's sums out from it)
   L x      char[8] name (NUL-padded), u16 height, u16 width, u16 maps, u16 0
   f32[M]   per-map minimum, for the M maps of all layers in order
   f32[M]   per-map maximum
@@ -19,7 +19,7 @@ import numpy as np
 from model.network import SHOWN_LAYERS
 
 MAGIC = b"CNNF"
-VERSION = 2
+VERSION = 3
 HEADER = struct.Struct("<4sBBbxI")
 LAYER_HEADER = struct.Struct("<8sHHHxx")
 NUM_CLASSES = 10
@@ -37,11 +37,11 @@ class _Layout:
         self.sizes = np.repeat([h * w for h, w, _ in shapes], [c for _, _, c in shapes])
         self.starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])
         self.maps = len(self.sizes)
-        self.mins_at = (_INPUT_AT + INPUT_PIXELS + len(table)) // 4  # a float32 index
+        self.mins_at = (_INPUT_AT + 4 * INPUT_PIXELS + len(table)) // 4  # a float32 index
         self.values_at = 4 * self.mins_at + 8 * self.maps
         total = int(self.sizes.sum())
         self.values_end = self.values_at + total
-        self.template = bytes(_INPUT_AT + INPUT_PIXELS) + table + bytes(8 * self.maps + total + (-total % 4))
+        self.template = bytes(_INPUT_AT + 4 * INPUT_PIXELS) + table + bytes(8 * self.maps + total + (-total % 4))
 
 
 _layouts = {}
@@ -61,9 +61,7 @@ def encode(seq: int, result, layer_names) -> bytes:
     u8 = np.frombuffer(out, np.uint8)
     f4 = u8.view("<f4")
     f4[HEADER.size // 4 : _INPUT_AT // 4] = result.probabilities
-    pixels = result.image.ravel() * np.float32(255)
-    pixels += 0.5
-    u8[_INPUT_AT : _INPUT_AT + INPUT_PIXELS] = np.clip(pixels, 0, 255)
+    f4[_INPUT_AT // 4 : _INPUT_AT // 4 + INPUT_PIXELS] = result.image.ravel()
     if not maps:
         return bytes(out)
     if tuple(layer_names) == SHOWN_LAYERS and result.values is not None:
@@ -84,7 +82,7 @@ def encode(seq: int, result, layer_names) -> bytes:
 
 def encode_empty(seq: int) -> bytes:
     """The answer to a blank drawing: no digit, no layers."""
-    return HEADER.pack(MAGIC, VERSION, 0, -1, seq) + bytes(4 * NUM_CLASSES + INPUT_PIXELS)
+    return HEADER.pack(MAGIC, VERSION, 0, -1, seq) + bytes(4 * NUM_CLASSES + 4 * INPUT_PIXELS)
 
 
 def decode(data: bytes) -> dict:
@@ -93,8 +91,8 @@ def decode(data: bytes) -> dict:
     if magic != MAGIC or version != VERSION:
         raise ValueError(f"not a version-{VERSION} CNN frame")
     probabilities = np.frombuffer(data, "<f4", NUM_CLASSES, HEADER.size)
-    image = np.frombuffer(data, np.uint8, INPUT_PIXELS, _INPUT_AT).reshape(28, 28) / 255.0
-    offset = _INPUT_AT + INPUT_PIXELS
+    image = np.frombuffer(data, "<f4", INPUT_PIXELS, _INPUT_AT).reshape(28, 28)
+    offset = _INPUT_AT + 4 * INPUT_PIXELS
     table = [LAYER_HEADER.unpack_from(data, offset + i * LAYER_HEADER.size) for i in range(count)]
     offset += count * LAYER_HEADER.size
     total_maps = sum(c for *_, c in table)

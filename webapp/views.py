@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, render_template
 
 from model.architecture import summary
 from model.network import SHOWN_LAYERS
+from model.receptive import receptive_fields
 
 from .inference import get_service
 
@@ -17,8 +18,10 @@ def architecture():
     """The layer table for the page, built once: each layer with where its maps are shown
     (flatten and dropout have none of their own; they point at the next layer that does)."""
     layers = summary()
+    fields = receptive_fields()
     for i, layer in enumerate(layers):
         layer["shown_at"] = next(later["name"] for later in layers[i:] if later["name"] in SHOWN_LAYERS)
+        layer["field"] = fields.get(layer["name"])  # (jump, size) of its receptive field, maps only
     return layers
 
 
@@ -41,8 +44,8 @@ def kernels(model_path):
         out[name] = {
             "height": 2 * rows,
             "width": 2 * cols,
-            "values": images.reshape(filters, -1).round(5).tolist(),
-            "bias": bias.round(5).tolist(),
+            "values": images.reshape(filters, -1).tolist(),  # exact: the page works sums out with them
+            "bias": bias.tolist(),
         }
     return out
 

@@ -7,15 +7,15 @@ const LAYER_HEADER_BYTES = 16;
 export function decodeFrame(buffer) {
   const view = new DataView(buffer);
   const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
-  if (magic !== "CNNF" || view.getUint8(4) !== 2) throw new Error("not a version-2 CNN frame");
+  if (magic !== "CNNF" || view.getUint8(4) !== 3) throw new Error("not a version-3 CNN frame");
   const count = view.getUint8(5);
   const digit = view.getInt8(6);
   const seq = view.getUint32(8, true);
   let offset = HEADER_BYTES;
   const probabilities = new Float32Array(buffer, offset, CLASSES);
   offset += 4 * CLASSES;
-  const image = new Uint8Array(buffer, offset, INPUT_PIXELS);
-  offset += INPUT_PIXELS;
+  const image = new Float32Array(buffer, offset, INPUT_PIXELS); // exact, 0..1
+  offset += 4 * INPUT_PIXELS;
   const table = [];
   for (let i = 0; i < count; i++, offset += LAYER_HEADER_BYTES) {
     const name = String.fromCharCode(...new Uint8Array(buffer, offset, 8).filter((b) => b !== 0));

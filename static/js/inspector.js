@@ -1,15 +1,25 @@
-// One map enlarged, updating live; hover or touch to read true values.
+// One map enlarged, updating live. Hover or touch a unit to read its value, see which
+// input pixels it looks at, and how the value is computed.
 import { paintMap } from "./activations.js";
 import { trueValue } from "./frame.js";
 
+const f4 = (v) => v.toFixed(4);
+const signed = (v) => (v < 0 ? `(${f4(v)})` : f4(v));
+
 export class Inspector {
-  constructor(dialog) {
+  // `fields`: layer → [jump, size] of its receptive field; `kernels`: conv filters (views.py).
+  constructor(dialog, { fields, kernels }) {
     this.dialog = dialog;
-    this.canvas = dialog.querySelector("canvas");
+    this.fields = fields;
+    this.kernels = kernels;
+    this.canvas = dialog.querySelector(".inspector-map");
+    this.input = dialog.querySelector(".inspector-input canvas");
     this.title = dialog.querySelector(".inspector-title");
     this.readout = dialog.querySelector(".inspector-readout");
+    this.math = dialog.querySelector(".inspector-math");
     this.target = null;
     this.layer = null;
+    this.frame = null;
     dialog.querySelector(".inspector-close").addEventListener("click", () => dialog.close());
     dialog.addEventListener("close", () => (this.target = null));
     this.canvas.addEventListener("pointermove", (e) => this.hover(e));
@@ -18,18 +28,22 @@ export class Inspector {
 
   open(name, map, frame) {
     this.target = { name, map };
+    this.unit = null;
     delete this.readout.dataset.hovered;
+    this.math.textContent = "";
     if (!this.dialog.open) this.dialog.showModal();
     this.refresh(frame);
   }
 
   refresh(frame) {
     if (!this.target) return;
+    this.frame = frame;
     const layer = frame && frame.layers.find((l) => l.name === this.target.name);
     this.layer = layer || null;
     if (!layer) {
       this.readout.textContent = "Nothing drawn.";
       this.canvas.getContext("2d").clearRect(0, 0, this.canvas.width, this.canvas.height);
+      this.drawInput(null);
       return;
     }
     const m = this.target.map;
@@ -40,7 +54,11 @@ export class Inspector {
     this.canvas.classList.toggle("strip", dense);
     const identity = Uint8Array.from({ length: 256 }, (_, q) => (layer.max[m] > layer.min[m] ? q : 0));
     paintMap(this.canvas, layer, m, identity, new ImageData(layer.width, layer.height));
-    if (!this.readout.dataset.hovered) this.readout.textContent = `min ${layer.min[m].toFixed(4)} · max ${layer.max[m].toFixed(4)} — point at a unit to read its value`;
+    if (this.unit) this.show(...this.unit);
+    else {
+      this.drawInput(null);
+      this.readout.textContent = `min ${f4(layer.min[m])} · max ${f4(layer.max[m])} — point at a unit to read its value`;
+    }
   }
 
   hover(e) {
@@ -49,10 +67,101 @@ export class Inspector {
     const rect = this.canvas.getBoundingClientRect();
     const col = Math.min(layer.width - 1, Math.floor(((e.clientX - rect.left) / rect.width) * layer.width));
     const row = Math.min(layer.height - 1, Math.floor(((e.clientY - rect.top) / rect.height) * layer.height));
-    const m = this.target.map;
-    const q = layer.values[m * layer.width * layer.height + row * layer.width + col];
-    const value = trueValue(layer, m, q).toFixed(4);
     this.readout.dataset.hovered = "1";
-    this.readout.textContent = layer.height === 1 ? `unit ${col}: ${value}` : `row ${row}, column ${col}: ${value}`;
+    this.unit = [row, col];
+    this.show(row, col);
+  }
+
+  show(row, col) {
+    const layer = this.layer, m = this.target.map;
+    const q = layer.values[m * layer.width * layer.height + row * layer.width + col];
+    let value = trueValue(layer, m, q);
+    if (layer.height === 1) {
+      this.readout.textContent = `unit ${col}: ${f4(value)}`;
+      this.math.textContent = "";
+      this.drawInput(null);
+      return;
+    }
+    const [jump, size] = this.fields[layer.name];
+    const region = [row * jump, col * jump, Math.min(row * jump + size - 1, 27), Math.min(col * jump + size - 1, 27)];
+    this.drawInput(region);
+    let math = "";
+    if (layer.name === "conv1" || layer.name === "relu1") {
+      const [sum, text] = this.conv1Sum(m, row, col);
+      value = layer.name === "conv1" ? sum : Math.max(0, sum); // exact, from the input itself
+      math = text + (layer.name === "relu1" ? `\nReLU: max(0, ${f4(sum)}) = ${f4(value)}` : "");
+    } else if (layer.name.startsWith("pool")) {
+      math = this.poolWindow(layer.name === "pool1" ? "relu1" : "relu2", m, row, col);
+    } else {
+      math = this.conv2Contributions(m, row, col);
+    }
+    this.readout.textContent = `row ${row}, column ${col}: ${f4(value)} · sees input rows ${region[0]}–${region[2]}, columns ${region[1]}–${region[3]}`;
+    this.math.textContent = math;
+  }
+
+  // conv1: the 2×2 input patch times the filter, plus the bias (zero padding past the edge).
+  conv1Sum(m, row, col) {
+    const { values, bias } = this.kernels.conv1;
+    let sum = bias[m];
+    const terms = [];
+    for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+      const r = row + dy, c = col + dx;
+      const x = r < 28 && c < 28 ? this.frame.image[r * 28 + c] : 0;
+      const w = values[m][dy * 2 + dx];
+      sum += x * w;
+      terms.push(`${x.toFixed(3)} × ${signed(w)}`);
+    }
+    return [sum, `input patch × filter ${m} + bias:\n${terms.join(" + ")} + ${signed(bias[m])} = ${f4(sum)}`];
+  }
+
+  poolWindow(source, m, row, col) {
+    const layer = this.frame.layers.find((l) => l.name === source);
+    const cells = [];
+    for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+      const r = 2 * row + dy, c = 2 * col + dx;
+      cells.push({ where: `${r},${c}`, v: trueValue(layer, m, layer.values[m * layer.width * layer.height + r * layer.width + c]) });
+    }
+    const best = cells.reduce((a, b) => (b.v > a.v ? b : a));
+    return `the 2×2 window of ${source} map ${m} (≈ 8-bit values): ${cells.map((c) => `[${c.where}] ${f4(c.v)}`).join(", ")}\nlargest wins: [${best.where}] ${f4(best.v)}`;
+  }
+
+  // conv2: which pool1 maps push this unit up or down most (weights × the 2×2 patch of each).
+  conv2Contributions(m, row, col) {
+    const pool1 = this.frame.layers.find((l) => l.name === "pool1");
+    const { values, bias, width } = this.kernels.conv2;
+    const parts = [];
+    for (let ch = 0; ch < pool1.maps; ch++) {
+      let sum = 0;
+      for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+        const r = row + dy, c = col + dx;
+        if (r >= pool1.height || c >= pool1.width) continue;
+        const x = trueValue(pool1, ch, pool1.values[ch * pool1.width * pool1.height + r * pool1.width + c]);
+        const w = values[m][(2 * Math.floor(ch / 6) + dy) * width + 2 * (ch % 6) + dx];
+        sum += x * w;
+      }
+      parts.push({ ch, sum });
+    }
+    parts.sort((a, b) => Math.abs(b.sum) - Math.abs(a.sum));
+    const top = parts.slice(0, 3).map((p) => `pool1 map ${p.ch} ${p.sum >= 0 ? "+" : ""}${f4(p.sum)}`);
+    return `biggest contributions (2×2 patch of each of 24 pool1 maps × filter ${m}): ${top.join(", ")}; bias ${signed(bias[m])}`;
+  }
+
+  drawInput(region) {
+    const ctx = this.input.getContext("2d");
+    const size = this.input.width, cell = size / 28;
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, size, size);
+    if (!this.frame) return;
+    for (let i = 0; i < 784; i++) {
+      const v = Math.round(255 * Math.min(1, Math.max(0, this.frame.image[i])));
+      if (!v) continue;
+      ctx.fillStyle = `rgb(${v},${v},${v})`;
+      ctx.fillRect((i % 28) * cell, Math.floor(i / 28) * cell, cell, cell);
+    }
+    if (!region) return;
+    const [top, left, bottom, right] = region;
+    ctx.strokeStyle = "#ffd23f";
+    ctx.lineWidth = 2;
+    ctx.strokeRect(left * cell + 1, top * cell + 1, (right - left + 1) * cell - 2, (bottom - top + 1) * cell - 2);
   }
 }

@@ -29,7 +29,7 @@ export class PredictionView {
     const ctx = this.inputCanvas.getContext("2d");
     const image = ctx.createImageData(28, 28);
     for (let i = 0; i < 784; i++) {
-      const v = frame.image[i];
+      const v = Math.round(255 * Math.min(1, Math.max(0, frame.image[i])));
       image.data.set([v, v, v, 255], 4 * i);
     }
     ctx.putImageData(image, 0, 0);
