@@ -21,6 +21,9 @@ from .architecture import build_model  # noqa: E402
 from .data import DEFAULT_PEN_TEST, DEFAULT_PEN_TRAIN, augmented_pen_images, load_mnist, load_pen_samples, render_pen_samples  # noqa: E402
 from .evaluate import evaluate_mnist, evaluate_pen  # noqa: E402
 from .network import DEFAULT_MODEL_PATH, Network  # noqa: E402
+from .top_patches import DEFAULT_OUTPUT as TOP_PATCHES  # noqa: E402
+from .top_patches import save as save_top_patches  # noqa: E402
+from .top_patches import top_patches  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -123,6 +126,8 @@ def main(argv=None):
         metrics["pen_accuracy"]["holdout_writers"] = evaluate_pen(network, held_samples)
     if args.pen_test and Path(args.pen_test).exists():
         metrics["pen_accuracy"][Path(args.pen_test).name] = evaluate_pen(network, load_pen_samples(args.pen_test))
+    # The page's "what this filter responds to" must come from these weights, not old ones.
+    save_top_patches(top_patches(network, x_test), Path(args.output).with_name(TOP_PATCHES.name))
     metrics_path = args.metrics or str(Path(args.output).with_name("metrics.json"))
     Path(metrics_path).write_text(json.dumps(metrics, indent=1) + "\n")
     summary = {k: v["accuracy"] for k, v in metrics["pen_accuracy"].items()}

@@ -222,3 +222,16 @@ def test_pool_and_conv2_units_explain_themselves(page):
     page.mouse.move(box["x"] + 7.5 / 14 * box["width"], box["y"] + 5.5 / 14 * box["height"])
     assert "sees input rows 10–14, columns 14–18" in page.locator("#inspector .inspector-readout").inner_text()
     assert "biggest contributions" in page.locator("#inspector .inspector-math").inner_text()
+
+
+def test_selecting_a_map_shows_what_its_filter_responds_to(page):
+    draw(page, [[[280, 60], [280, 500]]], 560)
+    settled_digit(page)
+    page.click("#layer-relu2 canvas.map >> nth=11")
+    top = page.locator("#inspector .inspector-top")
+    assert top.is_visible()
+    assert top.locator("canvas").count() == 9
+    assert "conv2 filter 11" in top.locator("figcaption").inner_text()
+    page.keyboard.press("Escape")
+    page.click("#layer-dense1 canvas.map")
+    assert not top.is_visible()

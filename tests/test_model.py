@@ -113,6 +113,9 @@ def test_training_command_runs_end_to_end(tmp_path):
     assert len(metrics["mnist_test"]["confusion"]) == 10
     assert "tensorflow" in metrics["versions"]
     assert not any("optimizer" in name for name in saved_variables(output))
+    from model.top_patches import load
+
+    assert load(tmp_path / "top_patches.npz")["conv2"]["patches"].shape == (48, 9, 5, 5)
 
 
 def test_architecture_summary_for_the_page():
@@ -125,3 +128,41 @@ def test_architecture_summary_for_the_page():
         "conv1": 120, "conv2": 4_656, "dense1": 1_204_736, "dense2": 65_664, "output": 1_290,
     }
     assert all(len(layer["explanation"]) > 40 for layer in layers)
+
+
+def test_top_patches_on_a_sample(network, mnist_test):
+    from model.receptive import receptive_field
+    from model.top_patches import top_patches
+
+    images = mnist_test[0][:300]
+    result = top_patches(network, images)
+    outputs = network.run(images)
+    for name, size, channels in (("conv1", 2, 24), ("conv2", 5, 48)):
+        parts = result[name]
+        assert parts["patches"].shape == (channels, 9, size, size)
+        assert np.all(np.diff(parts["values"], axis=1) <= 0)  # strongest first
+        for channel in (0, channels - 1):
+            assert len(set(parts["images"][channel])) == 9  # nine different images
+            for k in range(9):
+                index, row, col = parts["images"][channel, k], parts["rows"][channel, k], parts["cols"][channel, k]
+                value = outputs[name][index, row, col, channel]
+                assert value == parts["values"][channel, k] == outputs[name][index, ..., channel].max()
+                top, left, bottom, right = receptive_field(name, row, col)
+                crop = images[index, top : bottom + 1, left : right + 1]
+                np.testing.assert_array_equal(parts["patches"][channel, k, : crop.shape[0], : crop.shape[1]], crop)
+        # No image outside the nine excites channel 0 more than the ninth does.
+        strongest = outputs[name][..., 0].reshape(len(images), -1).max(axis=1)
+        assert np.sort(strongest)[-9] == parts["values"][0, -1]
+
+
+def test_shipped_top_patches_match_the_shipped_model(network, mnist_test):
+    from model.top_patches import load
+
+    shipped = load()
+    for name in ("conv1", "conv2"):
+        parts = shipped[name]
+        picks = parts["images"][:, 0]  # each channel's strongest image
+        outputs = network.run(mnist_test[0][picks])[name]
+        for channel, index in enumerate(picks):
+            got = outputs[channel, parts["rows"][channel, 0], parts["cols"][channel, 0], channel]
+            np.testing.assert_allclose(got, parts["values"][channel, 0], rtol=1e-5)

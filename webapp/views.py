@@ -50,6 +50,23 @@ def kernels(model_path):
     return out
 
 
+@functools.cache
+def top_patches(model_path):
+    """The 9 MNIST test patches that excite each conv1/conv2 channel most, from the file
+    `python -m model.top_patches` writes beside the model; none if it is missing."""
+    from pathlib import Path
+
+    from model import top_patches as top
+
+    path = Path(model_path).with_name(top.DEFAULT_OUTPUT.name)
+    if not path.exists():
+        return {}
+    return {
+        name: {"size": int(parts["patches"].shape[-1]), "patches": parts["patches"].reshape(*parts["patches"].shape[:2], -1).round(3).tolist()}
+        for name, parts in top.load(path).items()
+    }
+
+
 @bp.get("/")
 def index():
     layers = architecture()
@@ -59,4 +76,5 @@ def index():
         architecture=layers,
         total_params=sum(layer["params"] for layer in layers),
         kernels=kernels(current_app.config["MODEL_PATH"]),
+        top_patches=top_patches(current_app.config["MODEL_PATH"]),
     )

@@ -8,10 +8,12 @@ const signed = (v) => (v < 0 ? `(${f4(v)})` : f4(v));
 
 export class Inspector {
   // `fields`: layer → [jump, size] of its receptive field; `kernels`: conv filters (views.py).
-  constructor(dialog, { fields, kernels }) {
+  constructor(dialog, { fields, kernels, topPatches }) {
     this.dialog = dialog;
     this.fields = fields;
     this.kernels = kernels;
+    this.topPatches = topPatches;
+    this.top = dialog.querySelector(".inspector-top");
     this.canvas = dialog.querySelector(".inspector-map");
     this.input = dialog.querySelector(".inspector-input canvas");
     this.title = dialog.querySelector(".inspector-title");
@@ -31,8 +33,33 @@ export class Inspector {
     this.unit = null;
     delete this.readout.dataset.hovered;
     this.math.textContent = "";
+    this.showTopPatches(name, map);
     if (!this.dialog.open) this.dialog.showModal();
     this.refresh(frame);
+  }
+
+  // What this filter looks for: the MNIST test patches that excite its channel most.
+  showTopPatches(name, map) {
+    const conv = { conv1: "conv1", relu1: "conv1", pool1: "conv1", conv2: "conv2", relu2: "conv2", pool2: "conv2" }[name];
+    const data = conv && this.topPatches[conv];
+    this.top.hidden = !data;
+    if (!data) return;
+    const row = this.top.querySelector(".top-patches");
+    row.replaceChildren();
+    for (const patch of data.patches[map]) {
+      const canvas = document.createElement("canvas");
+      canvas.width = canvas.height = data.size;
+      const ctx = canvas.getContext("2d");
+      const image = ctx.createImageData(data.size, data.size);
+      patch.forEach((v, i) => {
+        const g = Math.round(255 * v);
+        image.data.set([g, g, g, 255], 4 * i);
+      });
+      ctx.putImageData(image, 0, 0);
+      row.append(canvas);
+    }
+    this.top.querySelector("figcaption").textContent =
+      `What ${conv} filter ${map} responds to most: the ${data.patches[map].length} MNIST test patches (its ${data.size}×${data.size} receptive field) that excite it most`;
   }
 
   refresh(frame) {

@@ -16,7 +16,8 @@ const notes = {}; // explanations of flatten and dropout go with the next layer 
 for (const layer of architecture) (notes[layer.shown_at] ||= []).push(`${layer.name}: ${layer.explanation}`);
 const kernels = JSON.parse($("#kernel-data").textContent);
 const fields = Object.fromEntries(architecture.filter((l) => l.field).map((l) => [l.name, l.field]));
-const inspector = new Inspector($("#inspector"), { fields, kernels });
+const topPatches = JSON.parse($("#top-patch-data").textContent);
+const inspector = new Inspector($("#inspector"), { fields, kernels, topPatches });
 const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes, kernels);
 let current = 0; // the drawing state on screen
 let shown = 0; // the state the displayed result belongs to
