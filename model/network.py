@@ -41,9 +41,7 @@ class Network:
 
     @classmethod
     def load(cls, path=DEFAULT_MODEL_PATH):
-        import keras  # loading only: the forward pass never touches Keras
-
-        return cls.from_keras(keras.saving.load_model(path, compile=False))
+        return cls.from_keras(load_keras(path))
 
     def run(self, images: np.ndarray) -> dict:
         """images (n, 28, 28) in 0..1 → {layer name: activations}.
@@ -91,6 +89,12 @@ class Network:
         out += bias
         if relu:
             np.maximum(out, 0, out=out)
+
+
+def load_keras(path=DEFAULT_MODEL_PATH):
+    import keras  # loading only: the forward pass never touches Keras
+
+    return keras.saving.load_model(path, compile=False)
 
 
 def _maxpool2x2(x, out):

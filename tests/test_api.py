@@ -86,3 +86,37 @@ def test_page_carries_the_real_conv_filters(client, network):
     # Input map c of filter f sits at block row c // 6, column c % 6.
     np.testing.assert_allclose(images[7, 2:4, 4:6], conv2[:, :, 8, 7], atol=1e-5)
     np.testing.assert_allclose(images[47, 6:8, 10:12], conv2[:, :, 23, 47], atol=1e-5)
+
+
+def test_saliency_is_the_gradient_of_the_predicted_score(client, network):
+    import keras
+    import tensorflow as tf
+
+    from model.network import DEFAULT_MODEL_PATH
+
+    model = keras.saving.load_model(DEFAULT_MODEL_PATH, compile=False)
+    features = keras.Model(model.inputs, model.get_layer("dense2").output)
+    kernel, bias = model.get_layer("output").get_weights()
+    maps = {}
+    for name, strokes in (("seven", SEVEN), ("one", [[[50, 0], [50, 100]]])):
+        answer = client.post("/api/saliency", data=json.dumps({"strokes": strokes}), content_type="application/json")
+        assert answer.status_code == 200
+        body = answer.get_json()
+        saliency = np.asarray(body["saliency"])
+        assert saliency.shape == (28, 28) and saliency.min() >= 0 and saliency.max() == 1.0
+        image = strokes_to_input(strokes)
+        assert body["digit"] == int(network.predict(image[None]).argmax())
+        x = tf.constant(image[None, :, :, None])
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            score = (features(x) @ kernel + bias)[0, body["digit"]]
+        expected = np.abs(tape.gradient(score, x).numpy()[0, :, :, 0])
+        np.testing.assert_allclose(saliency, expected / expected.max(), atol=2e-3)
+        maps[name] = saliency
+    assert np.abs(maps["seven"] - maps["one"]).max() > 0.3  # a different drawing, a different map
+
+
+def test_saliency_bad_input(client):
+    assert client.post("/api/saliency", data=json.dumps({"strokes": []}), content_type="application/json").status_code == 422
+    bad = client.post("/api/saliency", data=json.dumps({"strokes": [[[0, "x"]]]}), content_type="application/json")
+    assert bad.status_code == 400 and "numbers" in bad.get_json()["error"]

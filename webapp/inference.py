@@ -4,8 +4,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.network import SHOWN_LAYERS, Network
+from model.network import SHOWN_LAYERS, Network, load_keras
 from model.preprocess import image_to_input, strokes_to_input
+from model.saliency import Saliency
 
 
 @dataclass
@@ -24,8 +25,9 @@ class Result:
 
 
 class InferenceService:
-    def __init__(self, network: Network):
+    def __init__(self, network: Network, saliency: Saliency = None):
         self.network = network
+        self.saliency = saliency  # TensorFlow: on request (pen-up), never per frame
 
     def from_strokes(self, strokes) -> Result:
         return self.run(strokes_to_input(strokes))
@@ -54,5 +56,6 @@ def get_service(model_path) -> InferenceService:
     key = str(model_path)
     with _services_lock:
         if key not in _services:
-            _services[key] = InferenceService(Network.load(key))
+            model = load_keras(key)
+            _services[key] = InferenceService(Network.from_keras(model), Saliency(model))
         return _services[key]

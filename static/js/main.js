@@ -7,6 +7,7 @@ import { Inspector } from "./inspector.js";
 import { LayerView } from "./activations.js";
 import { PredictionView } from "./prediction.js";
 import { pictureBytes } from "./picture.js";
+import { SaliencyView } from "./saliency.js";
 
 const $ = (selector) => document.querySelector(selector);
 const message = $("#message");
@@ -23,6 +24,7 @@ let current = 0; // the drawing state on screen
 let shown = 0; // the state the displayed result belongs to
 let shownFrame = null;
 
+const saliency = new SaliencyView($("#saliency-view"), $("#saliency"));
 let incoming = null; // the newest frame not yet painted
 const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
 
@@ -75,10 +77,12 @@ const pad = new DrawingPad($("#canvas"), (kind) => {
     inspector.refresh(null);
     prediction.setBusy(false);
     message.textContent = "";
+    saliency.request(null);
     return;
   }
   current = connection.draw(pad.strokes, pad.canvas.width, pad.canvas.height, kind !== "draw");
   prediction.setBusy(true);
+  if (kind !== "draw") saliency.request({ strokes: pad.strokes }); // pen-up: worth a gradient
 });
 
 async function usePicture(file) {
@@ -92,6 +96,7 @@ async function usePicture(file) {
     pad.showPicture(bitmap);
     current = connection.image(bytes);
     prediction.setBusy(true);
+    saliency.request({ picture: bytes });
   } catch (e) {
     message.textContent = `Could not read that picture: ${e.message}`;
   }
@@ -143,5 +148,7 @@ document.addEventListener("keydown", (e) => {
     setScale(layers.scale === "map" ? "layer" : "map");
   } else if (key === "e") {
     toggleExplanations();
+  } else if (key === "l") {
+    saliency.toggle();
   }
 });
