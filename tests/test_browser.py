@@ -257,3 +257,17 @@ def test_where_it_looks_overlay_follows_the_drawing(page):
     assert page.evaluate(OVERLAY_PIXELS) != one
     page.click("#saliency")
     assert not page.locator("#saliency-view").is_visible()
+
+
+def test_units_are_reachable_by_keyboard(page):
+    draw(page, [[[280, 60], [280, 500]]], 560)
+    settled_digit(page)
+    page.focus("#layer-conv1 canvas.map >> nth=3")
+    page.keyboard.press("Enter")
+    assert page.locator("#inspector").is_visible()
+    for key in ("ArrowRight", "ArrowRight", "ArrowDown"):
+        page.keyboard.press(key)
+    assert page.locator("#inspector .inspector-readout").inner_text().startswith("row 1, column 2:")
+    assert "input patch × filter 3" in page.locator("#inspector .inspector-math").inner_text()
+    page.keyboard.press("Escape")
+    assert not page.locator("#inspector").is_visible()

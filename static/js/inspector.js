@@ -26,6 +26,22 @@ export class Inspector {
     dialog.addEventListener("close", () => (this.target = null));
     this.canvas.addEventListener("pointermove", (e) => this.hover(e));
     this.canvas.addEventListener("pointerdown", (e) => this.hover(e));
+    // Keyboard: the arrow keys walk from unit to unit.
+    this.canvas.tabIndex = 0;
+    this.canvas.setAttribute("aria-label", "The map, enlarged: arrow keys move from unit to unit");
+    this.canvas.addEventListener("keydown", (e) => this.step(e));
+  }
+
+  step(e) {
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    const move = moves[e.key];
+    if (!move || !this.layer) return;
+    e.preventDefault();
+    const [row, col] = this.unit || [0, 0];
+    const clamp = (v, n) => Math.min(n - 1, Math.max(0, v));
+    this.unit = [clamp(row + move[0], this.layer.height), clamp(col + move[1], this.layer.width)];
+    this.readout.dataset.hovered = "1";
+    this.show(...this.unit);
   }
 
   open(name, map, frame) {
@@ -36,6 +52,7 @@ export class Inspector {
     this.showTopPatches(name, map);
     if (!this.dialog.open) this.dialog.showModal();
     this.refresh(frame);
+    this.canvas.focus();
   }
 
   // What this filter looks for: the MNIST test patches that excite its channel most.
