@@ -13,7 +13,6 @@ import multiprocessing
 import os
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -24,9 +23,9 @@ import numpy as np
 
 from bench.common import drawing_states
 from model.network import DEFAULT_MODEL_PATH
+from webapp.frames import HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADER = struct.Struct("<4sBBbxI")  # webapp/frames.py: magic, version, layers, digit, seq
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 

@@ -41,7 +41,9 @@ def draw(page, strokes, size, every=1):
     `every` > 1 keeps every n-th point (and the last): the tablet's dense sampling
     costs browser round trips without changing the shape.
     """
-    box = page.locator("#canvas").bounding_box()
+    canvas = page.locator("#canvas")
+    canvas.scroll_into_view_if_needed()  # a click further down the page may have scrolled it away
+    box = canvas.bounding_box()
     scale = box["width"] / size
     for stroke in strokes:
         stroke = stroke[::every] + stroke[-1:] if every > 1 else stroke
@@ -60,6 +62,23 @@ def settled_digit(page):
         timeout=15_000,
     )
     return int(page.get_attribute("#prediction", "data-digit"))
+
+
+def open_map(page, layer, n):
+    """Draw a vertical line, then enlarge map `n` of `layer`; returns the enlarged canvas's box."""
+    draw(page, [[[280, 60], [280, 500]]], 560)
+    settled_digit(page)
+    page.click(f"#layer-{layer} canvas.map >> nth={n}")
+    return page.locator("#inspector canvas.inspector-map").bounding_box()
+
+
+def point_at(page, box, row, col, size):
+    """Move the mouse to unit (row, col) of a size x size enlarged map."""
+    page.mouse.move(box["x"] + (col + 0.5) / size * box["width"], box["y"] + (row + 0.5) / size * box["height"])
+
+
+def readout(page):
+    return page.locator("#inspector .inspector-readout").inner_text(), page.locator("#inspector .inspector-math").inner_text()
 
 
 PAINTED_MAPS = """() => [...document.querySelectorAll('#layers canvas.map')].map((c) => {
@@ -103,15 +122,12 @@ def test_undo_and_keyboard(page):
 
 
 def test_enlarged_map_shows_true_values(page):
-    draw(page, [[[280, 60], [280, 500]]], 560)
-    settled_digit(page)
-    page.click("#layer-conv1 canvas.map >> nth=3")
+    box = open_map(page, "conv1", 3)
     dialog = page.locator("#inspector")
     assert dialog.is_visible()
     assert "conv1 · map 3" in dialog.locator(".inspector-title").inner_text()
-    canvas = dialog.locator("canvas.inspector-map").bounding_box()
-    page.mouse.move(canvas["x"] + canvas["width"] / 2, canvas["y"] + canvas["height"] / 2)
-    assert "row 14, column 14:" in dialog.locator(".inspector-readout").inner_text()
+    point_at(page, box, 14, 14, 28)
+    assert "row 14, column 14:" in readout(page)[0]
 
 
 def test_replayed_pen_digits_from_unseen_writers(page, pen_test_samples):
@@ -193,35 +209,26 @@ def test_hovered_conv1_unit_shows_the_models_own_value_and_its_sum(page, network
     from model.preprocess import strokes_to_input
 
     line = [[[280, 60], [280, 500]]]  # position and size do not change its 28x28 input
-    draw(page, line, 560)
-    settled_digit(page)
     expected = network.run(strokes_to_input(line)[None])
     for layer, m, row, col in [("conv1", 3, 14, 14), ("relu1", 5, 14, 13), ("conv1", 0, 27, 27)]:
-        page.click(f"#layer-{layer} canvas.map >> nth={m}")
-        box = page.locator("#inspector canvas.inspector-map").bounding_box()
-        page.mouse.move(box["x"] + (col + 0.5) / 28 * box["width"], box["y"] + (row + 0.5) / 28 * box["height"])
-        readout = page.locator("#inspector .inspector-readout").inner_text()
-        shown = float(re.match(rf"row {row}, column {col}: (-?[\d.]+) · sees input rows {row}–{min(row + 1, 27)}", readout).group(1))
+        point_at(page, open_map(page, layer, m), row, col, 28)
+        text, math = readout(page)
+        shown = float(re.match(rf"row {row}, column {col}: (-?[\d.]+) · sees input rows {row}–{min(row + 1, 27)}", text).group(1))
         assert abs(shown - expected[layer][0, row, col, m]) <= 1e-4, (layer, shown, expected[layer][0, row, col, m])
-        math = page.locator("#inspector .inspector-math").inner_text()
         assert "input patch × filter" in math and f"= {shown:.4f}" in math
         page.keyboard.press("Escape")
+        page.keyboard.press("c")
 
 
 def test_pool_and_conv2_units_explain_themselves(page):
-    draw(page, [[[280, 60], [280, 500]]], 560)
-    settled_digit(page)
-    page.click("#layer-pool2 canvas.map >> nth=2")
-    box = page.locator("#inspector canvas.inspector-map").bounding_box()
-    page.mouse.move(box["x"] + 3.5 / 7 * box["width"], box["y"] + 3.5 / 7 * box["height"])
-    assert "sees input rows 12–18, columns 12–18" in page.locator("#inspector .inspector-readout").inner_text()
-    assert "largest wins" in page.locator("#inspector .inspector-math").inner_text()
+    point_at(page, open_map(page, "pool2", 2), 3, 3, 7)
+    text, math = readout(page)
+    assert "sees input rows 12–18, columns 12–18" in text and "largest wins" in math
     page.keyboard.press("Escape")
-    page.click("#layer-conv2 canvas.map >> nth=7")
-    box = page.locator("#inspector canvas.inspector-map").bounding_box()
-    page.mouse.move(box["x"] + 7.5 / 14 * box["width"], box["y"] + 5.5 / 14 * box["height"])
-    assert "sees input rows 10–14, columns 14–18" in page.locator("#inspector .inspector-readout").inner_text()
-    assert "biggest contributions" in page.locator("#inspector .inspector-math").inner_text()
+    page.keyboard.press("c")
+    point_at(page, open_map(page, "conv2", 7), 5, 7, 14)
+    text, math = readout(page)
+    assert "sees input rows 10–14, columns 14–18" in text and "biggest contributions" in math
 
 
 def test_selecting_a_map_shows_what_its_filter_responds_to(page):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.network import SHOWN_LAYERS, Network, load_keras
-from model.preprocess import image_to_input, strokes_to_input
+from model.preprocess import strokes_to_input
 from model.saliency import Saliency
 
 
@@ -31,9 +31,6 @@ class InferenceService:
 
     def from_strokes(self, strokes) -> Result:
         return self.run(strokes_to_input(strokes))
-
-    def from_image(self, data: bytes) -> Result:
-        return self.run(image_to_input(data))
 
     def run(self, image: np.ndarray) -> Result:
         return self.run_batch([image])[0]

@@ -1,9 +1,11 @@
 """The page."""
 import functools
+from pathlib import Path
 
 import numpy as np
 from flask import Blueprint, current_app, render_template
 
+from model import top_patches as top
 from model.architecture import summary
 from model.network import SHOWN_LAYERS
 from model.receptive import receptive_fields
@@ -54,10 +56,6 @@ def kernels(model_path):
 def top_patches(model_path):
     """The 9 MNIST test patches that excite each conv1/conv2 channel most, from the file
     `python -m model.top_patches` writes beside the model; none if it is missing."""
-    from pathlib import Path
-
-    from model import top_patches as top
-
     path = Path(model_path).with_name(top.DEFAULT_OUTPUT.name)
     if not path.exists():
         return {}
