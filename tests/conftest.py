@@ -30,8 +30,8 @@ def pen_test_samples():
 
 
 @pytest.fixture
-def app():
-    return create_app({"TESTING": True})
+def app(tmp_path):
+    return create_app({"TESTING": True, "CLASSROOM_DB": str(tmp_path / "classroom.sqlite3")})
 
 
 @pytest.fixture
@@ -53,13 +53,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server():
-    """The real app in its own process, as `python -m webapp` starts it."""
-    port = free_port()
+def start_server(database, port=None):
+    """The real app in its own process, as `python -m webapp` starts it: (process, url)."""
+    port = port or free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "webapp", "--port", str(port)],
         cwd=ROOT,
+        env={**os.environ, "CNNVIEW_CLASSROOM_DB": str(database)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -68,12 +68,17 @@ def live_server():
     while True:
         try:
             urllib.request.urlopen(url, timeout=1)
-            break
+            return process, url
         except OSError:
             if time.time() > deadline or process.poll() is not None:
                 process.kill()
                 raise RuntimeError("the app did not start")
             time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    process, url = start_server(tmp_path_factory.mktemp("live") / "classroom.sqlite3")
     yield url
     process.terminate()
     process.wait(10)

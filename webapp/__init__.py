@@ -21,10 +21,12 @@ def create_app(test_config=None):
     from .config import load_config
 
     load_config(app, test_config)
-    from . import api, events, views
+    from . import api, classroom, events, views
+    from .classroom import events as classroom_events, views as classroom_views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(classroom_views.bp)
     socketio.init_app(
         app,
         async_mode="threading",
@@ -35,5 +37,7 @@ def create_app(test_config=None):
         cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
         max_http_buffer_size=app.config["MAX_TRANSPORT_BYTES"],
     )
-    events.register(socketio, app)
+    room = classroom.Classroom(app, socketio)
+    gate = events.register(socketio, app, classroom=room)
+    classroom_events.register(socketio, app, room, gate)
     return app

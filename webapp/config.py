@@ -13,6 +13,13 @@ DEFAULTS = {
     "MESSAGES_PER_SECOND": 200,  # per client, averaged; a pen sends at most one per display frame
     "MESSAGE_BURST": 400,
     "MAX_BATCH": 64,  # drawings from different clients answered by one pass of the network
+    # Classroom mode
+    "CLASSROOM_DB": None,  # the SQLite file; None: instance/classroom.sqlite3
+    "PUBLIC_URL": None,  # how students reach this server (for the join link and QR code); None: as the teacher did
+    "MAX_NAME_LENGTH": 40,
+    "MAX_STUDENTS_PER_CLASS": 300,
+    "MAX_SUBMISSIONS_PER_STUDENT": 200,
+    "WRONG_CODES_PER_MINUTE": 10,  # per network address; right codes always get in
 }
 
 

@@ -26,8 +26,25 @@ class Ignored(Exception):
     """A message dropped without an answer (a flood, already warned)."""
 
 
-def register(socketio: SocketIO, app):
-    limiter = RateLimiter(app.config["MESSAGES_PER_SECOND"], app.config["MESSAGE_BURST"])
+class Gate:
+    """What every incoming message goes through first: the flood limit and its shape."""
+
+    def __init__(self, limiter: RateLimiter):
+        self.limiter = limiter
+
+    def check(self, message, fields):
+        if not self.limiter.allow(request.sid):
+            if self.limiter.should_warn(request.sid):
+                raise BadMessage("too many messages: slow down")
+            raise Ignored()
+        if not isinstance(message, dict):
+            raise BadMessage("expected an object with " + ", ".join(fields))
+
+
+def register(socketio: SocketIO, app, classroom=None) -> Gate:
+    """The drawing events; `classroom` (optional) is told of departures and may send a
+    teacher's frames on to the class (follow me). Returns the gate for other events."""
+    gate = Gate(RateLimiter(app.config["MESSAGES_PER_SECOND"], app.config["MESSAGE_BURST"]))
     service = get_service(app.config["MODEL_PATH"])
 
     def send_error(sid, message, seq=None):
@@ -42,11 +59,11 @@ def register(socketio: SocketIO, app):
     def answer_batch(jobs):
         """Preprocess each drawing, run the network once for all, send each client its frame."""
         ready = []
-        for sid, seq, prepare in jobs:
+        for sid, seq, prepare, deliver in jobs:
             try:
-                ready.append((sid, seq, prepare()))
+                ready.append((sid, seq, prepare(), deliver))
             except EmptyDrawing:
-                socketio.emit("frame", frames.encode_empty(seq), to=sid)
+                deliver(frames.encode_empty(seq))
             except PreprocessError as error:
                 send_error(sid, str(error), seq)
             except Exception:
@@ -55,50 +72,56 @@ def register(socketio: SocketIO, app):
         if not ready:
             return
         try:
-            results = service.run_batch([image for _, _, image in ready])
+            results = service.run_batch([image for _, _, image, _ in ready])
         except Exception:
             log.exception("network pass failed")
-            for sid, seq, _ in ready:
+            for sid, seq, _, _ in ready:
                 send_error(sid, "internal error while running the network", seq)
             return
-        for (sid, seq, _), result in zip(ready, results):
-            socketio.emit("frame", frames.encode(seq, result, SHOWN_LAYERS), to=sid)
+        for (_, seq, _, deliver), result in zip(ready, results):
+            deliver(frames.encode(seq, result, SHOWN_LAYERS))
 
     batcher = LatestWinsBatcher(answer_batch, max_batch=app.config["MAX_BATCH"])
 
-    def accept(message, fields):
-        """Checks shared by every event; returns the message's seq."""
-        if not limiter.allow(request.sid):
-            if limiter.should_warn(request.sid):
-                raise BadMessage("too many messages: slow down")
-            raise Ignored()
-        if not isinstance(message, dict):
-            raise BadMessage("expected an object with " + ", ".join(fields))
-        return parse_seq(message.get("seq"))
+    def submit(seq, prepare, fanout=None):
+        sid = request.sid
+
+        def deliver(frame):
+            socketio.emit("frame", frame, to=sid)
+            if fanout is not None:
+                fanout(frame)
+
+        batcher.submit(sid, (sid, seq, prepare, deliver))
 
     @socketio.on("draw")
     def on_draw(message):
-        seq = accept(message, ("seq", "strokes", "width", "height"))
+        gate.check(message, ("seq", "strokes", "width", "height"))
+        seq = parse_seq(message.get("seq"))
         parse_canvas_size(message)
         strokes = message.get("strokes")
-        batcher.submit(request.sid, (request.sid, seq, lambda: strokes_to_input(strokes)))
+        fanout = classroom.follow_fanout(request.sid, message) if classroom else None
+        submit(seq, lambda: strokes_to_input(strokes), fanout)
 
     @socketio.on("image")
     def on_image(message):
-        seq = accept(message, ("seq", "data (PNG or JPEG bytes)"))
+        gate.check(message, ("seq", "data (PNG or JPEG bytes)"))
+        seq = parse_seq(message.get("seq"))
         data = message.get("data")
         if not isinstance(data, (bytes, bytearray)):
             raise BadMessage("image data must be binary PNG or JPEG bytes")
-        batcher.submit(request.sid, (request.sid, seq, lambda: image_to_input(bytes(data))))
+        submit(seq, lambda: image_to_input(bytes(data)))
 
     @socketio.on("disconnect")
     def on_disconnect(reason=None):
         batcher.forget(request.sid)
-        limiter.forget(request.sid)
+        gate.limiter.forget(request.sid)
+        if classroom:
+            classroom.disconnected(request.sid)
 
     @socketio.on("*")
     def on_unknown(event, *args):
-        send_error(request.sid, f"unknown event {str(event)[:40]!r}: this server understands 'draw' and 'image'")
+        known = sorted(set(socketio.server.handlers.get("/", {})) - {"*", "connect", "disconnect"})
+        send_error(request.sid, f"unknown event {str(event)[:40]!r}: this server understands {', '.join(known)}")
 
     @socketio.on_error_default
     def on_error(error):
@@ -109,6 +132,8 @@ def register(socketio: SocketIO, app):
         else:
             log.exception("event failed")
             send_error(request.sid, "internal error while handling that message")
+
+    return gate
 
 
 def parse_seq(value):

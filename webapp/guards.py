@@ -13,13 +13,22 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def allow(self, key) -> bool:
-        now = time.monotonic()
+        """Spend one token if there is one."""
         with self._lock:
-            tokens, last = self._buckets.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            tokens, now = self._refill(key)
             allowed = tokens >= 1
             self._buckets[key] = (tokens - allowed, now)
             return allowed
+
+    def exhausted(self, key) -> bool:
+        """True when `key` has no whole token left; spends nothing."""
+        with self._lock:
+            return self._refill(key)[0] < 1
+
+    def _refill(self, key):
+        now = time.monotonic()
+        tokens, last = self._buckets.get(key, (self.burst, now))
+        return min(self.burst, tokens + (now - last) * self.rate), now
 
     def should_warn(self, key) -> bool:
         """At most one warning a `warn_every` seconds: a flood must not be answered by one."""

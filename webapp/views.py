@@ -65,14 +65,18 @@ def top_patches(model_path):
     }
 
 
+def page_context() -> dict:
+    """What every page with live maps needs: the layers, their filters and top patches."""
+    layers = architecture()
+    return {
+        "layers": SHOWN_LAYERS,
+        "architecture": layers,
+        "total_params": sum(layer["params"] for layer in layers),
+        "kernels": kernels(current_app.config["MODEL_PATH"]),
+        "top_patches": top_patches(current_app.config["MODEL_PATH"]),
+    }
+
+
 @bp.get("/")
 def index():
-    layers = architecture()
-    return render_template(
-        "index.html",
-        layers=SHOWN_LAYERS,
-        architecture=layers,
-        total_params=sum(layer["params"] for layer in layers),
-        kernels=kernels(current_app.config["MODEL_PATH"]),
-        top_patches=top_patches(current_app.config["MODEL_PATH"]),
-    )
+    return render_template("index.html", **page_context())

@@ -1,4 +1,5 @@
 // The drawing surface: pointer events (mouse, touch, pen), strokes in canvas pixels, undo.
+// Locked, it shows someone else's drawing and keeps its own strokes for later.
 export class DrawingPad {
   constructor(canvas, onChange) {
     this.canvas = canvas;
@@ -7,6 +8,8 @@ export class DrawingPad {
     this.strokes = [];
     this.picture = null; // an uploaded image shown instead of strokes
     this.pointerId = null;
+    this.locked = false;
+    this.guest = null; // { strokes, width, height } shown while locked
     const style = getComputedStyle(canvas);
     this.paper = style.getPropertyValue("--canvas-bg").trim() || "#fff";
     this.ink = style.getPropertyValue("--ink").trim() || "#000";
@@ -24,7 +27,7 @@ export class DrawingPad {
   }
 
   down(e) {
-    if (this.pointerId !== null || (e.pointerType === "mouse" && e.button !== 0)) return;
+    if (this.locked || this.pointerId !== null || (e.pointerType === "mouse" && e.button !== 0)) return;
     e.preventDefault();
     this.pointerId = e.pointerId;
     this.canvas.setPointerCapture(e.pointerId);
@@ -39,7 +42,7 @@ export class DrawingPad {
   }
 
   move(e) {
-    if (e.pointerId !== this.pointerId) return;
+    if (this.locked || e.pointerId !== this.pointerId) return;
     e.preventDefault();
     const stroke = this.strokes[this.strokes.length - 1];
     // Coalesced events keep fast strokes smooth where the browser batches them.
@@ -59,6 +62,7 @@ export class DrawingPad {
   }
 
   clear() {
+    if (this.locked) return;
     this.strokes = [];
     this.picture = null;
     this.pointerId = null;
@@ -67,6 +71,7 @@ export class DrawingPad {
   }
 
   undo() {
+    if (this.locked) return;
     if (this.picture) return this.clear();
     if (!this.strokes.length) return;
     this.strokes.pop();
@@ -78,6 +83,20 @@ export class DrawingPad {
   showPicture(bitmap) {
     this.strokes = [];
     this.picture = bitmap;
+    this.redraw();
+  }
+
+  // Show someone else's drawing (or nothing) instead of this pad's own, which waits.
+  lock(drawing = null) {
+    this.locked = true;
+    this.pointerId = null;
+    this.guest = drawing;
+    this.redraw();
+  }
+
+  unlock() {
+    this.locked = false;
+    this.guest = null;
     this.redraw();
   }
 
@@ -106,18 +125,32 @@ export class DrawingPad {
     const { ctx, canvas } = this;
     ctx.fillStyle = this.paper;
     ctx.fillRect(0, 0, canvas.width, canvas.height);
+    if (this.locked) return this.drawGuest();
     if (this.picture) {
       const s = Math.min(canvas.width / this.picture.width, canvas.height / this.picture.height);
       const w = this.picture.width * s, h = this.picture.height * s;
       ctx.drawImage(this.picture, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
       return;
     }
+    this.drawStrokes(this.strokes, 1);
+  }
+
+  drawGuest() {
+    const { guest, canvas } = this;
+    if (!guest || !Array.isArray(guest.strokes)) return;
+    this.drawStrokes(guest.strokes, Math.min(canvas.width / guest.width, canvas.height / guest.height) || 1);
+  }
+
+  drawStrokes(strokes, scale) {
+    const { ctx } = this;
     this.pen();
-    for (const stroke of this.strokes) {
+    for (const stroke of strokes) {
+      if (!stroke.length) continue;
+      const points = stroke.map(([x, y]) => [x * scale, y * scale]);
       ctx.beginPath();
-      ctx.moveTo(...stroke[0]);
-      for (const p of stroke.slice(1)) ctx.lineTo(...p);
-      if (stroke.length === 1) ctx.lineTo(stroke[0][0] + 0.01, stroke[0][1]);
+      ctx.moveTo(...points[0]);
+      for (const p of points.slice(1)) ctx.lineTo(...p);
+      if (points.length === 1) ctx.lineTo(points[0][0] + 0.01, points[0][1]);
       ctx.stroke();
     }
   }

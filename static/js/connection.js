@@ -3,13 +3,14 @@ import { io } from "../vendor/socket.io/socket.io.esm.min.js";
 import { decodeFrame } from "./frame.js";
 
 export class Connection {
-  constructor({ onFrame, onError, onStatus }) {
+  constructor({ onFrame, onError, onStatus, onConnect = () => {} }) {
     this.seq = 0;
     this.pending = null;
     this.scheduled = false;
     this.socket = io({ transports: ["websocket", "polling"] });
     this.socket.on("connect", () => {
       onStatus("connected");
+      onConnect(this.socket); // before the resend below: the server handles a client's events in order
       if (this.last) this.send(this.last); // a reconnect: ask again for what is on screen
     });
     this.socket.on("disconnect", () => onStatus("disconnected"));

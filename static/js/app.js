@@ -1,0 +1,199 @@
+// The drawing page's wiring, shared by the main page, a student's page and the teacher's
+// stage: drawing → server → prediction and maps, with the busy/ready contract that tests
+// and people rely on (#prediction[data-digit][data-busy]). A page may also show a frame
+// that is not of its own drawing: the teacher's (follow me) or a spotlighted submission.
+import { DrawingPad } from "./canvas.js";
+import { paintLegend } from "./colormap.js";
+import { Connection } from "./connection.js";
+import { Inspector } from "./inspector.js";
+import { LayerView } from "./activations.js";
+import { PredictionView } from "./prediction.js";
+import { pictureBytes } from "./picture.js";
+import { SaliencyView } from "./saliency.js";
+
+const $ = (selector) => document.querySelector(selector);
+const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
+
+function pageData() {
+  const architecture = JSON.parse($("#architecture-data").textContent);
+  const notes = {}; // explanations of flatten and dropout go with the next layer that has maps
+  for (const layer of architecture) (notes[layer.shown_at] ||= []).push(`${layer.name}: ${layer.explanation}`);
+  return {
+    notes,
+    kernels: JSON.parse($("#kernel-data").textContent),
+    fields: Object.fromEntries(architecture.filter((l) => l.field).map((l) => [l.name, l.field])),
+    topPatches: JSON.parse($("#top-patch-data").textContent),
+  };
+}
+
+// `onConnect(socket)`: on every (re)connection. `sendEmpty()`: whether a cleared pad must
+// still be sent to the server (a teacher drawing for the class, whose screens must clear too).
+// `keyScope`: where the keyboard shortcuts apply (the teacher's stage, or the whole page).
+// `onChange(pad)`: after every change to the drawing.
+export function startDrawingApp({
+  onConnect = () => {}, sendEmpty = () => false, keyScope = document.body, onChange = () => {},
+} = {}) {
+  const { notes, kernels, fields, topPatches } = pageData();
+  const message = $("#message");
+  const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"));
+  const inspector = new Inspector($("#inspector"), { fields, kernels, topPatches });
+  const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes, kernels);
+  const saliency = new SaliencyView($("#saliency-view"), $("#saliency"));
+  let current = 0; // the drawing state on screen
+  let shown = 0; // the state the displayed result belongs to
+  let shownFrame = null;
+  let incoming = null; // the newest frame not yet painted
+  let guest = false; // showing someone else's frame: results for own drawing wait
+
+  function render(frame) {
+    shownFrame = frame && frame.digit !== null ? frame : null;
+    if (shownFrame) {
+      prediction.show(frame);
+      layers.render(frame);
+    } else {
+      prediction.empty();
+      layers.clear();
+    }
+    inspector.refresh(shownFrame);
+  }
+
+  function paint() {
+    const frame = incoming;
+    incoming = null;
+    if (guest || !isNewer(frame.seq, shown)) return;
+    shown = frame.seq;
+    render(frame);
+    if (shown === current) {
+      message.textContent = "";
+      layers.describe(); // text alternatives once the result is for what is drawn
+    }
+    prediction.setBusy(shown !== current);
+  }
+
+  const connection = new Connection({
+    onConnect,
+    onStatus: (status) => {
+      $("#status").textContent = status;
+      $("#status").dataset.state = status;
+    },
+    onFrame: (frame) => {
+      // Paint at most once per display frame: when frames arrive faster, only the newest shows.
+      if (!incoming) requestAnimationFrame(paint);
+      incoming = frame;
+    },
+    onError: ({ error, seq }) => {
+      message.textContent = error;
+      if (seq === current) {
+        shown = current;
+        prediction.setBusy(false);
+      }
+    },
+  });
+
+  function changed(kind) {
+    onChange(pad);
+    if (pad.isEmpty) saliency.request(null);
+    if (pad.isEmpty && !sendEmpty()) {
+      current = shown = connection.skip();
+      render(null);
+      prediction.setBusy(false);
+      message.textContent = "";
+      return;
+    }
+    current = connection.draw(pad.strokes, pad.canvas.width, pad.canvas.height, kind !== "draw");
+    prediction.setBusy(true);
+    if (kind !== "draw" && !pad.isEmpty) saliency.request({ strokes: pad.strokes }); // pen-up: worth a gradient
+  }
+  const pad = new DrawingPad($("#canvas"), changed);
+
+  async function usePicture(file) {
+    if (!file || pad.locked) return;
+    if (!/^image\/(png|jpeg)$/.test(file.type)) {
+      message.textContent = "Pick a PNG or JPEG picture of a digit.";
+      return;
+    }
+    try {
+      const { bitmap, bytes } = await pictureBytes(file);
+      pad.showPicture(bitmap);
+      current = connection.image(bytes);
+      prediction.setBusy(true);
+      saliency.request({ picture: bytes });
+    } catch (e) {
+      message.textContent = `Could not read that picture: ${e.message}`;
+    }
+  }
+
+  function toggleExplanations() {
+    const visible = document.body.classList.toggle("hide-explanations") === false;
+    $("#explain").setAttribute("aria-pressed", visible);
+  }
+
+  function setScale(scale) {
+    layers.setScale(scale);
+    for (const b of document.querySelectorAll("[data-scale]")) b.setAttribute("aria-pressed", b.dataset.scale === scale);
+  }
+
+  $("#clear").addEventListener("click", () => pad.clear());
+  $("#explain").addEventListener("click", toggleExplanations);
+  $("#undo").addEventListener("click", () => pad.undo());
+  $("#file").addEventListener("change", (e) => usePicture(e.target.files[0]));
+  for (const b of document.querySelectorAll("[data-scale]")) b.addEventListener("click", () => setScale(b.dataset.scale));
+  paintLegend($("#legend"));
+  layers.clear();
+
+  const drop = $(".draw-panel");
+  drop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    drop.classList.add("dropping");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("dropping"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("dropping");
+    usePicture(e.dataTransfer.files[0]);
+  });
+
+  document.addEventListener("keydown", (e) => {
+    // Not while typing, nor in another dialog (the inspector has keys of its own).
+    if (e.target.closest("input, textarea, dialog, body") !== keyScope) return;
+    const key = e.key.toLowerCase();
+    if ((e.ctrlKey || e.metaKey) && key === "z") {
+      e.preventDefault();
+      pad.undo();
+    } else if (e.ctrlKey || e.metaKey || e.altKey) {
+      return;
+    } else if (key === "c" || key === "delete" || key === "backspace") {
+      pad.clear();
+    } else if (key === "u") {
+      pad.undo();
+    } else if (key === "s") {
+      setScale(layers.scale === "map" ? "layer" : "map");
+    } else if (key === "e") {
+      toggleExplanations();
+    } else if (key === "l") {
+      saliency.toggle();
+    }
+  });
+
+  return {
+    connection,
+    pad,
+    // Someone else's frame, and their drawing to show on the pad: own drawing waits.
+    showGuest(frame, drawing = null) {
+      guest = true;
+      pad.lock(drawing);
+      saliency.request(null);
+      render(frame);
+      prediction.setBusy(false);
+      message.textContent = "";
+      layers.describe();
+    },
+    // Back to own drawing, asking afresh for its result.
+    release() {
+      if (!guest) return;
+      guest = false;
+      pad.unlock();
+      changed("end");
+    },
+  };
+}

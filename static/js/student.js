@@ -1,0 +1,124 @@
+// A student's page: the drawing page, plus choosing the digit meant and sending it to the
+// class, a list of what was sent with ✓/✗, and the teacher's drawing when they "follow me".
+import { startDrawingApp } from "./app.js";
+import { decodeFrame } from "./frame.js";
+import { thumbnail, verdict } from "./submissions.js";
+
+const $ = (selector) => document.querySelector(selector);
+const panel = $("#class-panel");
+const code = panel.dataset.code;
+const submit = $("#submit");
+const note = $("#class-message");
+const state = { intended: null, closed: !$("#closed-banner").hidden, following: false, sending: false, ended: false };
+const mine = [];
+
+const app = startDrawingApp({
+  onConnect: (socket) => socket.emit("join_class", { code, role: "student" }),
+  onChange: () => update(),
+});
+const socket = app.connection.socket;
+
+function update() {
+  const drawn = app.pad.strokes.some((s) => s.length) && !app.pad.picture;
+  submit.disabled = !drawn || state.intended === null || state.closed || state.following || state.sending || state.ended;
+  $("#closed-banner").hidden = !state.closed;
+  $("#follow-banner").hidden = !state.following;
+  panel.classList.toggle("is-following", state.following);
+}
+
+function choose(digit) {
+  state.intended = digit;
+  for (const b of document.querySelectorAll("#intended button")) {
+    b.setAttribute("aria-checked", String(Number(b.dataset.digit) === digit));
+  }
+  update();
+}
+
+function showMine() {
+  const list = $("#my-submissions");
+  list.replaceChildren(
+    ...mine.slice().reverse().map((s) => {
+      const item = document.createElement("li");
+      item.className = s.correct ? "right" : "wrong";
+      item.dataset.id = s.id;
+      const text = document.createElement("span");
+      text.textContent = verdict(s);
+      item.append(thumbnail(s.thumbnail, `your ${s.intended}`), text);
+      return item;
+    }),
+  );
+  const right = mine.filter((s) => s.correct).length;
+  $("#my-score").textContent = mine.length ? `· ${right} of ${mine.length} read right` : "";
+}
+
+for (const b of document.querySelectorAll("#intended button")) b.addEventListener("click", () => choose(Number(b.dataset.digit)));
+document.addEventListener("keydown", (e) => {
+  if (/^[0-9]$/.test(e.key) && !e.target.closest("input, textarea, dialog")) choose(Number(e.key));
+});
+
+submit.addEventListener("click", () => {
+  const { pad } = app;
+  state.sending = true;
+  update();
+  note.textContent = "Sending…";
+  socket.emit("submit", { strokes: pad.strokes, width: pad.canvas.width, height: pad.canvas.height, intended: state.intended });
+});
+
+socket.on("class_state", (s) => {
+  $("#student-name").textContent = s.name;
+  state.closed = s.closed;
+  state.following = s.following;
+  mine.splice(0, mine.length, ...s.submissions);
+  showMine();
+  if (s.following) app.showGuest(null, null); // the teacher's drawing follows, if there is one yet
+  else app.release();
+  update();
+});
+
+socket.on("submitted", (s) => {
+  state.sending = false;
+  mine.push(s);
+  showMine();
+  note.textContent = s.correct
+    ? `Sent. The network read your ${s.intended} right ✓`
+    : `Sent. The network read your ${s.intended} as a ${s.predicted} ✗`;
+  app.pad.clear();
+  choose(null);
+});
+
+socket.on("error_message", ({ error }) => {
+  if (!state.sending) return;
+  state.sending = false;
+  note.textContent = error;
+  update();
+});
+
+socket.on("follow", ({ on }) => {
+  state.following = on;
+  if (on) app.showGuest(null, null);
+  else app.release();
+  update();
+});
+
+socket.on("follow_frame", ({ strokes, width, height, frame }) => {
+  if (!state.following) {
+    state.following = true; // joined while the teacher was drawing
+    update();
+  }
+  app.showGuest(decodeFrame(frame), { strokes, width, height });
+});
+
+socket.on("class_closed", ({ closed }) => {
+  state.closed = closed;
+  update();
+});
+
+socket.on("class_deleted", () => {
+  state.ended = true;
+  state.following = false;
+  app.release();
+  update();
+  note.textContent = "Your teacher has ended this class. You can still draw here.";
+});
+
+update();

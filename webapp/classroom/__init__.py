@@ -1,0 +1,88 @@
+"""Classroom mode: a teacher starts a class, students join with a code and draw, and the
+class sees together where the network is right and where it fails.
+
+`store` keeps classes, students and submissions in SQLite; `live` knows who is connected
+where; `views` serves the pages, the QR code and the exports; `events` the Socket.IO side.
+"""
+import unicodedata
+from pathlib import Path
+
+from flask import current_app, request
+
+from ..guards import RateLimiter
+from .live import Roster
+from .store import Store
+
+TEACHER_COOKIE = "cnnview_teacher_"
+STUDENT_COOKIE = "cnnview_student_"
+
+
+class JoinRefused(ValueError):
+    """A join that cannot go ahead; the message is written for the person joining."""
+
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.status = status
+
+
+class Classroom:
+    """Everything the classroom pages and events share, one per app."""
+
+    def __init__(self, app, socketio):
+        path = app.config["CLASSROOM_DB"] or Path(app.instance_path) / "classroom.sqlite3"
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.store = Store(path)
+        self.roster = Roster(socketio)
+        self.config = app.config
+        # Wrong codes only: thirty students behind one school address must all get in.
+        per_minute = app.config["WRONG_CODES_PER_MINUTE"]
+        self.wrong_codes = RateLimiter(per_minute / 60, per_minute)
+        app.extensions["classroom"] = self
+
+    def counts(self, klass) -> dict:
+        """What the teacher's page shows about who is there."""
+        return {"joined": self.store.student_count(klass), "online": self.roster.online(klass.id)}
+
+    # Hooks for the drawing events (webapp/events.py)
+    def follow_fanout(self, sid, message):
+        return self.roster.follow_fanout(sid, message)
+
+    def disconnected(self, sid):
+        member = self.roster.leave(sid)
+        if member is not None and member.role == "student":
+            self.roster.announce(member.klass.id, self.counts(member.klass))
+
+    # Who is asking
+    def find_class(self, code):
+        """The class with `code`, counting wrong guesses per address. Raises JoinRefused."""
+        address = request.remote_addr or "?"
+        if self.wrong_codes.exhausted(address):
+            raise JoinRefused("too many wrong class codes from your network: wait a minute and try again", 429)
+        klass = self.store.find_class(code)
+        if klass is None:
+            self.wrong_codes.allow(address)  # spends one guess
+            raise JoinRefused(f"there is no class with the code {str(code)[:12]!r}: check the code on the teacher's screen", 404)
+        return klass
+
+    def teacher_of(self, klass) -> bool:
+        return self.store.is_teacher(klass, request.cookies.get(TEACHER_COOKIE + klass.code))
+
+    def student_of(self, klass):
+        return self.store.find_student(klass, request.cookies.get(STUDENT_COOKIE + klass.code))
+
+    def clean_name(self, raw) -> str:
+        """A display name as typed, tidied: no control characters, single spaces, NFC."""
+        if not isinstance(raw, str):
+            raise JoinRefused("type your name")
+        name = unicodedata.normalize("NFC", raw)
+        name = " ".join("".join(ch for ch in name if unicodedata.category(ch)[0] != "C").split())
+        limit = self.config["MAX_NAME_LENGTH"]
+        if not name:
+            raise JoinRefused("type your name")
+        if len(name) > limit:
+            raise JoinRefused(f"that name is too long: at most {limit} characters")
+        return name
+
+
+def get_classroom() -> Classroom:
+    return current_app.extensions["classroom"]

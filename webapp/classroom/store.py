@@ -1,0 +1,249 @@
+"""Classes, students and submissions in SQLite: one real database file in WAL mode, each
+write committed and synced before it is acknowledged, so a killed server loses nothing."""
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+# No 0/O or 1/I/L: a code read off a projector from the back of the room is typed right.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS classes (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    teacher_hash TEXT NOT NULL,
+    created REAL NOT NULL,
+    closed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS students (
+    id INTEGER PRIMARY KEY,
+    class_id INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    joined REAL NOT NULL,
+    UNIQUE (class_id, name COLLATE NOCASE)
+);
+CREATE TABLE IF NOT EXISTS submissions (
+    id INTEGER PRIMARY KEY,
+    class_id INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+    student_id INTEGER NOT NULL REFERENCES students(id) ON DELETE CASCADE,
+    strokes TEXT NOT NULL,
+    width REAL NOT NULL,
+    height REAL NOT NULL,
+    image BLOB NOT NULL,
+    intended INTEGER NOT NULL,
+    predicted INTEGER NOT NULL,
+    probabilities TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS submissions_by_class ON submissions(class_id, id);
+CREATE INDEX IF NOT EXISTS submissions_by_student ON submissions(student_id);
+"""
+
+
+class NameTaken(ValueError):
+    pass
+
+
+def token_hash(token: str) -> str:
+    """Only hashes are stored: a copied database file hands out no teacher rights."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Class:
+    id: int
+    code: str
+    closed: bool
+
+
+@dataclass(frozen=True)
+class Student:
+    id: int
+    class_id: int
+    name: str
+
+
+class Store:
+    def __init__(self, path):
+        self.path = str(path)
+        # One connection shared by the server's threads under a lock: SQLite serialises
+        # writes anyway, and every statement here takes microseconds.
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # a commit is on disk before it is acknowledged
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA secure_delete=ON")  # a deleted class's drawings and names are overwritten
+            self._db.executescript(SCHEMA)
+
+    def close(self):
+        with self._lock:
+            self._db.close()
+
+    def _query(self, sql, args=()):
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _write(self, sql, args=()):
+        with self._lock, self._db:  # a transaction: committed (and synced) on leaving
+            return self._db.execute(sql, args)
+
+    # Classes
+    def create_class(self):
+        """A new class: (Class, teacher token). Only the token's hash is kept."""
+        token = secrets.token_urlsafe(24)
+        for _ in range(20):
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            try:
+                cursor = self._write(
+                    "INSERT INTO classes (code, teacher_hash, created) VALUES (?, ?, ?)",
+                    (code, token_hash(token), time.time()),
+                )
+            except sqlite3.IntegrityError:  # that code is taken: draw another
+                continue
+            return Class(cursor.lastrowid, code, False), token
+        raise RuntimeError("could not find a free class code")
+
+    def find_class(self, code):
+        rows = self._query("SELECT id, code, closed FROM classes WHERE code = ?", (normalise_code(code),))
+        return Class(rows[0]["id"], rows[0]["code"], bool(rows[0]["closed"])) if rows else None
+
+    def is_teacher(self, klass: Class, token) -> bool:
+        if not isinstance(token, str) or not token:
+            return False
+        rows = self._query("SELECT teacher_hash FROM classes WHERE id = ?", (klass.id,))
+        return bool(rows) and secrets.compare_digest(rows[0]["teacher_hash"], token_hash(token))
+
+    def set_closed(self, klass: Class, closed: bool) -> Class:
+        self._write("UPDATE classes SET closed = ? WHERE id = ?", (int(closed), klass.id))
+        return Class(klass.id, klass.code, closed)
+
+    def delete_class(self, klass: Class):
+        """The class and everything stored for it (students and submissions cascade)."""
+        self._write("DELETE FROM classes WHERE id = ?", (klass.id,))
+
+    # Students
+    def add_student(self, klass: Class, name: str):
+        """A new student: (Student, their token). Names are unique in a class, ignoring case."""
+        token = secrets.token_urlsafe(24)
+        try:
+            cursor = self._write(
+                "INSERT INTO students (class_id, name, token_hash, joined) VALUES (?, ?, ?, ?)",
+                (klass.id, name, token_hash(token), time.time()),
+            )
+        except sqlite3.IntegrityError:
+            raise NameTaken(name) from None
+        return Student(cursor.lastrowid, klass.id, name), token
+
+    def find_student(self, klass: Class, token):
+        if not isinstance(token, str) or not token:
+            return None
+        rows = self._query(
+            "SELECT id, name FROM students WHERE class_id = ? AND token_hash = ?", (klass.id, token_hash(token))
+        )
+        return Student(rows[0]["id"], klass.id, rows[0]["name"]) if rows else None
+
+    def student_count(self, klass: Class) -> int:
+        return self._query("SELECT COUNT(*) AS n FROM students WHERE class_id = ?", (klass.id,))[0]["n"]
+
+    # Submissions
+    def add_submission(self, student: Student, drawing, image: np.ndarray, intended: int, probabilities) -> dict:
+        """Store a drawing (`{"strokes", "width", "height"}`) with what the network made of it."""
+        probabilities = [round(float(p), 6) for p in probabilities]
+        cursor = self._write(
+            "INSERT INTO submissions (class_id, student_id, strokes, width, height, image, intended, predicted,"
+            " probabilities, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                student.class_id, student.id, json.dumps(drawing["strokes"], separators=(",", ":")),
+                drawing["width"], drawing["height"], np.asarray(image, "<f4").tobytes(), intended,
+                int(np.argmax(probabilities)), json.dumps(probabilities), time.time(),
+            ),
+        )
+        return self.submission(student.class_id, cursor.lastrowid)
+
+    def count_submissions(self, student: Student) -> int:
+        return self._query("SELECT COUNT(*) AS n FROM submissions WHERE student_id = ?", (student.id,))[0]["n"]
+
+    _ROWS = (
+        "SELECT s.id, s.student_id, t.name, s.strokes, s.width, s.height, s.image, s.intended, s.predicted,"
+        " s.probabilities, s.created FROM submissions s JOIN students t ON t.id = s.student_id WHERE s.class_id = ?"
+    )
+
+    def submission(self, class_id, submission_id):
+        """One submission as the pages show it, only if it belongs to `class_id`."""
+        rows = self._query(self._ROWS + " AND s.id = ?", (class_id, submission_id))
+        return summary(rows[0]) if rows else None
+
+    def submission_image(self, class_id, submission_id):
+        """The 28x28 input of one submission of `class_id`, or None."""
+        rows = self._query("SELECT image FROM submissions WHERE class_id = ? AND id = ?", (class_id, submission_id))
+        return image_of(rows[0]) if rows else None
+
+    def submissions(self, klass: Class, student: Student = None) -> list:
+        if student is None:
+            rows = self._query(self._ROWS + " ORDER BY s.id", (klass.id,))
+        else:
+            rows = self._query(self._ROWS + " AND s.student_id = ? ORDER BY s.id", (klass.id, student.id))
+        return [summary(row) for row in rows]
+
+    def stats(self, klass: Class) -> dict:
+        """Class accuracy and the 10x10 confusion matrix (rows: intended, columns: predicted)."""
+        matrix = [[0] * 10 for _ in range(10)]
+        rows = self._query(
+            "SELECT intended, predicted, COUNT(*) AS n FROM submissions WHERE class_id = ? GROUP BY intended, predicted",
+            (klass.id,),
+        )
+        for row in rows:
+            matrix[row["intended"]][row["predicted"]] = row["n"]
+        total = sum(map(sum, matrix))
+        correct = sum(matrix[d][d] for d in range(10))
+        return {"total": total, "correct": correct, "accuracy": correct / total if total else None, "matrix": matrix}
+
+    def export(self, klass: Class):
+        """Everything submitted to the class, oldest first: (images (N, 28, 28) float32, records)."""
+        rows = self._query(self._ROWS + " ORDER BY s.id", (klass.id,))
+        images = np.stack([image_of(row) for row in rows]) if rows else np.zeros((0, 28, 28), np.float32)
+        records = [
+            {
+                "id": row["id"], "student": row["student_id"], "name": row["name"], "intended": row["intended"],
+                "predicted": row["predicted"], "probabilities": json.loads(row["probabilities"]),
+                "created": row["created"], "width": row["width"], "height": row["height"],
+                "strokes": json.loads(row["strokes"]),
+            }
+            for row in rows
+        ]
+        return images, records
+
+
+def image_of(row) -> np.ndarray:
+    return np.frombuffer(row["image"], "<f4").reshape(28, 28)
+
+
+def summary(row) -> dict:
+    """A submission as the pages show it; the 28x28 input as bytes 0-255 for the thumbnail."""
+    return {
+        "id": row["id"],
+        "student": row["student_id"],
+        "name": row["name"],
+        "intended": row["intended"],
+        "predicted": row["predicted"],
+        "correct": row["intended"] == row["predicted"],
+        "confidence": round(max(json.loads(row["probabilities"])), 4),
+        "created": row["created"],
+        "thumbnail": np.clip(np.rint(image_of(row) * 255), 0, 255).astype(np.uint8).tobytes(),
+    }
+
+
+def normalise_code(code) -> str:
+    """Codes are typed by hand: ignore case, spaces and dashes."""
+    return "".join(ch for ch in str(code).upper() if ch.isalnum())[: CODE_LENGTH * 2]
