@@ -19,6 +19,16 @@ from webapp import create_app, socketio  # noqa: E402
 
 
 @pytest.fixture(scope="session")
+def browser():
+    from tests.browser import launch
+
+    playwright, browser = launch()
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture(scope="session")
 def network():
     return Network.load()
 

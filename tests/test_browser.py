@@ -1,24 +1,8 @@
 """The page in a real Chromium (Debian's), driven with real mouse events."""
 import pytest
-from playwright.sync_api import sync_playwright
 
+from tests.browser import draw, settled_digit
 from tests.drawings import fit_to_canvas, photo_of
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -33,35 +17,6 @@ def page(browser, live_server):
     yield page
     context.close()
     assert errors == []
-
-
-def draw(page, strokes, size, every=1):
-    """Replay strokes (in a size x size square) as mouse drags on #canvas.
-
-    `every` > 1 keeps every n-th point (and the last): the tablet's dense sampling
-    costs browser round trips without changing the shape.
-    """
-    canvas = page.locator("#canvas")
-    canvas.scroll_into_view_if_needed()  # a click further down the page may have scrolled it away
-    box = canvas.bounding_box()
-    scale = box["width"] / size
-    for stroke in strokes:
-        stroke = stroke[::every] + stroke[-1:] if every > 1 else stroke
-        points = [(box["x"] + x * scale, box["y"] + y * scale) for x, y in stroke]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for point in points[1:]:
-            page.mouse.move(*point)
-        page.mouse.up()
-
-
-def settled_digit(page):
-    page.wait_for_function(
-        "() => { const p = document.querySelector('#prediction');"
-        " return p.dataset.busy === 'false' && p.dataset.digit !== ''; }",
-        timeout=15_000,
-    )
-    return int(page.get_attribute("#prediction", "data-digit"))
 
 
 def open_map(page, layer, n):

@@ -10,6 +10,7 @@ from model.architecture import summary
 from model.network import SHOWN_LAYERS
 from model.receptive import receptive_fields
 
+from .classroom import get_classroom
 from .inference import get_service
 
 bp = Blueprint("views", __name__)
@@ -79,4 +80,4 @@ def page_context() -> dict:
 
 @bp.get("/")
 def index():
-    return render_template("index.html", **page_context())
+    return render_template("index.html", taught=get_classroom().taught_here(), **page_context())

@@ -67,6 +67,15 @@ class Classroom:
     def teacher_of(self, klass) -> bool:
         return self.store.is_teacher(klass, request.cookies.get(TEACHER_COOKIE + klass.code))
 
+    def taught_here(self) -> list:
+        """The classes whose teacher's cookie this browser holds: the teacher's way back."""
+        found = []
+        for name, token in request.cookies.items():
+            klass = self.store.find_class(name[len(TEACHER_COOKIE):]) if name.startswith(TEACHER_COOKIE) else None
+            if klass is not None and self.store.is_teacher(klass, token):
+                found.append(klass)
+        return found
+
     def student_of(self, klass):
         return self.store.find_student(klass, request.cookies.get(STUDENT_COOKIE + klass.code))
 

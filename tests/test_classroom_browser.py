@@ -1,0 +1,164 @@
+"""Classroom mode in a real Chromium: a teacher's context and students' contexts (a phone
+among them) on one live server."""
+import pytest
+
+from tests.browser import draw, settled_digit, touch_draw
+from tests.drawings import fit_to_canvas
+
+PROJECTORS = [(1920, 1080), (1280, 720)]
+XSS_NAME = "<img src=x onerror=alert(1)>"
+
+
+class Watch:
+    """Page errors, failed requests and any dialog (an injected alert would open one)."""
+
+    def __init__(self):
+        self.problems = []
+
+    def attach(self, page):
+        page.on("pageerror", lambda e: self.problems.append(str(e)))
+        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
+        page.on("dialog", lambda d: self.problems.append(f"dialog: {d.message}"))
+        return page
+
+
+@pytest.fixture
+def watch():
+    watcher = Watch()
+    yield watcher
+    assert watcher.problems == []
+
+
+@pytest.fixture
+def teacher(browser, live_server, watch):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = watch.attach(context.new_page())
+    page.goto(live_server)
+    page.click("#start-class")
+    page.wait_for_selector("#status[data-state=connected]")
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def join_as(browser, teacher, watch):
+    """Open the join link shown on the teacher's screen in a new phone-sized context."""
+    contexts = []
+
+    def join(name):
+        context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
+        contexts.append(context)
+        page = watch.attach(context.new_page())
+        page.goto(teacher.inner_text("#join-url"))
+        page.fill("#name", name)
+        page.click("#join")
+        page.wait_for_selector("#status[data-state=connected]")
+        return page
+
+    yield join
+    for context in contexts:
+        context.close()
+
+
+def send(page, sample, intended, finger=False):
+    """Draw a pen digit on a student's page (with the mouse or a finger), pick the digit
+    meant and send it; returns the digit the page showed as read."""
+    sent = page.locator("#my-submissions li").count()
+    (touch_draw if finger else draw)(page, fit_to_canvas(sample["strokes"], 560), 560, every=3)
+    digit = settled_digit(page)
+    page.click(f"#intended button[data-digit='{intended}']")
+    page.click("#submit")
+    page.wait_for_function(f"() => document.querySelectorAll('#my-submissions li').length === {sent + 1}")
+    return digit
+
+
+def fits(page):
+    return page.evaluate(
+        "() => [document.documentElement.scrollWidth <= innerWidth, document.documentElement.scrollHeight <= innerHeight]"
+    )
+
+
+def test_a_students_drawing_appears_in_the_teachers_gallery_and_matrix(teacher, join_as, pen_test_samples):
+    student = join_as(XSS_NAME)
+    assert student.inner_text("#student-name") == XSS_NAME  # text, not markup
+    teacher.wait_for_function("() => document.querySelector('#online').textContent === '1'")
+    three = next(s for s in pen_test_samples if s["label"] == 3)
+    assert send(student, three, 3, finger=True) == 3  # on a phone, with a finger
+    assert student.locator("#my-submissions li.right").count() == 1
+    assert "read your 3 right" in student.inner_text("#class-message")
+    # The drawing is cleared, ready for the next one.
+    assert student.get_attribute("#prediction", "data-digit") == ""
+
+    card = teacher.locator("#gallery .card")
+    card.wait_for()
+    assert card.locator(".name").inner_text() == XSS_NAME
+    assert teacher.locator("#gallery img").count() == 0  # the name's markup was never parsed
+    assert card.locator(".verdict").inner_text() == "3 → 3 ✓"
+    assert teacher.inner_text("#accuracy .value") == "100%"
+    assert teacher.inner_text("#confusion button[data-intended='3'][data-predicted='3']") == "1"
+    assert teacher.inner_text("#total") == "1"
+
+    # A drawing the network gets wrong: meant 5, drawn as a 7.
+    seven = next(s for s in pen_test_samples if s["label"] == 7)
+    assert send(student, seven, 5) == 7
+    teacher.wait_for_function("() => document.querySelectorAll('#gallery .card').length === 2")
+    assert teacher.inner_text("#accuracy .value") == "50%"
+    cell = teacher.locator("#confusion button[data-intended='5'][data-predicted='7']")
+    assert cell.inner_text() == "1"
+    cell.click()  # the matrix filters the gallery to that cell's drawings
+    assert teacher.locator("#gallery li:not([hidden]) .verdict").all_inner_texts() == ["5 → 7 ✗"]
+    teacher.click("#show-all")
+    assert teacher.locator("#gallery li:not([hidden])").count() == 2
+
+
+def test_spotlight_and_follow_me(teacher, join_as, pen_test_samples):
+    student = join_as("Ana")
+    four = next(s for s in pen_test_samples if s["label"] == 4)
+    send(student, four, 4)
+    teacher.locator("#gallery .card").click()
+    teacher.wait_for_selector("#stage[open][data-mode=spotlight]")
+    assert teacher.get_attribute("#stage #prediction", "data-digit") == "4"
+    assert "Ana: meant 4, read 4" in teacher.inner_text("#stage-title")
+    painted = teacher.evaluate(
+        "() => [...document.querySelectorAll('#stage canvas.map')].filter((c) => {"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " return new Set(Array.from({ length: d.length / 4 }, (_, i) => d[4 * i + 1])).size > 1; }).length"
+    )
+    assert painted > 150  # of 219 maps and strips; some ReLU maps are rightly all zero
+    teacher.click("#stage-close")
+
+    # Follow me: the teacher draws, the student's screen shows it, read by the network.
+    teacher.click("#follow")
+    teacher.wait_for_selector("#stage[open][data-mode=follow]")
+    student.wait_for_selector("#follow-banner:not([hidden])")
+    two = next(s for s in pen_test_samples if s["label"] == 2)
+    draw(teacher, fit_to_canvas(two["strokes"], 560), 560, every=3)
+    assert settled_digit(teacher) == 2
+    student.wait_for_function("() => document.querySelector('#prediction').dataset.digit === '2'")
+    assert student.locator("#submit").is_disabled()
+    ink = """() => { const d = document.querySelector('#canvas').getContext('2d').getImageData(0, 0, 560, 560).data;
+      let darkest = 255; for (let i = 0; i < d.length; i += 4) darkest = Math.min(darkest, d[i]); return darkest; }"""
+    assert student.evaluate(ink) < 100  # the teacher's strokes are on the student's pad
+    teacher.click("#stage-close")  # closing the stage ends follow me
+    student.wait_for_selector("#follow-banner[hidden]", state="attached")
+    student.wait_for_function("() => document.querySelector('#prediction').dataset.digit === ''")
+    assert student.evaluate(ink) > 200  # back to the student's own (empty) pad
+
+
+@pytest.mark.parametrize("width, height", PROJECTORS)
+def test_teacher_view_fits_a_projector_without_scrolling(teacher, join_as, pen_test_samples, width, height):
+    student = join_as("Bo")
+    for sample in pen_test_samples[:3]:
+        send(student, sample, sample["label"])
+    teacher.set_viewport_size({"width": width, "height": height})
+    teacher.wait_for_function("() => document.querySelectorAll('#gallery .card').length === 3")
+    assert fits(teacher) == [True, True]
+    for selector in ("#qr", ".join-code", "#accuracy .value", "#confusion", "#gallery .card"):
+        box = teacher.locator(selector).first.bounding_box()
+        assert box["y"] + box["height"] <= height and box["x"] + box["width"] <= width, selector
+    assert teacher.locator("#qr").bounding_box()["width"] >= 0.2 * height  # scannable from the back
+    teacher.locator("#gallery .card").first.click()
+    teacher.wait_for_selector("#stage[open]")
+    last = teacher.locator("#stage #layer-output canvas").bounding_box()
+    assert last["y"] + last["height"] <= height  # every map is on screen, down to the output
+    assert fits(teacher) == [True, True]
