@@ -66,6 +66,7 @@ def send(page, sample, intended, finger=False):
     sent = page.locator("#my-submissions li").count()
     (touch_draw if finger else draw)(page, fit_to_canvas(sample["strokes"], 560), 560, every=3)
     digit = settled_digit(page)
+    assert page.inner_text("#live-read strong").startswith(f"{digit} (")  # beside the send button, on a phone
     page.click(f"#intended button[data-digit='{intended}']")
     page.click("#submit")
     page.wait_for_function(f"() => document.querySelectorAll('#my-submissions li').length === {sent + 1}")

@@ -29,9 +29,10 @@ function pageData() {
 // `onConnect(socket)`: on every (re)connection. `sendEmpty()`: whether a cleared pad must
 // still be sent to the server (a teacher drawing for the class, whose screens must clear too).
 // `keyScope`: where the keyboard shortcuts apply (the teacher's stage, or the whole page).
-// `onChange(pad)`: after every change to the drawing.
+// `onChange(pad)`: after every change to the drawing. `onShow(frame)`: a result is shown
+// (null: nothing drawn).
 export function startDrawingApp({
-  onConnect = () => {}, sendEmpty = () => false, keyScope = document.body, onChange = () => {},
+  onConnect = () => {}, sendEmpty = () => false, keyScope = document.body, onChange = () => {}, onShow = () => {},
 } = {}) {
   const { notes, kernels, fields, topPatches } = pageData();
   const message = $("#message");
@@ -55,6 +56,7 @@ export function startDrawingApp({
       layers.clear();
     }
     inspector.refresh(shownFrame);
+    onShow(shownFrame);
   }
 
   function paint() {

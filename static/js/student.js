@@ -15,6 +15,12 @@ const mine = [];
 const app = startDrawingApp({
   onConnect: (socket) => socket.emit("join_class", { code, role: "student" }),
   onChange: () => update(),
+  // On a phone the prediction panel is below the fold: repeat the reading by the send button.
+  onShow: (frame) => {
+    $("#live-read strong").textContent = frame
+      ? `${frame.digit} (${Math.round(100 * frame.probabilities[frame.digit])}% sure)`
+      : "–";
+  },
 });
 const socket = app.connection.socket;
 
