@@ -15,6 +15,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -35,10 +37,18 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(port, threads):
+def start_server(port, threads=100, worker="gevent", database=None):
+    """README's production command (gevent), or the older one with a thread per client
+    (gthread); the classroom database in a temporary folder unless given."""
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
-    command = [gunicorn, "-w", "1", "--threads", str(threads), "-b", f"127.0.0.1:{port}", "webapp:create_app()"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if worker == "gevent":
+        options = ["-k", "gevent", "--worker-connections", "2000"]
+    else:
+        options = ["--threads", str(threads)]
+    command = [gunicorn, *options, "-w", "1", "-b", f"127.0.0.1:{port}", "webapp:create_app()"]
+    database = database or Path(tempfile.mkdtemp(prefix="cnnview-bench-")) / "classroom.sqlite3"
+    env = {**os.environ, "CNNVIEW_CLASSROOM_DB": str(database)}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while True:
@@ -53,8 +63,27 @@ def start_server(port, threads):
 
 
 def server_pids(master):
-    children = Path(f"/proc/{master}/task/{master}/children")
-    return [master] + [int(p) for p in children.read_text().split()] if children.exists() else [master]
+    """The server's processes: gunicorn's master, its worker and the worker's frame worker."""
+    pids, i = [master], 0
+    while i < len(pids):
+        children = Path(f"/proc/{pids[i]}/task/{pids[i]}/children")
+        pids += [int(p) for p in children.read_text().split()] if children.exists() else []
+        i += 1
+    return pids
+
+
+def warm_up(url):
+    """One drawing answered before measuring: the frame worker process is started on first use."""
+    import socketio
+
+    answered = threading.Event()
+    client = socketio.Client(reconnection=False)
+    client.on("frame", lambda data: answered.set())
+    client.connect(url, transports=["websocket"], wait_timeout=30)
+    client.emit("draw", {"seq": 1, "strokes": [[[0, 0], [0, 100]]], "width": 400, "height": 400})
+    if not answered.wait(60):
+        raise RuntimeError("the server did not answer a drawing")
+    client.disconnect()
 
 
 def cpu_seconds(pids):
@@ -76,47 +105,58 @@ def peak_rss_mb(pids):
 
 def run_clients(url, scripts, fps, seconds, ready, go, results):
     """One process's share of the clients; puts (sent, answered, round trips, correct, finished)."""
+    import asyncio
+
+    asyncio.run(_drive(url, scripts, fps, seconds, ready, go, results))
+
+
+async def _drive(url, scripts, fps, seconds, ready, go, results):
+    # asyncio clients (python-socketio's AsyncClient over aiohttp): one event loop drives a
+    # process's share, so the load generator costs far less CPU than a thread per client
+    # and leaves the machine's cores to the server it measures.
+    import asyncio
+
     import socketio
 
-    clients = len(scripts)
+    loop = asyncio.get_running_loop()
     sessions = []
-    for i in range(clients):
+    for states in scripts:
         session = {"sent": {}, "rt": [], "answered": 0, "correct": 0, "finished": 0, "labels": {}}
-        client = socketio.Client(reconnection=False)
+        client = socketio.AsyncClient(reconnection=False)
         client.on("frame", _on_frame(session))
-        client.connect(url, transports=["websocket"], wait_timeout=30)
-        sessions.append((client, session, scripts[i]))
+        await client.connect(url, transports=["websocket"], wait_timeout=30)
+        sessions.append((client, session, states))
     ready.put(len(sessions))
-    go.wait()  # every process connected: all start drawing together
+    await loop.run_in_executor(None, go.wait)  # every process connected: all start drawing together
+    clients = len(sessions)
     start = time.perf_counter()
     period = 1.0 / fps
     tick = 0
     while time.perf_counter() - start < seconds:
         # Clients are spread evenly over the period, as real people would be.
         for i, (client, session, states) in enumerate(sessions):
-            due = start + tick * period + i * period / clients
-            pause = due - time.perf_counter()
+            pause = start + tick * period + i * period / clients - time.perf_counter()
             if pause > 0:
-                time.sleep(pause)
+                await asyncio.sleep(pause)
             strokes, expected = states[tick % len(states)]
-            seq = tick
-            session["sent"][seq] = time.perf_counter()
+            session["sent"][tick] = time.perf_counter()
             if expected is not None:
-                session["labels"][seq] = expected
-            client.emit("draw", {"seq": seq, "strokes": strokes, "width": 400, "height": 400})
+                session["labels"][tick] = expected
+            await client.emit("draw", {"seq": tick, "strokes": strokes, "width": 400, "height": 400})
         tick += 1
-    time.sleep(1.0)  # let the last answers arrive
+    await asyncio.sleep(1.0)  # let the last answers arrive
     for client, _, _ in sessions:
-        client.disconnect()
-    totals = [sum(len(s["sent"]) for _, s, _ in sessions), sum(s["answered"] for _, s, _ in sessions)]
+        await client.disconnect()
+    sent = sum(len(s["sent"]) for _, s, _ in sessions)
+    answered = sum(s["answered"] for _, s, _ in sessions)
     rts = [rt for _, s, _ in sessions for rt in s["rt"]]
     correct = sum(s["correct"] for _, s, _ in sessions)
     finished = sum(s["finished"] for _, s, _ in sessions)
-    results.put((totals[0], totals[1], rts, correct, finished))
+    results.put((sent, answered, rts, correct, finished))
 
 
 def _on_frame(session):
-    def handle(data):
+    async def handle(data):
         now = time.perf_counter()
         _, _, _, digit, seq = HEADER.unpack_from(data, 0)
         sent = session["sent"].get(seq)
@@ -152,15 +192,18 @@ def main(argv=None):
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--fps", type=float, default=10)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=100, help="gunicorn threads")
+    parser.add_argument("--worker", default="gevent", choices=("gevent", "gthread"),
+                        help="gunicorn worker: gevent (README's production command) or gthread (threads, for comparison)")
     args = parser.parse_args(argv)
     processes = max(1, min(args.processes, args.clients))
 
     scripts = client_scripts(args.clients)
-    server, url = start_server(free_port(), max(args.threads, args.clients + 20))
-    pids = server_pids(server.pid)
+    server, url = start_server(free_port(), max(args.threads, args.clients + 20), args.worker)
     try:
+        warm_up(url)
+        pids = server_pids(server.pid)
         spawn = multiprocessing.get_context("spawn")  # this process has TensorFlow loaded: no fork
         ready, go, results = spawn.Queue(), spawn.Event(), spawn.Queue()
         workers = [

@@ -79,3 +79,24 @@ def test_a_replaced_drawing_keeps_its_place_in_line():
     handler.release.set()
     wait(lambda: len(handler.batches) == 3)
     assert handler.batches == [["busy-1"], ["ann-2"], ["bob-1"]]
+
+
+def test_the_next_batch_starts_before_the_last_one_is_finished():
+    """A handler may return the rest of its work: the batcher hands over the next batch
+    first, so a frame worker computes while the last batch's frames are sent."""
+    events = []
+    more = threading.Event()
+
+    def handle(jobs):
+        events.append(("start", jobs))
+        if jobs == ["a-1"]:
+            assert more.wait(5)  # hold on until b's drawing is waiting too
+        return lambda: events.append(("finish", jobs))
+
+    batcher = LatestWinsBatcher(handle)
+    batcher.submit("a", "a-1")
+    wait(lambda: events)
+    batcher.submit("b", "b-1")
+    more.set()
+    wait(lambda: len(events) == 4)
+    assert events == [("start", ["a-1"]), ("start", ["b-1"]), ("finish", ["a-1"]), ("finish", ["b-1"])]

@@ -16,6 +16,14 @@ ROOT = Path(__file__).resolve().parent.parent
 socketio = SocketIO()
 
 
+def async_mode():
+    """gevent when the server has patched the standard library for it (gunicorn -k gevent,
+    the production command), else plain threads (the development server, tests)."""
+    from .compute import gevent_patched
+
+    return "gevent" if gevent_patched() else "threading"
+
+
 def create_app(test_config=None):
     app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
     from .config import load_config
@@ -29,7 +37,7 @@ def create_app(test_config=None):
     app.register_blueprint(classroom_views.bp)
     socketio.init_app(
         app,
-        async_mode="threading",
+        async_mode=async_mode(),
         # Each client's events in arrival order, on its connection's thread: handlers only
         # validate and hand drawings to the batcher, and an older drawing must never be
         # handled after a newer one.

@@ -5,6 +5,7 @@ from werkzeug.exceptions import HTTPException
 from model.network import SHOWN_LAYERS
 from model.preprocess import EmptyDrawing, PreprocessError, image_to_input, strokes_to_input
 
+from .compute import off_loop
 from .inference import get_service
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -49,7 +50,7 @@ def saliency():
     service = get_service(current_app.config["MODEL_PATH"])
 
     def compute(image, body):
-        values, digit = service.saliency(image)
+        values, digit = off_loop(service.saliency, image)
         return {"digit": digit, "saliency": values.round(3).tolist()}
 
     return answer(compute)

@@ -8,7 +8,9 @@ log = logging.getLogger(__name__)
 
 class LatestWinsBatcher:
     def __init__(self, handle_batch, max_batch=64):
-        """`handle_batch(jobs)` answers a list of jobs, as given to `submit`, in one go."""
+        """`handle_batch(jobs)` answers a list of jobs, as given to `submit`, in one go. It
+        may instead return a function that finishes the answers: that is called once the
+        next batch has been handed over, so the two overlap (frames computed elsewhere)."""
         self._handle_batch = handle_batch
         self.max_batch = max_batch
         self._ready = threading.Condition()
@@ -39,14 +41,23 @@ class LatestWinsBatcher:
             self._waiting.pop(key, None)
 
     def _run(self):
+        finish = None
         while True:
             with self._ready:
-                while not self._waiting:
+                while not self._waiting and finish is None:
                     self._ready.wait()
                 keys = list(self._waiting)[: self.max_batch]
                 jobs = [self._waiting.pop(key) for key in keys]
-                self.batches += 1
-            try:
-                self._handle_batch(jobs)
-            except Exception:  # the worker must outlive any one bad batch
-                log.exception("frame batch failed")
+                self.batches += bool(jobs)
+            started = self._call(self._handle_batch, jobs) if jobs else None
+            if finish is not None:
+                self._call(finish)
+            finish = started
+
+    @staticmethod
+    def _call(function, *args):
+        try:
+            return function(*args)
+        except Exception:  # the batcher must outlive any one bad batch
+            log.exception("frame batch failed")
+            return None

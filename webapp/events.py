@@ -5,13 +5,9 @@ import math
 from flask import request
 from flask_socketio import SocketIO
 
-from model.network import SHOWN_LAYERS
-from model.preprocess import EmptyDrawing, PreprocessError, image_to_input, strokes_to_input
-
-from . import frames
 from .batcher import LatestWinsBatcher
 from .guards import RateLimiter, guard_message_size
-from .inference import get_service
+from .inference import get_worker
 
 log = logging.getLogger(__name__)
 MAX_SEQ = 2**32 - 1
@@ -32,9 +28,10 @@ class Gate:
     def __init__(self, limiter: RateLimiter):
         self.limiter = limiter
 
-    def check(self, message, fields):
-        if not self.limiter.allow(request.sid):
-            if self.limiter.should_warn(request.sid):
+    def check(self, message, fields, sid=None):
+        sid = sid or request.sid
+        if not self.limiter.allow(sid):
+            if self.limiter.should_warn(sid):
                 raise BadMessage("too many messages: slow down")
             raise Ignored()
         if not isinstance(message, dict):
@@ -45,10 +42,10 @@ def register(socketio: SocketIO, app, classroom=None) -> Gate:
     """The drawing events; `classroom` (optional) is told of departures and may send a
     teacher's frames on to the class (follow me). Returns the gate for other events."""
     gate = Gate(RateLimiter(app.config["MESSAGES_PER_SECOND"], app.config["MESSAGE_BURST"]))
-    service = get_service(app.config["MODEL_PATH"])
+    worker = get_worker(app.config["MODEL_PATH"])
 
     def send_error(sid, message, seq=None):
-        socketio.emit("error_message", {"error": message, "seq": seq}, to=sid)
+        socketio.server.emit("error_message", {"error": message, "seq": seq}, to=sid)
 
     guard_message_size(
         socketio.server,
@@ -57,59 +54,63 @@ def register(socketio: SocketIO, app, classroom=None) -> Gate:
     )
 
     def answer_batch(jobs):
-        """Preprocess each drawing, run the network once for all, send each client its frame."""
-        ready = []
-        for sid, seq, prepare, deliver in jobs:
-            try:
-                ready.append((sid, seq, prepare(), deliver))
-            except EmptyDrawing:
-                deliver(frames.encode_empty(seq))
-            except PreprocessError as error:
-                send_error(sid, str(error), seq)
-            except Exception:
-                log.exception("preprocessing failed")
-                send_error(sid, "internal error while reading that drawing", seq)
-        if not ready:
-            return
-        try:
-            results = service.run_batch([image for _, _, image, _ in ready])
-        except Exception:
-            log.exception("network pass failed")
-            for sid, seq, _, _ in ready:
-                send_error(sid, "internal error while running the network", seq)
-            return
-        for (_, seq, _, deliver), result in zip(ready, results):
-            deliver(frames.encode(seq, result, SHOWN_LAYERS))
+        """Every waiting drawing's frame, made in one pass by the frame worker, to its client:
+        the worker starts now; the frames go out once the next batch is on its way to it."""
+        worker.send([(kind, payload, seq) for _, seq, kind, payload, _ in jobs])
+
+        def finish():
+            for (sid, seq, _, _, deliver), (frame, error) in zip(jobs, worker.receive()):
+                if frame is None:
+                    send_error(sid, error, seq)
+                else:
+                    deliver(frame)
+
+        return finish
 
     batcher = LatestWinsBatcher(answer_batch, max_batch=app.config["MAX_BATCH"])
 
-    def submit(seq, prepare, fanout=None):
-        sid = request.sid
-
+    def submit(sid, seq, kind, payload, fanout=None):
         def deliver(frame):
-            socketio.emit("frame", frame, to=sid)
+            socketio.server.emit("frame", frame, to=sid)
             if fanout is not None:
                 fanout(frame)
 
-        batcher.submit(sid, (sid, seq, prepare, deliver))
+        batcher.submit(sid, (sid, seq, kind, payload, deliver))
 
-    @socketio.on("draw")
-    def on_draw(message):
-        gate.check(message, ("seq", "strokes", "width", "height"))
+    def hot(event):
+        """The per-frame events, registered on python-socketio itself: they need no Flask
+        request context, and building one for every message took a fifth of the server's
+        time under load. Errors are answered as for every other event."""
+
+        def register_handler(handler):
+            def run(sid, message=None):
+                try:
+                    handler(sid, message)
+                except Exception as error:
+                    answer_error(sid, error)
+
+            socketio.server.on(event, run)
+            return handler
+
+        return register_handler
+
+    @hot("draw")
+    def on_draw(sid, message):
+        gate.check(message, ("seq", "strokes", "width", "height"), sid)
         seq = parse_seq(message.get("seq"))
         parse_canvas_size(message)
         strokes = message.get("strokes")
-        fanout = classroom.follow_fanout(request.sid, message) if classroom else None
-        submit(seq, lambda: strokes_to_input(strokes), fanout)
+        fanout = classroom.follow_fanout(sid, message) if classroom else None
+        submit(sid, seq, "draw", strokes, fanout)
 
-    @socketio.on("image")
-    def on_image(message):
-        gate.check(message, ("seq", "data (PNG or JPEG bytes)"))
+    @hot("image")
+    def on_image(sid, message):
+        gate.check(message, ("seq", "data (PNG or JPEG bytes)"), sid)
         seq = parse_seq(message.get("seq"))
         data = message.get("data")
         if not isinstance(data, (bytes, bytearray)):
             raise BadMessage("image data must be binary PNG or JPEG bytes")
-        submit(seq, lambda: image_to_input(bytes(data)))
+        submit(sid, seq, "image", bytes(data))
 
     @socketio.on("disconnect")
     def on_disconnect(reason=None):
@@ -123,15 +124,18 @@ def register(socketio: SocketIO, app, classroom=None) -> Gate:
         known = sorted(set(socketio.server.handlers.get("/", {})) - {"*", "connect", "disconnect"})
         send_error(request.sid, f"unknown event {str(event)[:40]!r}: this server understands {', '.join(known)}")
 
-    @socketio.on_error_default
-    def on_error(error):
+    def answer_error(sid, error):
         if isinstance(error, Ignored):
             return
         if isinstance(error, BadMessage):
-            send_error(request.sid, str(error))
+            send_error(sid, str(error))
         else:
             log.exception("event failed")
-            send_error(request.sid, "internal error while handling that message")
+            send_error(sid, "internal error while handling that message")
+
+    @socketio.on_error_default
+    def on_error(error):
+        answer_error(request.sid, error)
 
     return gate
 

@@ -45,6 +45,7 @@ class InferenceService:
 
 
 _services = {}
+_workers = {}
 _services_lock = threading.Lock()
 
 
@@ -56,3 +57,15 @@ def get_service(model_path) -> InferenceService:
             model = load_keras(key)
             _services[key] = InferenceService(Network.from_keras(model), Saliency(model))
         return _services[key]
+
+
+def get_worker(model_path):
+    """One frame worker process per model file per server process (webapp/compute.py)."""
+    from .compute import ComputeWorker
+
+    key = str(model_path)
+    service = get_service(key)
+    with _services_lock:
+        if key not in _workers:
+            _workers[key] = ComputeWorker(service.network.weights)
+        return _workers[key]
