@@ -71,7 +71,7 @@ def start_server(database, port=None):
         cwd=ROOT,
         env={**os.environ, "CNNVIEW_CLASSROOM_DB": str(database)},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(os.environ["SERVER_LOG"], "a") if "SERVER_LOG" in os.environ else subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60

@@ -2,7 +2,6 @@
 and a worker that dies is replaced."""
 import numpy as np
 
-from model.network import SHOWN_LAYERS
 from model.preprocess import strokes_to_input
 from tests.drawings import SEVEN, png_bytes
 from webapp import frames

@@ -130,12 +130,20 @@ def remote(live_server):
         client.on("frame", lambda data: inbox["frame"].append(frames.decode(data)))
         client.on("error_message", lambda e: inbox["error_message"].append(e))
         client.connect(live_server, transports=["websocket"], wait_timeout=10)
+        in_order(client)
         clients.append(client)
         return client, inbox
 
     yield connect
     for client in clients:
         client.disconnect()
+
+
+def in_order(client):
+    """Handle this client's messages one after another, as a browser does. python-socketio's
+    threaded client hands each incoming message to a thread of its own, so two frames sent
+    in order could be seen in either order (and a frame's two parts paired wrongly)."""
+    client.eio.start_background_task = lambda target, *args, **kwargs: target(*args, **kwargs)
 
 
 def wait_for(condition, timeout=10.0):

@@ -29,7 +29,7 @@ def create_app(test_config=None):
     from .config import load_config
 
     load_config(app, test_config)
-    from . import api, classroom, events, views
+    from . import api, classroom, events, fastjson, views
     from .classroom import events as classroom_events, views as classroom_views
 
     app.register_blueprint(views.bp)
@@ -38,6 +38,7 @@ def create_app(test_config=None):
     socketio.init_app(
         app,
         async_mode=async_mode(),
+        json=fastjson,
         # Each client's events in arrival order, on its connection's thread: handlers only
         # validate and hand drawings to the batcher, and an older drawing must never be
         # handled after a newer one.
