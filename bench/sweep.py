@@ -38,20 +38,20 @@ SERIES = [  # (server, key, colour, dashed, label)
 ]
 
 
-def svg_chart(rows, width=640, height=360, pad=56, cap=400.0):
+def svg_chart(rows, width=700, height=360, pad=56, right=110, cap=400.0):
     """Round trip (ms) against clients: p50 and p99 now, p99 with a thread per client.
     The scale stops at `cap` ms; points above it sit on the top edge, labelled."""
     xmax = max(r["clients"] for r in rows)
     ymax = min(cap, max(50.0, max(r["rt_p99_ms"] for r in rows)) * 1.1)
-    x = lambda v: pad + (width - 2 * pad) * v / xmax  # noqa: E731
+    x = lambda v: pad + (width - pad - right) * v / xmax  # noqa: E731
     y = lambda v: height - pad - (height - 2 * pad) * min(v, ymax) / ymax  # noqa: E731
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
              f'<rect width="{width}" height="{height}" fill="white"/>',
-             f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="black"/>',
+             f'<line x1="{pad}" y1="{height - pad}" x2="{width - right}" y2="{height - pad}" stroke="black"/>',
              f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="black"/>',
-             f'<line x1="{pad}" y1="{y(50):.1f}" x2="{width - pad}" y2="{y(50):.1f}" stroke="#c00" stroke-dasharray="4 4"/>',
-             f'<text x="{width - pad}" y="{y(50) - 4:.1f}" text-anchor="end" fill="#c00">p99 target 50 ms</text>',
-             f'<text x="{width / 2}" y="{height - 16}" text-anchor="middle">clients drawing at 10 frames/s</text>',
+             f'<line x1="{pad}" y1="{y(50):.1f}" x2="{width - right}" y2="{y(50):.1f}" stroke="#c00" stroke-dasharray="4 4"/>',
+             f'<text x="{pad + 6}" y="{y(50) - 4:.1f}" fill="#c00">p99 target 50 ms</text>',
+             f'<text x="{(pad + width - right) / 2}" y="{height - 16}" text-anchor="middle">clients drawing at 10 frames/s</text>',
              f'<text x="16" y="{height / 2}" transform="rotate(-90 16 {height / 2})" text-anchor="middle">round trip (ms)</text>']
     for clients in sorted({r["clients"] for r in rows}):
         parts.append(f'<text x="{x(clients):.1f}" y="{height - pad + 16}" text-anchor="middle">{clients}</text>')
@@ -72,6 +72,12 @@ def svg_chart(rows, width=640, height=360, pad=56, cap=400.0):
         parts.append(f'<text x="{x(last["clients"]) + 6:.1f}" y="{y(last[key]) + 4:.1f}" fill="{colour}">{label}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def redraw(path):
+    """Draw the chart again from a saved load.json (no measuring)."""
+    rows = json.loads(Path(path).read_text())
+    Path(path).with_name("latency.svg").write_text(svg_chart(rows))
 
 
 def main(argv=None):
