@@ -163,3 +163,27 @@ def test_teacher_view_fits_a_projector_without_scrolling(teacher, join_as, pen_t
     last = teacher.locator("#stage #layer-output canvas").bounding_box()
     assert last["y"] + last["height"] <= height  # every map is on screen, down to the output
     assert fits(teacher) == [True, True]
+
+
+def test_closing_and_deleting_from_the_teachers_page(teacher, join_as, pen_test_samples):
+    student = join_as("Cy")
+    send(student, pen_test_samples[0], pen_test_samples[0]["label"])
+    teacher.click("#close-class")
+    student.wait_for_selector("#closed-banner:not([hidden])")
+    draw(student, fit_to_canvas(pen_test_samples[1]["strokes"], 560), 560, every=3)
+    student.click(f"#intended button[data-digit='{pen_test_samples[1]['label']}']")
+    assert student.locator("#submit").is_disabled()
+    assert teacher.inner_text("#close-class") == "Reopen class"
+    teacher.click("#close-class")
+    student.wait_for_selector("#closed-banner[hidden]", state="attached")
+    assert student.locator("#submit").is_enabled()
+
+    with teacher.expect_download() as download:
+        teacher.click("summary")
+        teacher.click("#export-json")
+    assert download.value.suggested_filename.endswith("-strokes.json")
+    teacher.click("#delete-class")
+    teacher.click("#confirm-delete-yes")
+    teacher.wait_for_selector(".ended")
+    student.wait_for_function("() => document.querySelector('#class-message').textContent.includes('ended')")
+    assert student.locator("#submit").is_disabled()

@@ -62,7 +62,7 @@ function setClosed(closed) {
   state.closed = closed;
   const button = $("#close-class");
   button.setAttribute("aria-pressed", String(closed));
-  button.textContent = closed ? "Closed" : "Close";
+  button.textContent = closed ? "Reopen class" : "Close class";
   button.title = closed ? "Closed to new drawings: click to reopen" : "Stop new drawings (students can still draw for themselves)";
 }
 
