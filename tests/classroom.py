@@ -13,6 +13,11 @@ def start_class(http):
     return response.headers["Location"].rstrip("/").split("/")[-2]
 
 
+def cookie_header(session):
+    """A requests session's cookies as a Cookie header, for a python-socketio client."""
+    return "; ".join(f"{name}={value}" for name, value in session.cookies.items())
+
+
 def join(http, code, name):
     response = http.post("/join", data={"code": code, "name": name})
     assert response.status_code == 302, response.data

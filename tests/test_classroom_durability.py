@@ -7,12 +7,9 @@ import threading
 import requests
 import socketio as socketio_client
 
+from tests.classroom import cookie_header
 from tests.conftest import start_server
 from tests.drawings import fit_to_canvas
-
-
-def cookie_header(session):
-    return "; ".join(f"{name}={value}" for name, value in session.cookies.items())
 
 
 class Remote:

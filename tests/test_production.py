@@ -7,6 +7,7 @@ import requests
 import socketio as socketio_client
 
 from bench.load import free_port, start_server
+from tests.classroom import cookie_header
 from tests.drawings import SEVEN
 
 
@@ -30,8 +31,7 @@ def test_frames_saliency_and_a_class_under_gevent(production):
     client = socketio_client.Client(reconnection=False)
     client.on("frame", lambda data: got["frame"].set())
     client.on("submitted", lambda data: got.update(submission=data) or got["submitted"].set())
-    cookie = "; ".join(f"{k}={v}" for k, v in pupil.cookies.items())
-    client.connect(production, headers={"Cookie": cookie}, transports=["websocket"], wait_timeout=10)
+    client.connect(production, headers={"Cookie": cookie_header(pupil)}, transports=["websocket"], wait_timeout=10)
     try:
         client.emit("draw", {"seq": 1, "strokes": SEVEN, "width": 400, "height": 400})
         assert got["frame"].wait(30)

@@ -39,9 +39,9 @@ def create_app(test_config=None):
         app,
         async_mode=async_mode(),
         json=fastjson,
-        # Each client's events in arrival order, on its connection's thread: handlers only
-        # validate and hand drawings to the batcher, and an older drawing must never be
-        # handled after a newer one.
+        # Each client's events in arrival order, on its connection's thread (or greenlet):
+        # handlers only validate and hand drawings to the batcher, and an older drawing
+        # must never be handled after a newer one.
         async_handlers=False,
         cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
         max_http_buffer_size=app.config["MAX_TRANSPORT_BYTES"],

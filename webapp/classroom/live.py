@@ -48,13 +48,10 @@ class Roster:
             return sum(m.klass.id == class_id and m.role == "student" for m in self._members.values())
 
     def forget_class(self, class_id):
-        """Drop every connection's membership of a deleted class; returns their sids."""
+        """Drop every connection's membership of a deleted class, and its follow-me."""
         with self._lock:
-            sids = [sid for sid, m in self._members.items() if m.klass.id == class_id]
-            for sid in sids:
-                del self._members[sid]
+            self._members = {sid: m for sid, m in self._members.items() if m.klass.id != class_id}
             self._following.pop(class_id, None)
-            return sids
 
     def announce(self, class_id, counts):
         self.socketio.emit("class_roster", counts, to=teacher_room(class_id))
