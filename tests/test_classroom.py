@@ -154,6 +154,9 @@ def test_submissions_reach_the_teacher_with_live_accuracy_and_matrix(app, teache
     # Reopening the teacher's view shows it all; a student sees only their own drawings.
     _, again = connect(app, teacher_http, klass, "teacher")
     assert [s["name"] for s in again["submissions"]] == ["Ana", "Bo", "Cy"] and again["stats"] == stats
+    # Every thumbnail in one attachment, in the order of the list (the browser's client takes at most 10).
+    assert again["thumbnails"] == b"".join(m["thumbnail"] for m, _ in sent)
+    assert all("thumbnail" not in s for s in again["submissions"])
     ana_http = app.test_client()
     join(ana_http, klass, "Di")
     _, di_state = connect(app, ana_http, klass, "student")

@@ -1,9 +1,16 @@
 """Classroom mode in a real Chromium: a teacher's context and students' contexts (a phone
 among them) on one live server."""
+import time
+
+import numpy as np
 import pytest
 
+from model.preprocess import strokes_to_input
 from tests.browser import draw, settled_digit, touch_draw
+from tests.conftest import start_server
 from tests.drawings import fit_to_canvas
+from webapp.classroom import STUDENT_COOKIE, TEACHER_COOKIE
+from webapp.classroom.store import Store
 
 PROJECTORS = [(1920, 1080), (1280, 720)]
 XSS_NAME = "<img src=x onerror=alert(1)>"
@@ -187,3 +194,82 @@ def test_closing_and_deleting_from_the_teachers_page(teacher, join_as, pen_test_
     teacher.wait_for_selector(".ended")
     student.wait_for_function("() => document.querySelector('#class-message').textContent.includes('ended')")
     assert student.locator("#submit").is_disabled()
+
+
+@pytest.fixture(scope="module")
+def big_class(tmp_path_factory, pen_test_samples):
+    """A class of 30 students with 300 drawings, written straight into the store (one has
+    39, the others 9 each), and a server on it: (url, code, teacher token, first student's
+    token, {submission id: thumbnail byte sum}, first student's ids)."""
+    database = tmp_path_factory.mktemp("big") / "classroom.sqlite3"
+    store = Store(database)
+    klass, teacher_token = store.create_class()
+    students = [store.add_student(klass, f"Student {n}") for n in range(30)]
+    sums, first = {}, []
+    for n in range(300):
+        who = 0 if n < 39 else 1 + (n - 39) % 29
+        sample = pen_test_samples[n % len(pen_test_samples)]
+        image = strokes_to_input(sample["strokes"])
+        probabilities = np.full(10, 0.01)
+        probabilities[(sample["label"] + (n % 4 == 0)) % 10] = 0.91
+        added = store.add_submission(students[who][0], {"strokes": sample["strokes"], "width": 400, "height": 400}, image, sample["label"], probabilities)
+        sums[added["id"]] = sum(added["thumbnail"])
+        if who == 0:
+            first.append(added["id"])
+    store.close()
+    process, url = start_server(database)
+    yield url, klass.code, teacher_token, students[0][1], sums, first
+    process.terminate()
+    process.wait(10)
+
+
+def open_timed(browser, watch, url, path, cookie, ready):
+    """A fresh context with `cookie` opens `path`; (page, seconds until `ready` holds and
+    the socket is connected, websockets the page opened)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.add_cookies([{"name": cookie[0], "value": cookie[1], "url": url}])
+    page = watch.attach(context.new_page())
+    sockets = []
+    page.on("websocket", lambda socket: sockets.append(socket))
+    started = time.monotonic()
+    page.goto(url + path)
+    page.wait_for_function(f"() => document.querySelector('#status').dataset.state === 'connected' && ({ready})")
+    return page, time.monotonic() - started, sockets
+
+
+PAINTED_SUMS = """(selector) => Object.fromEntries([...document.querySelectorAll(selector)].map((item) => {
+  const canvas = item.querySelector('canvas.thumb');
+  const data = canvas.getContext('2d').getImageData(0, 0, 28, 28).data;
+  let sum = 0; for (let i = 0; i < data.length; i += 4) sum += data[i];
+  return [(item.dataset.id || item.querySelector('[data-id]').dataset.id), sum];
+}))"""
+
+
+def stays_connected(page, sockets, seconds=3.0):
+    page.wait_for_timeout(seconds * 1000)
+    assert page.get_attribute("#status", "data-state") == "connected"
+    assert len(sockets) == 1 and not sockets[0].is_closed()  # one connection throughout: no reconnect loop
+
+
+def test_a_class_of_300_drawings_opens_fast_and_stays_connected(browser, watch, big_class):
+    url, code, teacher_token, student_token, sums, first = big_class
+    teacher, seconds, sockets = open_timed(
+        browser, watch, url, f"/class/{code}/teach", (TEACHER_COOKIE + code, teacher_token),
+        "document.querySelectorAll('#gallery .card').length === 300",
+    )
+    assert seconds < 2.0, f"the teacher's page took {seconds:.2f} s to show 300 drawings"
+    assert teacher.inner_text("#total") == "300" and teacher.inner_text("#joined") == "30"
+    painted = {int(k): v for k, v in teacher.evaluate(PAINTED_SUMS, "#gallery li").items()}
+    assert painted == sums  # every card shows its own drawing's thumbnail
+    stays_connected(teacher, sockets)
+
+    student, seconds, sockets = open_timed(
+        browser, watch, url, f"/class/{code}", (STUDENT_COOKIE + code, student_token),
+        f"document.querySelectorAll('#my-submissions li').length === {len(first)}",
+    )
+    assert seconds < 2.0, f"the student's page took {seconds:.2f} s to show their {len(first)} drawings"
+    painted = {int(k): v for k, v in student.evaluate(PAINTED_SUMS, "#my-submissions li").items()}
+    assert painted == {i: sums[i] for i in first}
+    stays_connected(student, sockets)
+    teacher.context.close()
+    student.context.close()

@@ -11,12 +11,18 @@ export class Gallery {
   }
 
   reset(submissions) {
-    this.list.replaceChildren();
-    for (const s of submissions) this.add(s);
+    // Built off the page and put in at once: a class of hundreds opens in one layout.
+    const items = submissions.map((s) => this.item(s)).reverse();
+    this.list.replaceChildren(...items);
     this.refresh();
   }
 
   add(s) {
+    this.list.prepend(this.item(s));
+    this.refresh();
+  }
+
+  item(s) {
     const item = document.createElement("li");
     const card = document.createElement("button");
     card.type = "button";
@@ -32,9 +38,8 @@ export class Gallery {
     card.append(thumbnail(s.thumbnail, `${s.name}'s ${s.intended}`), name, result);
     card.addEventListener("click", () => this.onPick(s.id));
     item.append(card);
-    this.list.prepend(item);
     this.show(item);
-    this.refresh();
+    return item;
   }
 
   filter(only) {

@@ -2,7 +2,7 @@
 // class, a list of what was sent with ✓/✗, and the teacher's drawing when they "follow me".
 import { startDrawingApp } from "./app.js";
 import { decodeFrame } from "./frame.js";
-import { thumbnail, verdict } from "./submissions.js";
+import { thumbnail, unpackThumbnails, verdict } from "./submissions.js";
 
 const $ = (selector) => document.querySelector(selector);
 const panel = $("#class-panel");
@@ -74,7 +74,7 @@ socket.on("class_state", (s) => {
   $("#student-name").textContent = s.name;
   state.closed = s.closed;
   state.following = s.following;
-  mine.splice(0, mine.length, ...s.submissions);
+  mine.splice(0, mine.length, ...unpackThumbnails(s));
   showMine();
   if (s.following) app.showGuest(null, null); // the teacher's drawing follows, if there is one yet
   else app.release();

@@ -10,9 +10,22 @@ export function thumbnail(bytes, label) {
   const ctx = canvas.getContext("2d");
   const image = ctx.createImageData(28, 28);
   const values = new Uint8Array(bytes);
-  for (let i = 0; i < 784; i++) image.data.set([values[i], values[i], values[i], 255], 4 * i);
+  for (let i = 0; i < 784; i++) {
+    image.data[4 * i] = image.data[4 * i + 1] = image.data[4 * i + 2] = values[i];
+    image.data[4 * i + 3] = 255;
+  }
   ctx.putImageData(image, 0, 0);
   return canvas;
+}
+
+// class_state sends every thumbnail in one attachment (the Socket.IO client refuses more
+// than 10 per message): give each submission its own 784-byte view of it.
+export function unpackThumbnails({ submissions, thumbnails }) {
+  const all = new Uint8Array(thumbnails);
+  submissions.forEach((s, i) => {
+    s.thumbnail = all.subarray(784 * i, 784 * (i + 1));
+  });
+  return submissions;
 }
 
 export const mark = (s) => (s.correct ? "✓" : "✗");

@@ -5,7 +5,7 @@ import { startDrawingApp } from "./app.js";
 import { ConfusionMatrix } from "./confusion.js";
 import { decodeFrame } from "./frame.js";
 import { Gallery } from "./gallery.js";
-import { verdict } from "./submissions.js";
+import { unpackThumbnails, verdict } from "./submissions.js";
 
 const $ = (selector) => document.querySelector(selector);
 const code = $("#class-code").dataset.code;
@@ -68,7 +68,7 @@ function setClosed(closed) {
 
 socket.on("class_state", (s) => {
   counts(s);
-  gallery.reset(s.submissions);
+  gallery.reset(unpackThumbnails(s));
   matrix.update(s.stats);
   $("#total").textContent = s.stats.total;
   setClosed(s.closed);
