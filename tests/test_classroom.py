@@ -12,6 +12,7 @@ from model.preprocess import strokes_to_input
 from tests.classroom import connect, drain, join, start_class, submission, wait_for_events
 from tests.drawings import ONE, SEVEN, fit_to_canvas
 from webapp import create_app, frames, socketio
+from webapp.classroom import store
 
 
 @pytest.fixture
@@ -82,6 +83,55 @@ def test_bad_names_are_refused_clearly(app, klass, name, status, words):
     join(app.test_client(), klass, "Ana")
     response = app.test_client().post("/join", data={"code": klass, "name": name})
     assert response.status_code == status and words in response.get_data(as_text=True).lower()
+
+
+@pytest.mark.parametrize(
+    "first, then",
+    [
+        ("Zoë", "ZOË"),  # case
+        ("ZOË", "zoë"),
+        ("Zoë", "Zoe\u0308"),  # the same letters, decomposed
+        ("Zoe", "\u0396oe"),  # Greek capital zeta
+        ("Zoe", "Z\u043e\u0435"),  # Cyrillic o and e
+        ("\u0396oe", "Z\u043e\u0435"),
+        ("Ali", "ALI"),
+        ("Jo Li", "jo  li"),
+    ],
+)
+def test_names_that_read_the_same_are_one_student(app, klass, first, then):
+    http = app.test_client()
+    join(http, klass, first)
+    response = app.test_client().post("/join", data={"code": klass, "name": then})
+    assert response.status_code == 409
+    assert f"already called {first}" in response.get_data(as_text=True)
+    _, state = connect(app, http, klass, "student")
+    assert state["name"] == first  # shown as typed
+
+
+def test_names_made_only_of_invisible_letters_are_refused(app, klass):
+    response = app.test_client().post("/join", data={"code": klass, "name": "\u3164\u3164"})  # Hangul fillers
+    assert response.status_code == 400 and "letters people can read" in response.get_data(as_text=True)
+
+
+def test_an_old_database_gets_name_keys_and_keeps_its_look_alikes(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(store.SCHEMA.replace("    name_key TEXT,  -- name_key(name): how the name reads; unique in a class (index below)\n", ""))
+    assert "name_key" not in [r[1] for r in old.execute("PRAGMA table_info(students)")]
+    old.execute("INSERT INTO classes (id, code, teacher_hash, created) VALUES (1, 'ABCDEF', 'x', 0)")
+    for number, name in enumerate(["Zoë", "ZOË", "Ana"]):  # Zoë twice: accepted before keys
+        old.execute("INSERT INTO students (class_id, name, token_hash, joined) VALUES (1, ?, ?, 0)", (name, str(number)))
+    old.commit()
+    old.close()
+    app = create_app({"TESTING": True, "CLASSROOM_DB": str(path)})
+    keys = sqlite3.connect(path).execute("SELECT name, name_key FROM students ORDER BY id").fetchall()
+    assert keys == [("Zoë", "zoë"), ("ZOË", "zoë#2"), ("Ana", "ana")]
+    assert app.test_client().post("/join", data={"code": "ABCDEF", "name": "zoe\u0308"}).status_code == 409
+    join(app.test_client(), "ABCDEF", "Bo")
+    create_app({"TESTING": True, "CLASSROOM_DB": str(path)})  # opening it again changes nothing
+    assert sqlite3.connect(path).execute("SELECT name_key FROM students ORDER BY id").fetchall() == [
+        ("zoë",), ("zoë#2",), ("ana",), ("bo",)
+    ]
 
 
 def test_names_are_stored_as_typed_and_escaped_in_pages(app, teacher_http, klass):

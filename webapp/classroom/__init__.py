@@ -11,7 +11,7 @@ from flask import current_app, request
 
 from ..guards import RateLimiter
 from .live import Roster
-from .store import Store
+from .store import Store, name_key
 
 TEACHER_COOKIE = "cnnview_teacher_"
 STUDENT_COOKIE = "cnnview_student_"
@@ -90,6 +90,8 @@ class Classroom:
             raise JoinRefused("type your name")
         if len(name) > limit:
             raise JoinRefused(f"that name is too long: at most {limit} characters")
+        if not name_key(name):  # all blanks or invisible characters: nobody could read it
+            raise JoinRefused("type your name in letters people can read")
         return name
 
 

@@ -6,9 +6,11 @@ import secrets
 import sqlite3
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
+from disarm import skeleton_key
 
 # No 0/O or 1/I/L: a code read off a projector from the back of the room is typed right.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -28,6 +30,7 @@ CREATE TABLE IF NOT EXISTS students (
     name TEXT NOT NULL,
     token_hash TEXT NOT NULL UNIQUE,
     joined REAL NOT NULL,
+    name_key TEXT,  -- name_key(name): how the name reads; unique in a class (index below)
     UNIQUE (class_id, name COLLATE NOCASE)
 );
 CREATE TABLE IF NOT EXISTS submissions (
@@ -49,7 +52,19 @@ CREATE INDEX IF NOT EXISTS submissions_by_student ON submissions(student_id);
 
 
 class NameTaken(ValueError):
-    pass
+    """Someone in the class already has a name that reads the same; args[0] is theirs."""
+
+
+def name_key(name: str) -> str:
+    """How a name reads, for telling students apart: "Zoë" and "ZOË", or Latin "Zoe", Greek
+    "Ζoe" and Cyrillic "Zое", give one key. Unicode TR39 confusable skeletons, case-folded.
+
+    ASCII letters are case-folded before the skeleton, other characters each map to their
+    skeleton first: the skeleton alone reads capital I as l (so "ALI" would not match
+    "Ali"), and case folding alone turns Greek "Ζ" into "ζ", which looks like no Latin letter.
+    """
+    name = unicodedata.normalize("NFKC", name)
+    return skeleton_key("".join(ch.casefold() if ch.isascii() else skeleton_key(ch) for ch in name))
 
 
 def token_hash(token: str) -> str:
@@ -85,6 +100,25 @@ class Store:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA secure_delete=ON")  # a deleted class's drawings and names are overwritten
             self._db.executescript(SCHEMA)
+            self._add_name_keys()
+
+    def _add_name_keys(self):
+        """A database from before name keys gets the column, each student's key, and the
+        index that keeps keys unique in a class. Look-alike names already in one class
+        stay (the later ones get a key of their own); new ones are refused."""
+        columns = [row["name"] for row in self._db.execute("PRAGMA table_info(students)")]
+        with self._db:
+            if "name_key" not in columns:
+                self._db.execute("ALTER TABLE students ADD COLUMN name_key TEXT")
+            rows = self._db.execute("SELECT id, class_id, name FROM students WHERE name_key IS NULL ORDER BY id").fetchall()
+            taken = {(row["class_id"], row["name_key"]) for row in self._db.execute("SELECT class_id, name_key FROM students")}
+            for row in rows:
+                key = name_key(row["name"])
+                if (row["class_id"], key) in taken:
+                    key += f"#{row['id']}"
+                taken.add((row["class_id"], key))
+                self._db.execute("UPDATE students SET name_key = ? WHERE id = ?", (key, row["id"]))
+            self._db.execute("CREATE UNIQUE INDEX IF NOT EXISTS students_by_name_key ON students(class_id, name_key)")
 
     def close(self):
         with self._lock:
@@ -134,15 +168,21 @@ class Store:
 
     # Students
     def add_student(self, klass: Class, name: str):
-        """A new student: (Student, their token). Names are unique in a class, ignoring case."""
+        """A new student: (Student, their token). No two names in a class read the same
+        (see name_key); NameTaken carries the name already there."""
         token = secrets.token_urlsafe(24)
+        key = name_key(name)
         try:
             cursor = self._write(
-                "INSERT INTO students (class_id, name, token_hash, joined) VALUES (?, ?, ?, ?)",
-                (klass.id, name, token_hash(token), time.time()),
+                "INSERT INTO students (class_id, name, token_hash, joined, name_key) VALUES (?, ?, ?, ?, ?)",
+                (klass.id, name, token_hash(token), time.time(), key),
             )
         except sqlite3.IntegrityError:
-            raise NameTaken(name) from None
+            rows = self._query(
+                "SELECT name FROM students WHERE class_id = ? AND (name_key = ? OR name = ? COLLATE NOCASE)",
+                (klass.id, key, name),
+            )
+            raise NameTaken(rows[0]["name"] if rows else name) from None
         return Student(cursor.lastrowid, klass.id, name), token
 
     def find_student(self, klass: Class, token):

@@ -93,13 +93,19 @@ def join():
             raise JoinRefused("this class is full", 403)
         try:
             student, token = classroom.store.add_student(klass, name)
-        except NameTaken:
-            raise JoinRefused(f"someone in this class is already called {name}: add an initial", 409) from None
+        except NameTaken as taken:
+            raise JoinRefused(name_taken(name, taken.args[0]), 409) from None
     except JoinRefused as refused:
         return render_template("join.html", code=code[:12], name=raw_name[:100], error=str(refused)), refused.status
     classroom.roster.announce(klass.id, classroom.counts(klass))
     response = redirect(url_for("classroom.student", code=klass.code))
     return set_cookie(response, STUDENT_COOKIE + klass.code, token)
+
+
+def name_taken(name, existing) -> str:
+    if existing == name:
+        return f"someone in this class is already called {name}: add an initial"
+    return f"someone in this class is already called {existing}, which reads the same as {name}: add an initial"
 
 
 @bp.get("/class/<code>")
