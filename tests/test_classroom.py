@@ -40,12 +40,13 @@ def errors(client):
 
 
 def test_starting_a_class_gives_a_code_a_join_link_a_qr_code_and_a_private_link(app, teacher_http, klass):
-    assert len(klass) == 6 and klass.isalnum() and klass == klass.upper()
+    assert len(klass) == 8 and set(klass) <= set(store.CODE_ALPHABET)
     page = teacher_http.get(f"/class/{klass}/teach")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert f"http://localhost/join/{klass}" in html
     assert f"/class/{klass}/qr.svg" in html
+    assert f"{klass[:4]} {klass[4:]}</p>" in html  # shown in two groups, to read off a projector
     qr = teacher_http.get(f"/class/{klass}/qr.svg")
     assert qr.mimetype == "image/svg+xml" and b"viewBox" in qr.data and b"<path" in qr.data
     # The private link opens the teacher's view in another browser, and keeps the secret in a cookie.
@@ -62,7 +63,7 @@ def test_joining_with_a_typed_code_and_a_name(app, klass):
     http = app.test_client()
     form = http.get(f"/join/{klass}")
     assert form.status_code == 200 and f'value="{klass}"' in form.get_data(as_text=True)
-    response = http.post("/join", data={"code": f" {klass[:3].lower()}-{klass[3:].lower()} ", "name": "  Ana  "})
+    response = http.post("/join", data={"code": f" {klass[:4].lower()}-{klass[4:].lower()} ", "name": "  Ana  "})
     assert response.status_code == 302 and response.headers["Location"] == f"/class/{klass}"
     page = http.get(f"/class/{klass}")
     assert page.status_code == 200 and 'id="student-name">Ana<' in page.get_data(as_text=True)
@@ -153,15 +154,64 @@ def test_wrong_or_closed_codes_get_a_clear_error(app, teacher_http, klass):
     assert response.status_code == 403 and "closed" in response.get_data(as_text=True).lower()
 
 
-def test_guessing_codes_is_rate_limited_per_address(app, klass):
+def wrong_codes(http, count):
+    """`count` wrong codes from `http`'s address; the statuses they got."""
+    return [http.post("/join", data={"code": f"ZZZZ{n:04}", "name": "Eve"}).status_code for n in range(count)]
+
+
+def test_a_school_that_typed_wrong_codes_still_gets_in(app, teacher_http, klass):
+    # Everyone here is one address (127.0.0.1), as a school behind one NAT is.
+    ana_http, ana, _ = student(app, klass, "Ana")
+    assert wrong_codes(app.test_client(), 15) == [404] * 15  # typos: told the code is wrong
+    for code in (klass, f"{klass[:4]} {klass[4:]}".lower()):  # the right code, as shown or typed
+        assert app.test_client().get(f"/join/{code}").status_code == 200
+    new_students = [app.test_client() for _ in range(30)]  # a whole class joins at once
+    for number, http in enumerate(new_students):
+        assert http.get(f"/join/{klass}").status_code == 200
+        assert http.post("/join", data={"code": klass, "name": f"S{number}"}).status_code == 302
+    assert wrong_codes(app.test_client(), 5) == [404] * 5
+    # The joined and the teacher are never counted: their pages, exports and sockets.
+    assert ana_http.get(f"/class/{klass}").status_code == 200
+    assert ana_http.get(f"/join/{klass}").status_code == 302
+    for path in ("teach", "export.npz", "export.json", "qr.svg"):
+        assert teacher_http.get(f"/class/{klass}/{path}").status_code == 200, path
+    connect(app, teacher_http, klass, "teacher")
+    connect(app, new_students[-1], klass, "student")
+    ana.emit("submit", submission(7))
+    wait_for_events(ana, "submitted")
+
+
+def test_a_guesser_is_slowed_and_then_refused(app, teacher_http, klass):
     guesser = app.test_client()
-    for attempt in range(10):
-        assert guesser.post("/join", data={"code": f"ZZZZZ{attempt}", "name": "Eve"}).status_code == 404
-    refused = guesser.post("/join", data={"code": klass, "name": "Eve"})  # even a right code, now
-    assert refused.status_code == 429 and "wait a minute" in refused.get_data(as_text=True).lower()
+    statuses = wrong_codes(guesser, 200)
+    # 10 typos free, then look-ups paced: a burst of 120, then one a second.
+    assert statuses[:130] == [404] * 130 and set(statuses[131:]) == {429}
+    refused = guesser.post("/join", data={"code": "ZZZZ9999", "name": "Eve"})
+    assert refused.status_code == 429 and "wait a few seconds" in refused.get_data(as_text=True)
+    # Its guesses cost only its own guesses: another address, and the class's own people, get in.
     elsewhere = app.test_client()
     elsewhere.environ_base["REMOTE_ADDR"] = "10.1.2.3"
     assert elsewhere.post("/join", data={"code": klass, "name": "Ana"}).status_code == 302
+    assert teacher_http.get(f"/class/{klass}/teach").status_code == 200
+    sio = socketio.test_client(app, flask_test_client=guesser)
+    sio.emit("join_class", {"code": "ZZZZ9999", "role": "student"})  # the socket is paced too
+    assert "wait a few seconds" in errors(sio)[0]
+
+
+def test_many_addresses_guessing_at_once_are_paced_together(tmp_path):
+    app = create_app({
+        "TESTING": True, "CLASSROOM_DB": str(tmp_path / "c.sqlite3"),
+        "WRONG_CODES_PER_MINUTE_SERVER": 20, "CODE_LOOKUPS_PER_MINUTE_UNDER_ATTACK": 30,
+    })
+    teacher = app.test_client()
+    code = start_class(teacher)
+    statuses = []
+    for address in range(100):  # two wrong codes each: no one address is over its budget
+        guesser = app.test_client()
+        guesser.environ_base["REMOTE_ADDR"] = f"10.9.{address}.1"
+        statuses += wrong_codes(guesser, 2)
+    assert statuses[:50] == [404] * 50 and statuses.count(404) <= 52 and statuses[-1] == 429
+    assert teacher.get(f"/class/{code}/teach").status_code == 200  # its teacher is never counted
 
 
 def test_students_per_class_are_limited(tmp_path):

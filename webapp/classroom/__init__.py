@@ -9,12 +9,21 @@ from pathlib import Path
 
 from flask import current_app, request
 
-from ..guards import RateLimiter
+from .guessing import CodeGuard, TooFast
 from .live import Roster
 from .store import Store, name_key
 
 TEACHER_COOKIE = "cnnview_teacher_"
 STUDENT_COOKIE = "cnnview_student_"
+
+
+# How fast codes may be looked up by an address that keeps typing wrong ones, how many wrong
+# codes a minute the whole server takes before it paces every look-up, and that pace.
+GUESSING_DEFAULTS = {
+    "CODE_LOOKUPS_PER_MINUTE_WHEN_GUESSING": 60,
+    "WRONG_CODES_PER_MINUTE_SERVER": 600,
+    "CODE_LOOKUPS_PER_MINUTE_UNDER_ATTACK": 1200,
+}
 
 
 class JoinRefused(ValueError):
@@ -34,9 +43,9 @@ class Classroom:
         self.store = Store(path)
         self.roster = Roster(socketio)
         self.config = app.config
-        # Wrong codes only: thirty students behind one school address must all get in.
-        per_minute = app.config["WRONG_CODES_PER_MINUTE"]
-        self.wrong_codes = RateLimiter(per_minute / 60, per_minute)
+        for name, value in GUESSING_DEFAULTS.items():  # CNNVIEW_<NAME> in the environment still wins
+            app.config.setdefault(name, value)
+        self.codes = CodeGuard(app.config)
         app.extensions["classroom"] = self
 
     def counts(self, klass) -> dict:
@@ -54,13 +63,19 @@ class Classroom:
 
     # Who is asking
     def find_class(self, code):
-        """The class with `code`, counting wrong guesses per address. Raises JoinRefused."""
-        address = request.remote_addr or "?"
-        if self.wrong_codes.exhausted(address):
-            raise JoinRefused("too many wrong class codes from your network: wait a minute and try again", 429)
+        """The class with `code`. Its teacher and students (by their cookies) are never
+        limited; anyone else's look-ups are paced while their address keeps typing wrong
+        codes (guessing.py). Raises JoinRefused."""
         klass = self.store.find_class(code)
+        if klass is not None and (self.teacher_of(klass) or self.student_of(klass) is not None):
+            return klass
+        address = request.remote_addr or "?"
+        try:
+            self.codes.look_up(address)
+        except TooFast:
+            raise JoinRefused("too many wrong class codes from your network: wait a few seconds and try again", 429) from None
         if klass is None:
-            self.wrong_codes.allow(address)  # spends one guess
+            self.codes.was_wrong(address)
             raise JoinRefused(f"there is no class with the code {str(code)[:12]!r}: check the code on the teacher's screen", 404)
         return klass
 

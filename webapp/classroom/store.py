@@ -14,7 +14,9 @@ from disarm import skeleton_key
 
 # No 0/O or 1/I/L: a code read off a projector from the back of the room is typed right.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-CODE_LENGTH = 6
+# 31^8 ≈ 8.5e11 codes: guessing one stays hopeless at the pace guessing.py allows. Classes
+# started with 6-character codes keep them.
+CODE_LENGTH = 8
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS classes (
@@ -282,6 +284,12 @@ def summary(row) -> dict:
         "created": row["created"],
         "thumbnail": np.clip(np.rint(image_of(row) * 255), 0, 255).astype(np.uint8).tobytes(),
     }
+
+
+def grouped(code: str) -> str:
+    """A code as shown, in two groups to read off a projector: "ABCD EFGH" ("ABC DEF")."""
+    half = len(code) // 2
+    return f"{code[:half]} {code[half:]}"
 
 
 def normalise_code(code) -> str:

@@ -13,9 +13,10 @@ from flask import Blueprint, Response, redirect, render_template, request, send_
 
 from ..views import page_context
 from . import STUDENT_COOKIE, TEACHER_COOKIE, JoinRefused, get_classroom
-from .store import NameTaken
+from .store import NameTaken, grouped
 
 bp = Blueprint("classroom", __name__)
+bp.add_app_template_filter(grouped, "grouped")
 COOKIE_DAYS = 90  # a teacher reopens the class next week from the same browser
 
 
