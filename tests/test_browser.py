@@ -210,12 +210,12 @@ def test_where_it_looks_overlay_follows_the_drawing(page):
     page.keyboard.press("l")
     assert page.get_attribute("#saliency", "aria-pressed") == "true"
     draw(page, [[[280, 60], [280, 500]]], 560)
-    page.wait_for_function("document.querySelector('#saliency-view').dataset.digit === '1'")
+    page.wait_for_function("() => document.querySelector('#saliency-view').dataset.digit === '1'")
     one = page.evaluate(OVERLAY_PIXELS)
     assert max(one) > 200 and sum(a > 0 for a in one) > 20
     page.keyboard.press("c")
     draw(page, [[[100, 80], [460, 80], [200, 500]]], 560)
-    page.wait_for_function("document.querySelector('#saliency-view').dataset.digit === '7'")
+    page.wait_for_function("() => document.querySelector('#saliency-view').dataset.digit === '7'")
     assert page.evaluate(OVERLAY_PIXELS) != one
     page.click("#saliency")
     assert not page.locator("#saliency-view").is_visible()

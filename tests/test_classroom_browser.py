@@ -17,7 +17,8 @@ XSS_NAME = "<img src=x onerror=alert(1)>"
 
 
 class Watch:
-    """Page errors, failed requests and any dialog (an injected alert would open one)."""
+    """Page errors, failed requests, any dialog (an injected alert would open one) and
+    anything the Content-Security-Policy blocked."""
 
     def __init__(self):
         self.problems = []
@@ -26,7 +27,12 @@ class Watch:
         page.on("pageerror", lambda e: self.problems.append(str(e)))
         page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
         page.on("dialog", lambda d: self.problems.append(f"dialog: {d.message}"))
+        page.on("console", lambda m: self.blocked(m.text))
         return page
+
+    def blocked(self, text):
+        if "Content Security Policy" in text:
+            self.problems.append(f"CSP: {text}")
 
 
 @pytest.fixture
@@ -273,3 +279,17 @@ def test_a_class_of_300_drawings_opens_fast_and_stays_connected(browser, watch, 
     stays_connected(student, sockets)
     teacher.context.close()
     student.context.close()
+
+
+def test_the_pages_run_under_the_content_security_policy(teacher, join_as, watch):
+    student = join_as("Di")
+    for page in (teacher, student):
+        assert page.evaluate("() => document.querySelector('#qr, #canvas') !== null")
+        assert page.get_attribute("#status", "data-state") == "connected"  # the WebSocket was allowed
+    assert teacher.evaluate("() => document.querySelector('#qr').naturalWidth") > 0  # the QR code's SVG
+    # An injected inline script is blocked, and the watch sees it: the check above can fail.
+    teacher.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.ran = 1'; document.body.append(s); }")
+    assert teacher.evaluate("() => window.ran") is None
+    teacher.wait_for_timeout(200)
+    assert [p for p in watch.problems if p.startswith("CSP:")], "the blocked script was not reported"
+    watch.problems.clear()
