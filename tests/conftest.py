@@ -41,7 +41,8 @@ def pen_test_samples():
 
 @pytest.fixture
 def app(tmp_path):
-    return create_app({"TESTING": True, "CLASSROOM_DB": str(tmp_path / "classroom.sqlite3")})
+    # The in-process test client cannot acknowledge frames: no flow-control window for it.
+    return create_app({"TESTING": True, "CLASSROOM_DB": str(tmp_path / "classroom.sqlite3"), "FRAME_WINDOW": None})
 
 
 @pytest.fixture

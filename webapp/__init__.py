@@ -29,12 +29,9 @@ def create_app(test_config=None):
     from .config import load_config
 
     load_config(app, test_config)
-    from . import api, classroom, events, fastjson, views
+    from . import api, classroom, events, fastjson, guards, packets, views
     from .classroom import events as classroom_events, views as classroom_views
 
-    from . import security
-
-    security.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(classroom_views.bp)
@@ -48,7 +45,14 @@ def create_app(test_config=None):
         async_handlers=False,
         cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
         max_http_buffer_size=app.config["MAX_TRANSPORT_BYTES"],
+        # Every packet a client sends is read by packets.py: the unreadable, the oversized
+        # and the ill-formed become an error answer, never an exception in Engine.IO.
+        serializer=packets.serializer(app.config["MAX_MESSAGE_BYTES"], app.config["MAX_ATTACHMENTS"]),
+        ping_interval=app.config["PING_INTERVAL"],
+        ping_timeout=app.config["PING_TIMEOUT"],
     )
+    guards.raise_open_file_limit()
+    app.wsgi_app = guards.websocket_guard(app.wsgi_app, app.config["PING_INTERVAL"] + app.config["PING_TIMEOUT"] + 2)
     room = classroom.Classroom(app, socketio)
     gate = events.register(socketio, app, classroom=room)
     classroom_events.register(socketio, app, room, gate)

@@ -10,8 +10,18 @@ DEFAULTS = {
     "MAX_MESSAGE_BYTES": 1_000_000,  # a Socket.IO message; larger gets an error event
     "MAX_TRANSPORT_BYTES": 16_000_000,  # beyond this the transport itself hangs up
     "MAX_CONTENT_LENGTH": 10_000_000,  # HTTP uploads (photos straight off a phone)
+    "MAX_ATTACHMENTS": 2,  # binary parts in one message: a picture has one
     "MESSAGES_PER_SECOND": 200,  # per client, averaged; a pen sends at most one per display frame
     "MESSAGE_BURST": 400,
+    # Flow control: frames sent to a client and not yet acknowledged; while that many are
+    # out, only the newest waits. None: no limit (for the in-process test client, which
+    # cannot acknowledge).
+    "FRAME_WINDOW": 2,
+    "STALL_SECONDS": 15,  # a client that sends while its window stays full this long is dropped
+    # Engine.IO heartbeat: a peer that misses a pong for PING_INTERVAL + PING_TIMEOUT seconds
+    # is closed, its socket included.
+    "PING_INTERVAL": 25,
+    "PING_TIMEOUT": 20,
     # Drawings from different clients answered by one pass of the network. Small batches
     # keep the round trip short under load (measured: at 200 clients p99 ~40 ms with 12,
     # ~50 with 16, ~100 with 64 or with 4); see bench/RESULTS.md.

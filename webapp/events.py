@@ -1,13 +1,16 @@
 """Socket.IO events: drawings and pictures in, one binary frame per drawing state out."""
 import logging
-import math
 
 from flask import request
 from flask_socketio import SocketIO
 
+from model.preprocess import check_shape
+
 from .batcher import LatestWinsBatcher
-from .guards import RateLimiter, guard_message_size
-from .inference import get_worker
+from .flow import FlowControl
+from .guards import HANG_UP, RateLimiter
+from .inference import get_pictures, get_worker
+from .packets import MALFORMED, Malformed
 
 log = logging.getLogger(__name__)
 MAX_SEQ = 2**32 - 1
@@ -29,13 +32,16 @@ class Gate:
         self.limiter = limiter
 
     def check(self, message, fields, sid=None):
-        sid = sid or request.sid
+        self.throttle(sid or request.sid)
+        if not isinstance(message, dict):
+            raise BadMessage("expected an object with " + ", ".join(fields))
+
+    def throttle(self, sid):
+        """Spend one of `sid`'s tokens; out of tokens, one warning a second and silence."""
         if not self.limiter.allow(sid):
             if self.limiter.should_warn(sid):
                 raise BadMessage("too many messages: slow down")
             raise Ignored()
-        if not isinstance(message, dict):
-            raise BadMessage("expected an object with " + ", ".join(fields))
 
 
 def register(socketio: SocketIO, app, classroom=None) -> Gate:
@@ -47,11 +53,14 @@ def register(socketio: SocketIO, app, classroom=None) -> Gate:
     def send_error(sid, message, seq=None):
         socketio.server.emit("error_message", {"error": message, "seq": seq}, to=sid)
 
-    guard_message_size(
-        socketio.server,
-        app.config["MAX_MESSAGE_BYTES"],
-        lambda sid, size: send_error(sid, f"message too large: {size:,} bytes, at most {app.config['MAX_MESSAGE_BYTES']:,}"),
+    flow = FlowControl(
+        lambda sid, event, payload, callback: socketio.server.emit(event, payload, to=sid, callback=callback),
+        connected=lambda sid: socketio.server.manager.is_connected(sid, "/"),
+        window=app.config["FRAME_WINDOW"],
+        stall_seconds=app.config["STALL_SECONDS"],
     )
+    if classroom:
+        classroom.roster.flow = flow
 
     def answer_batch(jobs):
         """Every waiting drawing's frame, made in one pass by the frame worker, to its client:
@@ -71,7 +80,7 @@ def register(socketio: SocketIO, app, classroom=None) -> Gate:
 
     def submit(sid, seq, kind, payload, fanout=None):
         def deliver(frame):
-            socketio.server.emit("frame", frame, to=sid)
+            flow.send(sid, "frame", frame)
             if fanout is not None:
                 fanout(frame)
 
@@ -83,7 +92,7 @@ def register(socketio: SocketIO, app, classroom=None) -> Gate:
         time under load. Errors are answered as for every other event."""
 
         def register_handler(handler):
-            def run(sid, message=None):
+            def run(sid, message=None):  # packets.py lets through one argument only
                 try:
                     handler(sid, message)
                 except Exception as error:
@@ -94,35 +103,55 @@ def register(socketio: SocketIO, app, classroom=None) -> Gate:
 
         return register_handler
 
+    def drop_if_stalled(sid):
+        """A client that keeps sending while its frames wait unacknowledged is not reading:
+        drop it rather than hold anything more for it."""
+        if flow.stalled(sid):
+            log.info("%s stopped reading its frames: disconnected", sid)
+            socketio.server.disconnect(sid)
+            raise Ignored()
+
     @hot("draw")
     def on_draw(sid, message):
+        drop_if_stalled(sid)
         gate.check(message, ("seq", "strokes", "width", "height"), sid)
         seq = parse_seq(message.get("seq"))
         parse_canvas_size(message)
-        strokes = message.get("strokes")
+        strokes = check_shape(message.get("strokes"), BadMessage)  # flat and bounded before it joins a batch
         fanout = classroom.follow_fanout(sid, message) if classroom else None
         submit(sid, seq, "draw", strokes, fanout)
 
     @hot("image")
     def on_image(sid, message):
+        drop_if_stalled(sid)
         gate.check(message, ("seq", "data (PNG or JPEG bytes)"), sid)
         seq = parse_seq(message.get("seq"))
         data = message.get("data")
         if not isinstance(data, (bytes, bytearray)):
             raise BadMessage("image data must be binary PNG or JPEG bytes")
-        submit(sid, seq, "image", bytes(data))
+        get_pictures(app.config["MODEL_PATH"]).submit(sid, seq, bytes(data), lambda frame: flow.send(sid, "frame", frame), lambda error: send_error(sid, error, seq))
+
+    @hot(MALFORMED)
+    def on_malformed(sid, problem):
+        gate.throttle(sid)  # garbage floods are answered at the drawings' rate, not one for one
+        raise BadMessage(problem.reason if isinstance(problem, Malformed) else "unreadable message")
 
     @socketio.on("disconnect")
     def on_disconnect(reason=None):
+        # Ends the WebSocket itself: after a missed pong or a stall, simple-websocket would
+        # otherwise go on reading a peer that keeps sending, for as long as it sends.
+        request.environ.get(HANG_UP, lambda: None)()
         batcher.forget(request.sid)
+        flow.forget(request.sid)
         gate.limiter.forget(request.sid)
         if classroom:
             classroom.disconnected(request.sid)
 
     @socketio.on("*")
     def on_unknown(event, *args):
-        known = sorted(set(socketio.server.handlers.get("/", {})) - {"*", "connect", "disconnect"})
-        send_error(request.sid, f"unknown event {str(event)[:40]!r}: this server understands {', '.join(known)}")
+        gate.throttle(request.sid)
+        known = sorted(set(socketio.server.handlers.get("/", {})) - {"*", "connect", "disconnect", MALFORMED})
+        raise BadMessage(f"unknown event {str(event)[:40]!r}: this server understands {', '.join(known)}")
 
     def answer_error(sid, error):
         if isinstance(error, Ignored):
@@ -149,7 +178,7 @@ def parse_seq(value):
 def parse_canvas_size(message):
     for key in ("width", "height"):
         value = message.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise BadMessage(f"{key} must be the canvas size in pixels")
-        if not 0 < value <= MAX_CANVAS:
-            raise BadMessage(f"{key} must be between 0 and {MAX_CANVAS} pixels")
+        # Compared, never converted: an integer of 400 digits overflows a float, and NaN
+        # fails every comparison.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value <= MAX_CANVAS:
+            raise BadMessage(f"{key} must be the canvas size in pixels, 1 to {MAX_CANVAS}")

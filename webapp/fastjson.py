@@ -13,10 +13,17 @@ import orjson
 
 
 def loads(text, **kwargs):
+    """Raises ValueError for anything it cannot read, as Engine.IO and Socket.IO expect of
+    a parser: integers over Python's 4,300 digits are a ValueError already; nesting deeper
+    than the interpreter's stack is made one."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
+        pass
+    try:
         return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def dumps(obj, **kwargs):

@@ -1,6 +1,10 @@
-"""Protection from clients that send too much: oversized messages and floods."""
+"""Protection from clients that send too much or go silent: floods and dead sockets."""
+import logging
+import socket
 import threading
 import time
+
+log = logging.getLogger(__name__)
 
 
 class RateLimiter:
@@ -45,21 +49,86 @@ class RateLimiter:
             self._warned.pop(key, None)
 
 
-def guard_message_size(server, limit, on_too_large):
-    """Answer Socket.IO messages over `limit` bytes with an error instead of handling them.
+HANG_UP = "cnnview.hang_up"  # in a WebSocket's WSGI environ: ends that connection now
 
-    The Engine.IO transport can only hang up on a large message; checking here, before
-    parsing, lets the client be told why while the connection stays up.
+
+def websocket_guard(wsgi_app, seconds):
+    """WSGI middleware for WebSocket connections: their network socket hangs up when a read
+    or a write waits more than `seconds`, the app can hang up on a client (environ[HANG_UP]),
+    and a connection that Engine.IO cannot read ends without a traceback.
+
+    Engine.IO declares a peer gone when it misses a pong, but the WebSocket layer
+    (simple-websocket) keeps a thread blocked reading the socket, and under gevent a
+    write to a peer that reads nothing blocks forever: the connection and its file stayed
+    open for as long as the peer's kernel answered TCP, and one that kept sending was read
+    from forever. With a timeout longer than the ping interval plus the ping timeout, a
+    live client (it answers every ping) never hits it.
     """
-    handle = server._handle_eio_message
 
-    def guarded(eio_sid, data):
-        if len(data) <= limit:
-            return handle(eio_sid, data)
-        # A dropped binary attachment would leave its event half-assembled: discard that too.
-        server._binary_packet.pop(eio_sid, None)
-        sid = server.manager.sid_from_eio_sid(eio_sid, "/")
-        if sid is not None:
-            on_too_large(sid, len(data))
+    def app(environ, start_response):
+        if environ.get("HTTP_UPGRADE", "").lower() != "websocket":
+            return wsgi_app(environ, start_response)
+        key = "gunicorn.socket" if "gunicorn.socket" in environ else "werkzeug.socket"
+        sock = environ.get(key)
+        if sock is None:
+            return wsgi_app(environ, start_response)
+        sock.settimeout(seconds)
+        environ[key] = _HangUpOnTimeout(sock)  # what simple-websocket reads and writes through
+        environ[HANG_UP] = lambda: hang_up(sock)
+        try:
+            return wsgi_app(environ, start_response)
+        except (StopIteration, ConnectionError):
+            raise  # how simple-websocket tells the server that the connection is over
+        except Exception as error:
+            # A frame that is not an Engine.IO packet at all ("x"): Engine.IO raises out of
+            # its reader. The client broke the protocol: hang up, as simple-websocket would.
+            log.info("websocket closed: unreadable Engine.IO packet (%s)", str(error)[:80])
+            hang_up(sock)
+            raise ConnectionError() if key == "werkzeug.socket" else StopIteration()
 
-    server.eio.on("message", guarded)
+    return app
+
+
+class _HangUpOnTimeout:
+    """A socket whose timed-out read or write hangs up the connection and reads as the
+    peer having gone (simple-websocket then closes down cleanly, without a traceback)."""
+
+    def __init__(self, sock):
+        self._sock = sock
+
+    def send(self, data):
+        try:
+            return self._sock.send(data)
+        except (TimeoutError, socket.timeout):
+            hang_up(self._sock)
+            raise BrokenPipeError() from None
+
+    def recv(self, size):
+        try:
+            return self._sock.recv(size)
+        except (TimeoutError, socket.timeout):
+            hang_up(self._sock)
+            return b""
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+def hang_up(sock):
+    try:
+        sock.shutdown(socket.SHUT_RDWR)  # the server's own file objects share this socket: end it for all
+    except OSError:
+        pass  # already gone
+
+
+def raise_open_file_limit():
+    """Every connection is a file: take the most this process is allowed (the soft limit
+    is often 1,024, under gunicorn's 2,000 connections)."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else max(soft, 65536), hard))
+    except (ImportError, ValueError, OSError):  # not on this system, or not allowed: keep the limit
+        pass

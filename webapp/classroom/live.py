@@ -29,6 +29,7 @@ class Roster:
         self._members = {}  # sid → Member
         self._following = {}  # class id → the last follow-me payload sent (None: nothing yet)
         self._lock = threading.Lock()
+        self.flow = None  # events.py's FlowControl: follow-me frames go through each recipient's window
 
     def join(self, sid, member: Member):
         with self._lock:
@@ -71,7 +72,9 @@ class Roster:
 
     def follow_fanout(self, sid, message):
         """For a teacher drawing with follow-me on: a function that sends the frame made
-        for them to the whole class too, with the strokes to show. None for anyone else."""
+        for them to the whole class too, with the strokes to show. None for anyone else.
+        Each recipient has a window of its own: a slow phone gets the newest frame when it
+        has taken the last, never a backlog, and holds up nobody else."""
         member = self.member(sid)
         if member is None or member.role != "teacher" or not self.following(member.klass.id)[0]:
             return None
@@ -84,7 +87,9 @@ class Roster:
                 if class_id not in self._following:  # turned off while this frame was made
                     return
                 self._following[class_id] = payload
-            self.socketio.emit("follow_frame", payload, to=class_room(class_id), skip_sid=sid)
+                recipients = [other for other, m in self._members.items() if m.klass.id == class_id and other != sid]
+            for other in recipients:
+                self.flow.send(other, "follow_frame", payload)
 
         return fanout
 
