@@ -32,6 +32,9 @@ def create_app(test_config=None):
     from . import api, classroom, events, fastjson, guards, packets, views
     from .classroom import events as classroom_events, views as classroom_views
 
+    from . import security
+
+    security.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(classroom_views.bp)
