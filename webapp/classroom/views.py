@@ -33,7 +33,8 @@ def message_page(title, message, status):
 
 @bp.errorhandler(JoinRefused)
 def refused(error):
-    return message_page("Classroom", str(error)[:1].upper() + str(error)[1:] + ".", error.status)
+    page, status = message_page("Classroom", str(error)[:1].upper() + str(error)[1:] + ".", error.status)
+    return page, status, error.headers
 
 
 @bp.post("/class")
@@ -74,7 +75,7 @@ def join_form(code=""):
         try:
             klass = classroom.find_class(code)
         except JoinRefused as refused:
-            return render_template("join.html", code=code[:12], error=str(refused)), refused.status
+            return render_template("join.html", code=code[:12], error=str(refused)), refused.status, refused.headers
         if classroom.student_of(klass):  # already in: straight back to drawing
             return redirect(url_for("classroom.student", code=klass.code))
         code = klass.code
@@ -97,7 +98,7 @@ def join():
         except NameTaken as taken:
             raise JoinRefused(name_taken(name, taken.args[0]), 409) from None
     except JoinRefused as refused:
-        return render_template("join.html", code=code[:12], name=raw_name[:100], error=str(refused)), refused.status
+        return render_template("join.html", code=code[:12], name=raw_name[:100], error=str(refused)), refused.status, refused.headers
     classroom.roster.announce(klass.id, classroom.counts(klass))
     response = redirect(url_for("classroom.student", code=klass.code))
     return set_cookie(response, STUDENT_COOKIE + klass.code, token)
