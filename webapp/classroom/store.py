@@ -216,14 +216,16 @@ class Store:
     def count_submissions(self, student: Student) -> int:
         return self._query("SELECT COUNT(*) AS n FROM submissions WHERE student_id = ?", (student.id,))[0]["n"]
 
-    _ROWS = (
-        "SELECT s.id, s.student_id, t.name, s.strokes, s.width, s.height, s.image, s.intended, s.predicted,"
-        " s.probabilities, s.created FROM submissions s JOIN students t ON t.id = s.student_id WHERE s.class_id = ?"
+    _SUMMARIES = (
+        "SELECT s.id, s.student_id, t.name, s.image, s.intended, s.predicted, s.probabilities, s.created"
+        " FROM submissions s JOIN students t ON t.id = s.student_id WHERE s.class_id = ?"
     )
+    # With the strokes: only the export needs them, and they are most of a row's bytes.
+    _ROWS = _SUMMARIES.replace(" s.image,", " s.image, s.strokes, s.width, s.height,")
 
     def submission(self, class_id, submission_id):
         """One submission as the pages show it, only if it belongs to `class_id`."""
-        rows = self._query(self._ROWS + " AND s.id = ?", (class_id, submission_id))
+        rows = self._query(self._SUMMARIES + " AND s.id = ?", (class_id, submission_id))
         return summary(rows[0]) if rows else None
 
     def submission_image(self, class_id, submission_id):
@@ -233,9 +235,9 @@ class Store:
 
     def submissions(self, klass: Class, student: Student = None) -> list:
         if student is None:
-            rows = self._query(self._ROWS + " ORDER BY s.id", (klass.id,))
+            rows = self._query(self._SUMMARIES + " ORDER BY s.id", (klass.id,))
         else:
-            rows = self._query(self._ROWS + " AND s.student_id = ? ORDER BY s.id", (klass.id, student.id))
+            rows = self._query(self._SUMMARIES + " AND s.student_id = ? ORDER BY s.id", (klass.id, student.id))
         return [summary(row) for row in rows]
 
     def stats(self, klass: Class) -> dict:
