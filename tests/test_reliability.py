@@ -181,6 +181,19 @@ def test_malformed_socketio_packets_get_an_error_and_no_traceback(server, messag
     no_tracebacks(server)
 
 
+def test_packets_before_joining_are_dropped_quietly(server):
+    ws = websocket.create_connection(server["url"].replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket", timeout=10)
+    ws.recv()
+    ws.send('451-["image",{"seq":1,"data":{"_placeholder":true,"num":0}}]')  # before "40": not joined yet
+    ws.send_binary(b"\x89PNG")
+    ws.send('42["draw",{}]')
+    ws.send("40")
+    assert ws.recv().startswith("40")
+    ws.send('42["draw",{"seq":2,"strokes":[[[0,0],[0,90]]],"width":400,"height":400}]')
+    assert ws.recv().startswith("451-")  # the frame: joined and served
+    no_tracebacks(server)
+
+
 def test_unknown_ack_ids_are_ignored_quietly(server):
     client = Raw(server["url"])
     client.send("4399[]", "431[1,2]")

@@ -55,6 +55,7 @@ def create_app(test_config=None):
         ping_timeout=app.config["PING_TIMEOUT"],
     )
     guards.raise_open_file_limit()
+    guards.quiet_client_mistakes()
     app.wsgi_app = guards.websocket_guard(app.wsgi_app, app.config["PING_INTERVAL"] + app.config["PING_TIMEOUT"] + 2)
     room = classroom.Classroom(app, socketio)
     gate = events.register(socketio, app, classroom=room)

@@ -121,6 +121,24 @@ def hang_up(sock):
         pass  # already gone
 
 
+class QuietClientMistakes(logging.Filter):
+    """Drops Engine.IO's "message handler error" traceback for the one packet python-socketio
+    refuses by raising and packets.py cannot see coming: a binary event sent before the
+    client joined the namespace (python-socketio drops it and the client stays)."""
+
+    MISTAKES = {"Unexpected binary packet"}
+
+    def filter(self, record):
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, ValueError) and str(error) in self.MISTAKES)
+
+
+def quiet_client_mistakes():
+    logger = logging.getLogger("engineio.server")
+    if not any(isinstance(f, QuietClientMistakes) for f in logger.filters):
+        logger.addFilter(QuietClientMistakes())
+
+
 def raise_open_file_limit():
     """Every connection is a file: take the most this process is allowed (the soft limit
     is often 1,024, under gunicorn's 2,000 connections)."""

@@ -64,7 +64,7 @@ def register(socketio, app, classroom: Classroom, gate: Gate):
         if role == "student":
             roster.announce(klass.id, classroom.counts(klass))
             if following and last is not None:  # a late joiner sees what the teacher is drawing now
-                socketio.emit("follow_frame", last, to=request.sid)
+                roster.flow.send(request.sid, "follow_frame", last)  # in the student's window, as every follow frame
 
     def leave_current():
         previous = roster.leave(request.sid)
