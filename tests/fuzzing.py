@@ -635,6 +635,7 @@ class HttpCase:
 
 
 def http_cases(digits, codes):
+    """Every kind of HTTP request: [(family, hypothesis strategy, weight)]."""
     code_text = st.one_of(
         st.sampled_from(codes).flatmap(lambda c: st.sampled_from([c, c.lower(), c[:4] + "-" + c[4:], c[:4] + " " + c[4:]])),
         st.text(alphabet="ABCDEFGHJKMNPQRSTUVWXYZ23456789", min_size=6, max_size=8),
@@ -695,7 +696,8 @@ def http_cases(digits, codes):
         path = draw(st.sampled_from(["/", "/api/predict", "/api/saliency", "/class", "/join", f"/class/{codes[0]}/export.json"]))
         return HttpCase("http:method", verb, path, draw(role), data=draw(st.binary(max_size=50)))
 
-    return st.one_of(api_json(), api_json(), api_json(), api_upload(), page(), form(), method())
+    return [("api json", api_json(), 8), ("api upload", api_upload(), 3), ("pages", page(), 4), ("forms", form(), 3),
+            ("methods", method(), 1)]
 
 
 HTTP_PICTURES = {
@@ -774,16 +776,11 @@ def is_json_error(response):
         return False
 
 
-def run_http_fuzz(fuzzer, strategy, examples, seed=0, derandomize=True):
-    @settings(max_examples=examples, derandomize=derandomize, database=None, deadline=None,
-              phases=[Phase.generate], suppress_health_check=list(HealthCheck), print_blob=False)
-    @given(strategy)
-    def one(case):
-        fuzzer.run(case)
-
-    if not derandomize:
-        one = seed_with(one, seed)
-    one()
+def run_http_fuzz(fuzzer, families, examples, seed=0, derandomize=True):
+    """About `examples` requests drawn by hypothesis, shared among `families` by weight."""
+    total = sum(weight for _, _, weight in families)
+    for k, (_, strategy, weight) in enumerate(families):
+        run_strategy(fuzzer, strategy, max(1, round(examples * weight / total)), seed + k, derandomize)
 
 
 # ---------------------------------------------------------------------------------------
