@@ -9,8 +9,8 @@ command for the fuzz, `python -m webapp` for the faults):
 - every HTTP route, fuzzed: no 5xx, `/api` errors are JSON;
 - the server's log holds no traceback for any of it, and the server still serves;
 - the frame worker SIGKILLed and SIGSTOPped, and the server SIGSTOPped for 3 s, during a
-  lesson: every client is answered
-  again within a bound, drawing and following resume, no acknowledged drawing is lost.
+  lesson: every client is answered again within a bound, drawing and following resume,
+  no acknowledged drawing is lost.
 
 The long run is bench/fuzz.py (10,000 socket messages, 2,000 HTTP requests, gunicorn).
 Failures are tallied rather than raised one by one (each case is a round trip to a live
