@@ -73,13 +73,21 @@ def fuzz_server(tmp_path_factory):
     stop(process)
 
 
-def logged_tracebacks(log):
-    found = tracebacks(log.read_text(errors="replace"))
+def log_size(log):
+    return log.stat().st_size if log.exists() else 0
+
+
+def logged_tracebacks(log, since=0):
+    """The tracebacks the server logged after byte `since` of its log, each as "n x its exception"."""
+    with open(log, "rb") as text:
+        text.seek(since)
+        found = tracebacks(text.read().decode(errors="replace"))
     return [f"{n} x {last}" for last, n in found.most_common()]
 
 
 def test_socket_fuzz_every_event_answered_canary_served(fuzz_server):
     url, process, log = fuzz_server
+    since = log_size(log)
     lesson = Lesson(url)
     canary = Canary(url)
     canary.start()
@@ -112,7 +120,7 @@ def test_socket_fuzz_every_event_answered_canary_served(fuzz_server):
         for miss in canary.misses[:2]:
             near = fuzzer.around(canary.started + miss[2])
             print(f"canary miss {miss}: the {len(near)} cases sent in the 6 s before it, last 8: {near[-8:]}")
-    if logged := logged_tracebacks(log):
+    if logged := logged_tracebacks(log, since):
         problems.append(f"tracebacks in the server log: {logged[:10]}")
     if not alive(url):
         problems.append("the server no longer serves its page")
@@ -121,6 +129,7 @@ def test_socket_fuzz_every_event_answered_canary_served(fuzz_server):
 
 def test_http_fuzz_no_5xx_no_traceback(fuzz_server):
     url, process, log = fuzz_server
+    since = log_size(log)
     lesson = Lesson(url, name="Http")
     canary = Canary(url)
     canary.start()
@@ -143,7 +152,7 @@ def test_http_fuzz_no_5xx_no_traceback(fuzz_server):
     problems = [f"{n} {outcome}" for outcome, n in outcomes.items() if outcome != "answered"]
     if canary.misses or not canary_connected:
         problems.append(f"canary: {len(canary.misses)} misses of {canary.sent} (first {canary.misses[:3]}), connected {canary_connected}")
-    if logged := logged_tracebacks(log):
+    if logged := logged_tracebacks(log, since):
         problems.append(f"tracebacks in the server log: {logged[:10]}")
     if not alive(url):
         problems.append("the server no longer serves its page")
@@ -331,6 +340,7 @@ def check_fault(result, log):
     timings = (f"first answer after the fault, by page: {format_seconds(result['first_answer'])}; "
                f"first frame again: {format_seconds(result['frames_again'])}")
     print(timings)
+    print(f"tracebacks in the server log (a fault, not a client's mistake: reported, not asserted): {logged_tracebacks(log)}")
     assert not problems, "; ".join(problems) + "\n" + timings
 
 
