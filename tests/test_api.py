@@ -120,3 +120,30 @@ def test_saliency_bad_input(client):
     assert client.post("/api/saliency", data=json.dumps({"strokes": []}), content_type="application/json").status_code == 422
     bad = client.post("/api/saliency", data=json.dumps({"strokes": [[[0, "x"]]]}), content_type="application/json")
     assert bad.status_code == 400 and "numbers" in bad.get_json()["error"]
+
+
+def test_bodies_that_broke_the_server_get_4xx_or_a_dot(client, caplog):
+    cases = [
+        (b'{"strokes": [[[0, 0], [1e-310, 1e-315]]]}', 200, ""),  # subnormal: a dot
+        (b'{"strokes": [[[0, 0], [0, 1e-320]]]}', 200, ""),  # zero width: a dot
+        (b'{"strokes": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "nesting over 1,024"),
+        (b'{"strokes": [' + b"[" * 990 + b"0, 0" + b"]" * 990 + b"]}", 400, "pair"),
+        (b'{"strokes": [[[1e308, 1e308]]]}', 400, "beyond"),
+        (b'{"strokes": [[[1, 2]]], "maps": ' + b"9" * 5000 + b"}", 400, "64 bits"),
+    ]
+    for body, status, words in cases:
+        answer = client.post("/api/predict", data=body, content_type="application/json")
+        assert answer.status_code == status, answer.get_data(as_text=True)[:300]
+        assert words in answer.get_json().get("error", "")
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+def test_a_full_picture_queue_is_503_with_retry_after(client, monkeypatch):
+    from webapp.pictures import BUSY, Busy, Pictures
+
+    def full(self, data):
+        raise Busy(BUSY)
+
+    monkeypatch.setattr(Pictures, "to_input", full)
+    answer = client.post("/api/predict", data={"image": (io.BytesIO(b"x"), "a.png")})
+    assert answer.status_code == 503 and answer.get_json()["error"] == BUSY and answer.headers["Retry-After"] == "2"

@@ -100,3 +100,17 @@ def test_the_next_batch_starts_before_the_last_one_is_finished():
     more.set()
     wait(lambda: len(events) == 4)
     assert events == [("start", ["a-1"]), ("start", ["b-1"]), ("finish", ["a-1"]), ("finish", ["b-1"])]
+
+
+def test_capacity_refuses_new_clients_but_not_a_waiting_clients_newer_job():
+    handler = HeldHandler()
+    batcher = LatestWinsBatcher(handler, max_batch=1, capacity=2)
+    assert batcher.submit("busy", "busy-1")
+    assert handler.busy.wait(5)  # in hand: no longer waiting
+    assert batcher.submit("ann", "ann-1") and batcher.submit("bob", "bob-1")
+    assert not batcher.submit("cy", "cy-1")  # full
+    assert batcher.submit("ann", "ann-2")  # replaces her own: takes no more room
+    handler.release.set()
+    wait(lambda: len(handler.batches) == 3)
+    assert handler.batches == [["busy-1"], ["ann-2"], ["bob-1"]]
+    assert batcher.submit("cy", "cy-2")  # room again

@@ -1,12 +1,21 @@
-"""The frame worker process: the same frames as computing in place, errors per drawing,
-and a worker that dies is replaced."""
+"""The frame worker process: the same frames as computing in place, errors per drawing
+(a poisoned drawing or a network fault fails alone), a worker that dies or hangs is
+replaced; the picture queue is bounded."""
+import contextlib
+import os
+import signal
+import threading
+import time
+
 import numpy as np
+import pytest
 
 from model.preprocess import strokes_to_input
-from tests.drawings import SEVEN, png_bytes
+from tests.drawings import ONE, SEVEN, png_bytes
 from webapp import frames
-from webapp.compute import ComputeWorker, compute_batch
+from webapp.compute import UNREADABLE, ComputeWorker, compute_batch
 from webapp.inference import InferenceService
+from webapp.pictures import BUSY, Busy, Pictures
 
 
 def test_worker_frames_equal_frames_made_in_place(network, pen_test_samples):
@@ -61,3 +70,100 @@ def test_a_dead_worker_is_replaced(network):
     assert worker.receive() == [(None, ComputeWorker.FAILED)] * 300
     frame, error = worker.receive()[0]
     assert error is None and frames.decode(frame)["seq"] == 4
+
+
+def nested(depth):
+    """A point buried `depth` lists deep: 2 KB of JSON that overflows the pickler."""
+    point = [0, 0]
+    for _ in range(depth):
+        point = [point]
+    return [point]
+
+
+def test_a_poisoned_drawing_fails_alone(network):
+    worker = ComputeWorker(network.weights)
+    jobs = [("draw", SEVEN, 1), ("draw", nested(990), 2), ("draw", SEVEN, 3)]
+    answers = worker.run(jobs)
+    assert answers[1] == (None, UNREADABLE)
+    for (frame, error), seq in ((answers[0], 1), (answers[2], 3)):
+        assert error is None and frames.decode(frame)["seq"] == seq and frames.decode(frame)["digit"] == 7
+    assert worker.run([("draw", SEVEN, 4)])[0][1] is None  # the same worker serves on
+
+
+def test_a_network_fault_costs_only_its_drawing(network):
+    one = strokes_to_input(ONE)
+
+    class FailsOnAOne(InferenceService):
+        def run_batch(self, images):
+            if any(np.array_equal(image, one) for image in images):
+                raise FloatingPointError("a fault in the network")
+            return super().run_batch(images)
+
+    answers = compute_batch(FailsOnAOne(network), [("draw", SEVEN, 1), ("draw", ONE, 2), ("draw", SEVEN, 3)])
+    assert answers[1] == (None, ComputeWorker.FAILED)
+    assert [frames.decode(answers[i][0])["seq"] for i in (0, 2)] == [1, 3]
+
+
+def test_a_stopped_worker_is_replaced_and_its_drawings_are_told(network):
+    worker = ComputeWorker(network.weights, timeout=1.0)
+    assert worker.run([("draw", SEVEN, 1)])[0][1] is None
+    stopped = worker.pid
+    os.kill(stopped, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        worker.send([("draw", SEVEN, 2)])
+        worker.send([("draw", SEVEN, 3)])  # pipelined behind it: told too, at once
+        assert worker.receive() == [(None, ComputeWorker.TOO_SLOW)]
+        assert worker.receive() == [(None, ComputeWorker.TOO_SLOW)]
+        assert 1.0 <= time.monotonic() - started < 2.0
+        frame, error = worker.run([("draw", SEVEN, 4)])[0]
+        assert error is None and frames.decode(frame)["seq"] == 4 and worker.pid != stopped
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(stopped, signal.SIGCONT)  # a failed assertion must not leave it stopped
+    with pytest.raises(ProcessLookupError):
+        os.kill(stopped, 0)  # killed and reaped, not left stopped
+
+
+def test_a_full_pipe_to_a_stopped_worker_never_blocks_the_sender(network):
+    """A stopped worker stops reading: a batch bigger than the pipe holds must not hang
+    the server (under gevent a blocked write would stop every greenlet)."""
+    worker = ComputeWorker(network.weights, timeout=1.0)
+    assert worker.run([("draw", SEVEN, 0)])[0][1] is None
+    os.kill(worker.pid, signal.SIGSTOP)
+    big = [[[float(i % 100), float(i % 37)] for i in range(9_000)]]  # ~150 KB pickled; a pipe holds 64 KB
+    started = time.monotonic()
+    worker.send([("draw", big, n) for n in range(12)])
+    assert worker.receive() == [(None, ComputeWorker.TOO_SLOW)] * 12
+    assert time.monotonic() - started < 2.5
+    assert worker.run([("draw", SEVEN, 1)])[0][1] is None
+
+
+def test_pictures_queue_is_bounded_and_answers_busy(network):
+    """While the picture worker is stuck, at most `capacity` pictures wait; more are
+    refused at once with a message, and the stuck one is told the worker was too slow."""
+    pictures = Pictures(ComputeWorker(network.weights, timeout=1.0, name="cnnview-picture"), capacity=2)
+    photo = png_bytes(np.pad(np.full((10, 4), 255), 9))
+    assert pictures.to_input(photo).shape == (28, 28)
+    os.kill(pictures.worker.pid, signal.SIGSTOP)
+    outcomes = []
+
+    def upload():
+        try:
+            outcomes.append(pictures.to_input(photo).shape)
+        except Busy as busy:
+            outcomes.append(str(busy))
+
+    threads = [threading.Thread(target=upload) for _ in range(5)]
+    threads[0].start()
+    deadline = time.monotonic() + 10
+    while pictures._queue.batches < 2:  # the first upload is in the (stopped) worker
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    for thread in threads[1:]:
+        thread.start()
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join(90)
+    assert outcomes.count(BUSY) == 2  # 1 stuck in the worker + 2 waiting; the 4th and 5th refused
+    assert ComputeWorker.TOO_SLOW in outcomes and outcomes.count((28, 28)) == 2  # the waiting two: new worker

@@ -1,10 +1,15 @@
+import io
+
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 from model.preprocess import (
+    MAX_IMAGE_PIXELS,
     MAX_POINTS,
     EmptyDrawing,
     PreprocessError,
+    check_shape,
     image_to_input,
     rasterise,
     strokes_to_input,
@@ -140,3 +145,50 @@ def test_bad_pictures_are_refused(data, message):
 def test_truncated_png_is_refused():
     with pytest.raises(PreprocessError):
         image_to_input(png_bytes(np.full((64, 64), 200))[:60])
+
+
+@pytest.mark.parametrize("strokes", [[[[0, 0], [1e-310, 1e-315]]], [[[0, 0], [0, 1e-320]]], [[[5, 5], [5, 5 + 1e-12]]]])
+def test_a_drawing_too_small_to_scale_is_a_dot(strokes):
+    np.testing.assert_array_equal(strokes_to_input(strokes), strokes_to_input([[[3.0, 4.0]]]))
+
+
+@pytest.mark.parametrize(
+    "strokes, message",
+    [
+        ("strokes", "list of strokes"),
+        ([(0, 0)], "stroke 0 must be a list"),
+        ([[[0, 0]], 5], "stroke 1 must be a list"),
+        ([[[[[0, 0]]]]], r"stroke 0: every point must be a pair"),  # nested deeper than a point
+        ([[[0, 0], [1]]], r"pair \[x, y\]"),
+        ([[[True, 0]]], "numbers"),
+        ([[[0, "1"]]], "numbers"),
+        ([[[0, None]]], "numbers"),
+        ([[[0, 0]] * 6000, [[0, 0]] * 6000], "too many points"),
+    ],
+)
+def test_check_shape_names_what_is_wrong(strokes, message):
+    with pytest.raises(PreprocessError, match=message):
+        check_shape(strokes)
+
+
+def test_check_shape_passes_drawings_and_raises_the_callers_error(pen_test_samples):
+    for sample in pen_test_samples[:50]:
+        assert check_shape([[list(point) for point in stroke] for stroke in sample["strokes"]])
+    assert check_shape([]) == [] and check_shape([[]]) == [[]]
+
+    class Mine(ValueError):
+        pass
+
+    with pytest.raises(Mine, match="numbers"):
+        check_shape([[[0, float]]], Mine)
+
+
+def test_picture_size_limit_admits_a_phone_photo_and_refuses_more():
+    phone = Image.new("L", (4032, 3024), 250)  # a 12 MP photo
+    ImageDraw.Draw(phone).line([(2000, 800), (2000, 2200)], fill=20, width=120)
+    buffer = io.BytesIO()
+    phone.save(buffer, "PNG")
+    height, width = ink_box(image_to_input(buffer.getvalue()))
+    assert height >= 19 and width <= 8  # read as the tall stroke it shows
+    with pytest.raises(PreprocessError, match=f"at most {MAX_IMAGE_PIXELS:,}"):
+        image_to_input(png_bytes(np.zeros((4000, 4001))))  # 16,004,000 pixels

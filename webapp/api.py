@@ -1,18 +1,28 @@
 """HTTP API for scripts: POST /api/predict with JSON strokes or an uploaded image."""
+import orjson
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from model.network import SHOWN_LAYERS
-from model.preprocess import EmptyDrawing, PreprocessError, image_to_input, strokes_to_input
+from model.preprocess import EmptyDrawing, PreprocessError, check_shape, strokes_to_input
 
 from .compute import off_loop
-from .inference import get_service
+from .inference import configure, get_pictures, get_service
+from .pictures import Busy
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+USAGE = 'send JSON {"strokes": [[[x, y], ...], ...]} or a multipart "image" upload'
 
 
 class BadRequest(ValueError):
     pass
+
+
+@bp.record_once
+def _start_workers(state):
+    """Worker settings and the frame worker's start, once the app exists (create_app
+    registers this blueprint before the socket events that use the worker)."""
+    configure(state.app.config)
 
 
 def read_input():
@@ -21,11 +31,24 @@ def read_input():
         upload = request.files.get("image")
         if upload is None:
             raise BadRequest("send the picture as the multipart field 'image'")
-        return image_to_input(upload.read()), {}
-    body = request.get_json(silent=True)
+        return get_pictures(current_app.config["MODEL_PATH"]).to_input(upload.read()), {}
+    body = read_json()
     if not isinstance(body, dict) or "strokes" not in body:
-        raise BadRequest('send JSON {"strokes": [[[x, y], ...], ...]} or a multipart "image" upload')
-    return strokes_to_input(body["strokes"]), body
+        raise BadRequest(USAGE)
+    return strokes_to_input(check_shape(body["strokes"])), body
+
+
+def read_json():
+    """The body as JSON, parsed by orjson: it refuses nesting over 1,024 levels instead of
+    overflowing the stack (the standard library raises RecursionError), and NaN,
+    Infinity and integers beyond 64 bits, which are not numbers a drawing can use."""
+    if not request.is_json:
+        raise BadRequest(USAGE)
+    try:
+        return orjson.loads(request.get_data(cache=False))
+    except orjson.JSONDecodeError as error:
+        raise BadRequest(f"the body is not JSON that can be read ({error}; NaN, Infinity, integers beyond "
+                         f"64 bits and nesting over 1,024 levels are refused): {USAGE}") from None
 
 
 def answer(compute):
@@ -35,6 +58,10 @@ def answer(compute):
         return error(422, str(empty))
     except (BadRequest, PreprocessError) as bad:
         return error(400, str(bad))
+    except Busy as busy:
+        response = error(503, str(busy))
+        response[0].headers["Retry-After"] = "2"
+        return response
 
 
 @bp.post("/predict")

@@ -7,12 +7,14 @@ log = logging.getLogger(__name__)
 
 
 class LatestWinsBatcher:
-    def __init__(self, handle_batch, max_batch=64):
+    def __init__(self, handle_batch, max_batch=64, capacity=None):
         """`handle_batch(jobs)` answers a list of jobs, as given to `submit`, in one go. It
         may instead return a function that finishes the answers: that is called once the
-        next batch has been handed over, so the two overlap (frames computed elsewhere)."""
+        next batch has been handed over, so the two overlap (frames computed elsewhere).
+        `capacity`: at most that many clients waiting (None: no limit)."""
         self._handle_batch = handle_batch
         self.max_batch = max_batch
+        self.capacity = capacity
         self._ready = threading.Condition()
         self._waiting = {}  # client → its newest job; dicts keep arrival order
         self._worker = None
@@ -20,13 +22,16 @@ class LatestWinsBatcher:
         self.dropped = 0
         self.batches = 0
 
-    def submit(self, key, job):
-        """Queue `job` for `key`, replacing (dropping) a job of theirs still waiting.
+    def submit(self, key, job) -> bool:
+        """Queue `job` for `key`, replacing (dropping) a job of theirs still waiting; False
+        (and nothing queued) when `capacity` other clients are waiting already.
 
         The replacement keeps the client's place in line: moving it to the back would
         starve a client that draws faster than the line moves.
         """
         with self._ready:
+            if self.capacity is not None and key not in self._waiting and len(self._waiting) >= self.capacity:
+                return False
             self.submitted += 1
             self.dropped += key in self._waiting
             self._waiting[key] = job
@@ -35,6 +40,7 @@ class LatestWinsBatcher:
                 self._worker = threading.Thread(target=self._run, name="frame-batcher", daemon=True)
                 self._worker.start()
             self._ready.notify()
+        return True
 
     def forget(self, key):
         with self._ready:

@@ -10,11 +10,18 @@ Frames (69 KB each) travel through shared memory, not the pipe: read back from a
 jobs in and, for each frame, where it lies in the shared buffer.
 """
 import collections
+import ctypes
 import logging
 import mmap
 import multiprocessing
 import os
+import pickle
+import struct
 import tempfile
+import threading
+import time
+
+import numpy as np
 
 from model.network import SHOWN_LAYERS, Network
 from model.preprocess import EmptyDrawing, PreprocessError, image_to_input, strokes_to_input
@@ -23,32 +30,66 @@ from . import frames
 from .inference import InferenceService
 
 log = logging.getLogger(__name__)
-PREPARE = {"draw": strokes_to_input, "image": image_to_input}
 SLOT_BYTES = 64 * 70_000  # one batch's frames; two slots: one being written, one being read
 FAILED = "internal error while running the network"
+TOO_SLOW = "the network took too long to answer; please try again"
+UNREADABLE = "that drawing could not be read: send strokes as lists of [x, y] number pairs"
+TIMEOUT = 2.0  # seconds a batch may take before its worker is taken as hung and replaced
+START_TIMEOUT = 60.0  # a new worker imports NumPy and Pillow, more on a busy machine
+
+
+def _refused(payload):
+    raise PreprocessError(UNREADABLE)
+
+
+# "input": a picture to the network's 28x28 input only (for HTTP, which runs the network
+# itself); "refused": a job the server could not even hand over (see ComputeWorker._pack).
+PREPARE = {"draw": strokes_to_input, "image": image_to_input, "input": image_to_input, "refused": _refused}
 
 
 def compute_batch(service: InferenceService, jobs):
-    """[(kind, payload, seq)] → [(frame bytes, None) or (None, error message)], one network pass."""
+    """[(kind, payload, seq)] → [(frame bytes, None) or (None, error message)], one network
+    pass; each job's failure is its own."""
     answers, ready = [None] * len(jobs), []
     for i, (kind, payload, seq) in enumerate(jobs):
         try:
-            ready.append((i, seq, PREPARE[kind](payload)))
-        except EmptyDrawing:
-            answers[i] = (frames.encode_empty(seq), None)
+            image = PREPARE[kind](payload)
+        except EmptyDrawing as empty:
+            # A drawing's empty frame; for an input, no values and the reason.
+            answers[i] = (b"", str(empty)) if kind == "input" else (frames.encode_empty(seq), None)
         except PreprocessError as error:
             answers[i] = (None, str(error))
         except Exception:
             log.exception("preprocessing failed")
             answers[i] = (None, "internal error while reading that drawing")
-    if ready:
-        images = [image for _, _, image in ready]
-        for (i, seq, _), result in zip(ready, service.run_batch(images)):
-            answers[i] = (frames.encode(seq, result, SHOWN_LAYERS), None)
+        else:
+            if kind == "input":
+                answers[i] = (image.astype(np.float32).tobytes(), None)
+            else:
+                ready.append((i, seq, image))
+    for i, answer in _run_network(service, ready):
+        answers[i] = answer
     return answers
 
 
-def _serve(requests, answers):
+def _run_network(service, ready):
+    """[(index, seq, image)] → [(index, answer)]: all at once, or one by one if that fails,
+    so a fault in one drawing costs no other its frame."""
+    if not ready:
+        return []
+    try:
+        results = service.run_batch([image for _, _, image in ready])
+    except Exception:
+        if len(ready) == 1:
+            log.exception("the network failed on a drawing")
+            return [(ready[0][0], (None, FAILED))]
+        return [answer for job in ready for answer in _run_network(service, [job])]
+    return [(i, (frames.encode(seq, result, SHOWN_LAYERS), None)) for (i, seq, _), result in zip(ready, results)]
+
+
+def _serve(requests, answers, name, niceness):
+    _name_process(name)
+    os.nice(niceness)
     weights, path = requests.recv()
     service = InferenceService(Network(weights))
     with open(path, "r+b") as file:
@@ -66,6 +107,15 @@ def _serve(requests, answers):
             answers.send([(None, FAILED)] * len(jobs))
 
 
+def _name_process(name):
+    """Name the process as `ps`, `top` and /proc/PID/comm show it (Linux), so an operator
+    (or a test) can tell the frame worker from the picture worker."""
+    try:
+        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
+
+
 def _place(answers, shared, start):
     """Frames into the shared slot, replaced by their (offset, length); any that do not
     fit (a batch larger than the server's) stay in the answer as bytes."""
@@ -73,7 +123,7 @@ def _place(answers, shared, start):
     for frame, error in answers:
         if frame is not None and at + len(frame) <= start + SLOT_BYTES:
             shared[at : at + len(frame)] = frame
-            placed.append(((at, len(frame)), None))
+            placed.append(((at, len(frame)), error))
             at += len(frame)
         else:
             placed.append((frame, error))
@@ -82,19 +132,54 @@ def _place(answers, shared, start):
 
 class ComputeWorker:
     """One worker process, started on first use (so a pre-forking server starts it in the
-    process that serves), restarted if it dies. Batches are answered in the order sent;
-    the caller may send the next batch before receiving the last one's answers (no more
-    than that), so the worker computes while the server sends frames out. One caller
-    thread at a time."""
+    process that serves) or by `warm`, replaced if it dies or hangs. Batches are answered
+    in the order sent; the caller may send the next batch before receiving the last one's
+    answers (no more than that), so the worker computes while the server sends frames out.
+    One caller thread at a time.
+
+    A worker that takes longer than `timeout` seconds over a batch (stopped, swapping,
+    stuck) is killed: that batch and any sent after it are answered with TOO_SLOW, and the
+    next batch starts a new worker. Nothing here blocks the server's event loop: under
+    gevent both waiting for answers and writing jobs yield to other greenlets."""
 
     FAILED = FAILED
+    TOO_SLOW = TOO_SLOW
 
-    def __init__(self, weights):
+    def __init__(self, weights, timeout=TIMEOUT, name="cnnview-frames", niceness=0):
+        """`niceness`: the process's nice increment; the picture worker's 10 leaves the CPU
+        to the frame worker and the server first when a core is short."""
         self._weights = weights
+        self.timeout = timeout
+        self.name = name
+        self.niceness = niceness
         self._requests = self._answers = self._process = self._shared = None
         self._generation = 0  # which worker process; batches sent to an earlier one fail
+        self._failure = {}  # generation → why its unanswered batches failed
         self._outstanding = collections.deque()  # (size, generation, slot) of batches not yet received
         self._sent = 0
+        self._starting = threading.Lock()
+        self._attached = False
+        self._shared_path = None
+
+    @property
+    def pid(self):
+        process = self._process
+        return process.pid if process is not None else None
+
+    def warm(self):
+        """Start the worker now rather than on the first batch (at server start-up, so a
+        client's first frame waits for no process start): launched at once, so its imports
+        (~1 s) overlap the rest of the server's start, and attached in the background."""
+        with self._starting:
+            if self._process is None:
+                self._launch()
+        threading.Thread(target=self._attach_quietly, name=f"{self.name}-start", daemon=True).start()
+
+    def _attach_quietly(self):
+        try:
+            self._ensure_started()
+        except (EOFError, OSError):
+            self._lost()
 
     def send(self, jobs):
         """Start on `jobs` ([(kind, payload, seq)], as `compute_batch` takes them)."""
@@ -103,9 +188,10 @@ class ComputeWorker:
         slot = self._sent % 2
         self._sent += 1
         try:
-            if self._process is None or not self._process.is_alive():
-                self._start()
-            self._requests.send((slot, jobs))
+            self._ensure_started()
+            _write(self._requests, _pack(slot, jobs), self.timeout)
+        except TimeoutError:
+            self._hung()
         except (EOFError, OSError):
             self._lost()
         self._outstanding.append((len(jobs), self._generation, slot))
@@ -114,9 +200,11 @@ class ComputeWorker:
         """The answers to the oldest batch sent; waits cooperatively under gevent."""
         size, generation, slot = self._outstanding.popleft()
         if self._process is None or generation != self._generation:
-            return [(None, FAILED)] * size
+            return [(None, self._failure.get(generation, FAILED))] * size
         try:
-            _wait_readable(self._answers)
+            if not _wait_readable(self._answers, self.timeout):
+                self._hung()
+                return [(None, TOO_SLOW)] * size
             answers = self._answers.recv()
         except (EOFError, OSError):
             self._lost()
@@ -128,37 +216,105 @@ class ComputeWorker:
         self.send(jobs)
         return self.receive()
 
-    def _lost(self):
-        log.error("the frame worker died; it is started again for the next batch")
-        self._process = None
+    def _hung(self):
+        log.error("the %s worker gave no answer in %g s: it is killed and replaced", self.name, self.timeout)
+        self._stop(TOO_SLOW)
 
-    def _start(self):
+    def _lost(self):
+        log.error("the %s worker died; it is started again for the next batch", self.name)
+        self._stop(FAILED)
+
+    def _stop(self, reason):
+        """Kill the worker (if any); its unanswered batches are answered with `reason`."""
+        process, self._process = self._process, None
+        if process is not None:
+            self._failure = {self._generation: reason}
+            process.kill()  # SIGKILL: a stopped (SIGSTOP) process dies too
+            process.join(1)
+
+    def _ensure_started(self):
+        with self._starting:
+            if self._process is None or not self._process.is_alive():
+                self._launch()
+            if not self._attached:
+                self._attach()
+
+    def _launch(self):
+        """A new worker process, not yet attached: it imports while the server goes on."""
+        self._stop(FAILED)
         for old in (self._requests, self._answers, self._shared):
             if old is not None:
                 old.close()
+        self._forget_shared_file()
         self._generation += 1
+        self._attached = False
         context = multiprocessing.get_context("spawn")  # never fork a process with threads
         # Two one-way OS pipes, not a socket pair: gevent would make a socket pair non-blocking.
         their_requests, self._requests = context.Pipe(duplex=False)
         self._answers, their_answers = context.Pipe(duplex=False)
+        # Writes that never block: a stopped worker with a full pipe must not freeze the
+        # server (under gevent a blocking write would stop every greenlet).
+        os.set_blocking(self._requests.fileno(), False)
         self._process = context.Process(
-            target=_serve, args=(their_requests, their_answers), name="frame-worker", daemon=True
+            target=_serve, args=(their_requests, their_answers, self.name, self.niceness), name=self.name, daemon=True
         )
         self._process.start()
         their_requests.close()
         their_answers.close()
         folder = "/dev/shm" if os.path.isdir("/dev/shm") else None  # memory, not disk, where there is one
-        descriptor, path = tempfile.mkstemp(prefix="cnnview-frames-", dir=folder)
+        descriptor, self._shared_path = tempfile.mkstemp(prefix="cnnview-frames-", dir=folder)
         try:
             os.ftruncate(descriptor, 2 * SLOT_BYTES)
             self._shared = mmap.mmap(descriptor, 2 * SLOT_BYTES)
-            self._requests.send((self._weights, path))
-            _wait_readable(self._answers)
-            if self._answers.recv() != "attached":
-                raise OSError("the frame worker did not start")
         finally:
             os.close(descriptor)
-            os.unlink(path)  # both processes have it mapped: nothing is left behind
+
+    def _attach(self):
+        """Hand the launched worker its weights and the shared buffer; wait until it has them."""
+        try:
+            _write(self._requests, pickle.dumps((self._weights, self._shared_path), pickle.HIGHEST_PROTOCOL), START_TIMEOUT)
+            if not _wait_readable(self._answers, START_TIMEOUT) or self._answers.recv() != "attached":
+                raise OSError(f"the {self.name} worker did not start")
+            self._attached = True
+        finally:
+            self._forget_shared_file()
+
+    def _forget_shared_file(self):
+        """Unlink the buffer's file once both processes have it mapped: nothing is left behind."""
+        if self._shared_path is not None:
+            os.unlink(self._shared_path)
+            self._shared_path = None
+
+
+def _pack(slot, jobs):
+    """The batch, pickled. A job that cannot be (lists nested a thousand deep overflow the
+    pickler's recursion) is replaced by a refusal, so it fails alone."""
+    try:
+        return pickle.dumps((slot, jobs), pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return pickle.dumps((slot, [_picklable(job) for job in jobs]), pickle.HIGHEST_PROTOCOL)
+
+
+def _picklable(job):
+    try:
+        pickle.dumps(job, pickle.HIGHEST_PROTOCOL)
+        return job
+    except Exception:
+        log.warning("a drawing that cannot be handed to the worker was refused")
+        return ("refused", None, job[2])
+
+
+def _write(connection, payload, timeout):
+    """Send pickled bytes as Connection.send would (a 4-byte length, then the bytes) on a
+    non-blocking pipe, waiting for room cooperatively; TimeoutError after `timeout` s."""
+    data = memoryview(struct.pack("!i", len(payload)) + payload)
+    deadline = time.monotonic() + timeout
+    while data:
+        try:
+            data = data[os.write(connection.fileno(), data) :]
+        except BlockingIOError:
+            if not _wait_writable(connection.fileno(), deadline - time.monotonic()):
+                raise TimeoutError from None
 
 
 def off_loop(function, *args):
@@ -180,11 +336,31 @@ def gevent_patched() -> bool:
     return monkey.is_module_patched("socket")
 
 
-def _wait_readable(connection):
-    """Block until an answer is there: under gevent yield to other greenlets meanwhile."""
+def _wait_readable(connection, timeout=None) -> bool:
+    """Wait until an answer is there (True) or `timeout` seconds pass (False); under gevent
+    other greenlets run meanwhile."""
     if gevent_patched():
         from gevent.socket import wait_read
 
-        wait_read(connection.fileno())
-    else:
-        connection.poll(None)
+        try:
+            wait_read(connection.fileno(), timeout, timeout_exc=TimeoutError)
+        except TimeoutError:
+            return False
+        return True
+    return connection.poll(timeout)
+
+
+def _wait_writable(fd, timeout) -> bool:
+    if timeout <= 0:
+        return False
+    if gevent_patched():
+        from gevent.socket import wait_write
+
+        try:
+            wait_write(fd, timeout, timeout_exc=TimeoutError)
+        except TimeoutError:
+            return False
+        return True
+    import select
+
+    return bool(select.select([], [fd], [], timeout)[1])

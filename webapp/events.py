@@ -4,10 +4,12 @@ import logging
 from flask import request
 from flask_socketio import SocketIO
 
+from model.preprocess import check_shape
+
 from .batcher import LatestWinsBatcher
 from .flow import FlowControl
 from .guards import HANG_UP, RateLimiter
-from .inference import get_worker
+from .inference import get_pictures, get_worker
 from .packets import MALFORMED, Malformed
 
 log = logging.getLogger(__name__)
@@ -115,7 +117,7 @@ def register(socketio: SocketIO, app, classroom=None) -> Gate:
         gate.check(message, ("seq", "strokes", "width", "height"), sid)
         seq = parse_seq(message.get("seq"))
         parse_canvas_size(message)
-        strokes = message.get("strokes")
+        strokes = check_shape(message.get("strokes"), BadMessage)  # flat and bounded before it joins a batch
         fanout = classroom.follow_fanout(sid, message) if classroom else None
         submit(sid, seq, "draw", strokes, fanout)
 
@@ -127,7 +129,7 @@ def register(socketio: SocketIO, app, classroom=None) -> Gate:
         data = message.get("data")
         if not isinstance(data, (bytes, bytearray)):
             raise BadMessage("image data must be binary PNG or JPEG bytes")
-        submit(sid, seq, "image", bytes(data))
+        get_pictures(app.config["MODEL_PATH"]).submit(sid, seq, bytes(data), lambda frame: flow.send(sid, "frame", frame), lambda error: send_error(sid, error, seq))
 
     @hot(MALFORMED)
     def on_malformed(sid, problem):
