@@ -90,8 +90,8 @@ def websocket_guard(wsgi_app, seconds):
 
 
 class _HangUpOnTimeout:
-    """A socket whose timed-out read or write hangs up the connection and reads as the
-    peer having gone (simple-websocket then closes down cleanly, without a traceback)."""
+    """A socket whose timed-out read or failed write hangs up the connection and reads as
+    the peer having gone (simple-websocket then closes down cleanly, without a traceback)."""
 
     def __init__(self, sock):
         self._sock = sock
@@ -99,7 +99,10 @@ class _HangUpOnTimeout:
     def send(self, data):
         try:
             return self._sock.send(data)
-        except (TimeoutError, socket.timeout):
+        except OSError:
+            # Timed out, or closed meanwhile by the reading side: simple-websocket's close()
+            # expects a peer that is gone to raise BrokenPipeError, and lets anything else
+            # out as a traceback.
             hang_up(self._sock)
             raise BrokenPipeError() from None
 
