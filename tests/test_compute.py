@@ -12,7 +12,7 @@ import pytest
 
 from model.preprocess import strokes_to_input
 from tests.drawings import ONE, SEVEN, png_bytes
-from webapp import frames
+from webapp import compute, frames
 from webapp.compute import UNREADABLE, ComputeWorker, compute_batch
 from webapp.inference import InferenceService
 from webapp.pictures import BUSY, Busy, Pictures
@@ -167,3 +167,18 @@ def test_pictures_queue_is_bounded_and_answers_busy(network):
         thread.join(90)
     assert outcomes.count(BUSY) == 2  # 1 stuck in the worker + 2 waiting; the 4th and 5th refused
     assert ComputeWorker.TOO_SLOW in outcomes and outcomes.count((28, 28)) == 2  # the waiting two: new worker
+
+
+def test_a_spare_takes_over_at_once(network, monkeypatch):
+    monkeypatch.setattr(compute, "SPARE_DELAY", 0.0)
+    worker = ComputeWorker(network.weights, timeout=1.0, spare=True)
+    assert worker.run([("draw", SEVEN, 1)])[0][1] is None
+    assert worker.run([("draw", SEVEN, 2)])[0][1] is None  # the spare is started by now
+    spare = worker._spare[0].pid
+    time.sleep(3)  # its imports done, as in a server that has run a while
+    worker._process.kill()
+    worker._process.join(5)
+    started = time.monotonic()
+    frame, error = worker.run([("draw", SEVEN, 3)])[0]
+    assert error is None and frames.decode(frame)["seq"] == 3 and worker.pid == spare
+    assert time.monotonic() - started < 1.0  # no process start: the spare only gets its weights

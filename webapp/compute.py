@@ -36,6 +36,7 @@ TOO_SLOW = "the network took too long to answer; please try again"
 UNREADABLE = "that drawing could not be read: send strokes as lists of [x, y] number pairs"
 TIMEOUT = 2.0  # seconds a batch may take before its worker is taken as hung and replaced
 START_TIMEOUT = 60.0  # a new worker imports NumPy and Pillow, more on a busy machine
+SPARE_DELAY = 2.0  # seconds a worker serves before its spare is started
 
 
 def _refused(payload):
@@ -88,9 +89,13 @@ def _run_network(service, ready):
 
 
 def _serve(requests, answers, name, niceness):
-    _name_process(name)
+    _name_process("cnnview-spare")  # until it has its weights: a spare, or still starting
     os.nice(niceness)
-    weights, path = requests.recv()
+    try:
+        weights, path = requests.recv()
+    except EOFError:  # the server is gone before this (spare) worker was used
+        return
+    _name_process(name)
     service = InferenceService(Network(weights))
     with open(path, "r+b") as file:
         shared = mmap.mmap(file.fileno(), 2 * SLOT_BYTES)
@@ -145,13 +150,19 @@ class ComputeWorker:
     FAILED = FAILED
     TOO_SLOW = TOO_SLOW
 
-    def __init__(self, weights, timeout=TIMEOUT, name="cnnview-frames", niceness=0):
+    def __init__(self, weights, timeout=TIMEOUT, name="cnnview-frames", niceness=0, spare=False):
         """`niceness`: the process's nice increment; the picture worker's 10 leaves the CPU
-        to the frame worker and the server first when a core is short."""
+        to the frame worker and the server first when a core is short. `spare`: keep a
+        second process started and imported, so a worker that dies or hangs is replaced
+        at once (a new process takes a second or more to import) at the cost of its
+        memory."""
         self._weights = weights
         self.timeout = timeout
         self.name = name
         self.niceness = niceness
+        self.spare = spare
+        self._spare = None  # (process, requests, answers): started, waiting for its weights
+        self._attached_at = 0.0
         self._requests = self._answers = self._process = self._shared = None
         self._generation = 0  # which worker process; batches sent to an earlier one fail
         self._failure = {}  # generation → why its unanswered batches failed
@@ -238,9 +249,21 @@ class ComputeWorker:
                 self._launch()
             if not self._attached:
                 self._attach()
+            if self._spare_due():
+                self._discard_spare()
+                self._spare = self._spawn()
+
+    def _spare_due(self) -> bool:
+        """A spare is wanted and missing, and the first worker has served SPARE_DELAY
+        seconds (spawned at once, its imports would slow a starting server's first
+        frames); after a replacement at once, as faults come together."""
+        if not self.spare or (self._spare is not None and self._spare[0].is_alive()):
+            return False
+        return self._generation > 1 or time.monotonic() - self._attached_at >= SPARE_DELAY
 
     def _launch(self):
-        """A new worker process, not yet attached: it imports while the server goes on."""
+        """A worker process, not yet attached: the spare (already imported) if there is
+        one, else a new one, which imports while the server goes on."""
         self._stop(FAILED)
         for old in (self._requests, self._answers, self._shared):
             if old is not None:
@@ -248,19 +271,10 @@ class ComputeWorker:
         self._forget_shared_file()
         self._generation += 1
         self._attached = False
-        context = multiprocessing.get_context("spawn")  # never fork a process with threads
-        # Two one-way OS pipes, not a socket pair: gevent would make a socket pair non-blocking.
-        their_requests, self._requests = context.Pipe(duplex=False)
-        self._answers, their_answers = context.Pipe(duplex=False)
-        # Writes that never block: a stopped worker with a full pipe must not freeze the
-        # server (under gevent a blocking write would stop every greenlet).
-        os.set_blocking(self._requests.fileno(), False)
-        self._process = context.Process(
-            target=_serve, args=(their_requests, their_answers, self.name, self.niceness), name=self.name, daemon=True
-        )
-        self._process.start()
-        their_requests.close()
-        their_answers.close()
+        if self._spare is None or not self._spare[0].is_alive():
+            self._discard_spare()
+            self._spare = self._spawn()
+        (self._process, self._requests, self._answers), self._spare = self._spare, None
         folder = "/dev/shm" if os.path.isdir("/dev/shm") else None  # memory, not disk, where there is one
         descriptor, self._shared_path = tempfile.mkstemp(prefix="cnnview-frames-", dir=folder)
         try:
@@ -269,6 +283,33 @@ class ComputeWorker:
         finally:
             os.close(descriptor)
 
+    def _spawn(self):
+        """(process, requests, answers): a new worker process, importing; it waits for
+        its weights."""
+        context = multiprocessing.get_context("spawn")  # never fork a process with threads
+        # Two one-way OS pipes, not a socket pair: gevent would make a socket pair non-blocking.
+        their_requests, requests = context.Pipe(duplex=False)
+        answers, their_answers = context.Pipe(duplex=False)
+        # Writes that never block: a stopped worker with a full pipe must not freeze the
+        # server (under gevent a blocking write would stop every greenlet).
+        os.set_blocking(requests.fileno(), False)
+        process = context.Process(
+            target=_serve, args=(their_requests, their_answers, self.name, self.niceness), name=self.name, daemon=True
+        )
+        process.start()
+        their_requests.close()
+        their_answers.close()
+        return process, requests, answers
+
+    def _discard_spare(self):
+        if self._spare is not None:
+            process, requests, answers = self._spare
+            self._spare = None
+            process.kill()
+            process.join(1)
+            requests.close()
+            answers.close()
+
     def _attach(self):
         """Hand the launched worker its weights and the shared buffer; wait until it has them."""
         try:
@@ -276,6 +317,7 @@ class ComputeWorker:
             if not _wait_readable(self._answers, START_TIMEOUT) or self._answers.recv() != "attached":
                 raise OSError(f"the {self.name} worker did not start")
             self._attached = True
+            self._attached_at = time.monotonic()
         finally:
             self._forget_shared_file()
 

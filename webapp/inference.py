@@ -123,7 +123,8 @@ def get_worker(model_path):
     service = get_service(key)
     with _services_lock:
         if key not in _workers:
-            _workers[key] = ComputeWorker(service.network.weights, SETTINGS["WORKER_TIMEOUT"])
+            # A spare: every drawing client waits while a frame worker is replaced.
+            _workers[key] = ComputeWorker(service.network.weights, SETTINGS["WORKER_TIMEOUT"], spare=True)
         return _workers[key]
 
 
