@@ -16,6 +16,7 @@ The long run is bench/fuzz.py (10,000 socket messages, 2,000 HTTP requests, guni
 Failures are tallied rather than raised one by one (each case is a round trip to a live
 server, so hypothesis does not shrink): an assertion lists every category that failed,
 with the shortest example of each."""
+import glob
 import os
 import queue
 import signal
@@ -209,6 +210,15 @@ class Member:
         self.client.disconnect()
 
 
+def wait_until_stopped(pid, timeout=2.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = {open(stat).read().rsplit(")", 1)[1].split()[0] for stat in glob.glob(f"/proc/{pid}/task/*/stat")}
+        if states <= {"T", "t"}:
+            return
+        time.sleep(0.001)
+
+
 def frame_worker(master):
     for pid in server_pids(master):
         try:
@@ -269,6 +279,7 @@ def run_lesson_fault(lesson_server, fault, pause=None):
         if pause:
             os.kill(process.pid, signal.SIGSTOP)
             threading.Timer(pause, os.kill, (process.pid, signal.SIGCONT)).start()
+            wait_until_stopped(process.pid)  # a signal takes effect when each thread is next scheduled
         else:
             os.kill(victim, fault)
             stopped = victim if fault == signal.SIGSTOP else None
@@ -330,6 +341,9 @@ def check_fault(result, log):
         problems.append(f"frames again for {len(result['frames_again'])} of {result['members']} pages within {RECOVERY_BOUND} s")
     if result["replaced"] is None or (result["replaced"] == result["victim"]) != bool(result["pause"]):
         problems.append(f"frame worker {result['victim']} -> {result['replaced']}: replaced only when it was hit")
+    early = {i: t for i, t in result["first_answer"].items() if t < result["pause"] - 0.5}
+    if early:
+        problems.append(f"answered while the server was stopped (did the stop take?): {early}")
     lost = sorted(set(result["acknowledged"]) - set(result["exported"]))
     if lost:
         problems.append(f"acknowledged drawings lost: {lost}")
