@@ -56,7 +56,11 @@ def socket_share(url, cases, seed, name, with_corpus):
         if with_corpus:
             for case in corpus([lesson.code]):
                 fuzzer.run(case)
-        run_socket_fuzz(fuzzer, socket_cases(digits_for_fuzz(), [lesson.code]), cases, seed=seed, derandomize=False)
+        families = socket_cases(digits_for_fuzz(), [lesson.code])
+        rounds = 0
+        while fuzzer.tally.total() < cases and rounds < 5:  # hypothesis stops early on a family it has exhausted
+            run_socket_fuzz(fuzzer, families, cases - fuzzer.tally.total(), seed=seed + 1000 * rounds, derandomize=False)
+            rounds += 1
     finally:
         fuzzer.close()
     return {
@@ -72,7 +76,11 @@ def http_share(url, requests_count, seed):
     fuzzer = HttpFuzzer(url, lesson)
     for kind, request in raw_http_cases():
         fuzzer.run_raw(kind, request)
-    run_http_fuzz(fuzzer, http_cases(digits_for_fuzz(), [lesson.code]), requests_count, seed=seed, derandomize=False)
+    families = http_cases(digits_for_fuzz(), [lesson.code])
+    rounds = 0
+    while fuzzer.tally.total() < requests_count and rounds < 5:
+        run_http_fuzz(fuzzer, families, requests_count - fuzzer.tally.total(), seed=seed + 1000 * rounds, derandomize=False)
+        rounds += 1
     return {"counts": {k: dict(v) for k, v in fuzzer.tally.counts.items()}, "examples": dict(fuzzer.tally.examples),
             "statuses": dict(fuzzer.statuses)}
 
@@ -163,7 +171,8 @@ def main(argv=None):
     print(f"HTTP requests tried: {sum(http_outcomes.values())}; 5xx: {http_5xx}; "
           f"/api 4xx without a JSON error: {http_outcomes['4xx without JSON error']}; failed: {http_outcomes['failed']}")
     print(f"canary: {canary.framed}/{canary.sent} frames, misses {len(canary.misses)}" + (f" (first: {canary.misses[:3]})" if canary.misses else "")
-          + f", still connected: {canary_connected}")
+          + f", still connected: {canary_connected}, disconnects (second, reason): {canary.disconnects}, "
+          f"answered after its 5 s: {canary.late[:5]}")
     print(f"classroom drawings acknowledged: {submitted}, lost: {len(lost)}; server still serving: {serving}; {elapsed:.0f} s")
     print(f"SUMMARY socket {tried} cases: answered {outcomes['answered']}, silent {outcomes['silent']}, internal {outcomes['internal']}, "
           f"disconnected {outcomes['disconnected']}; HTTP {sum(http_outcomes.values())}: 5xx {http_5xx}; "
