@@ -166,6 +166,9 @@ MALFORMED = [
     ([b"\x00\x01 a stray binary message"], "binary message"),
     (["42" + json.dumps(["draw", {"pad": "x" * 1_100_000}])], "too large"),
     (['42["hack_the_planet",{}]'], "unknown event"),
+    (['42["*",{}]'], "not an event a client may send"),  # Flask-SocketIO's catch-all name
+    # Engine.IO hands over a payload that reads as JSON as that value, not as text
+    *[([message], "not a bare JSON value") for message in ("4null", "4true", "4false", "4-1", "4 7", "4Infinity", "4{}", "4[1]")],
 ]
 
 

@@ -29,10 +29,8 @@ def create_app(test_config=None):
     from .config import load_config
 
     load_config(app, test_config)
-    from . import api, classroom, events, fastjson, guards, packets, views
+    from . import api, classroom, events, fastjson, guards, packets, security, views
     from .classroom import events as classroom_events, views as classroom_views
-
-    from . import security
 
     security.init_app(app)
     app.register_blueprint(views.bp)
@@ -56,6 +54,7 @@ def create_app(test_config=None):
     )
     guards.raise_open_file_limit()
     guards.quiet_client_mistakes()
+    guards.read_bodies_first(app)
     app.wsgi_app = guards.websocket_guard(app.wsgi_app, app.config["PING_INTERVAL"] + app.config["PING_TIMEOUT"] + 2)
     room = classroom.Classroom(app, socketio)
     gate = events.register(socketio, app, classroom=room)

@@ -153,3 +153,23 @@ def raise_open_file_limit():
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else max(soft, 65536), hard))
     except (ImportError, ValueError, OSError):  # not on this system, or not allowed: keep the limit
         pass
+
+
+def read_bodies_first(app):
+    """Read every request body before a view does, so one the server cannot read (a broken
+    chunked encoding, a client gone mid-upload) is a 400 for that client, not a traceback
+    from wherever the view first touched `request.form` or `request.files`. The body is
+    bounded by MAX_CONTENT_LENGTH, and form parsing then reads it from memory."""
+    from flask import abort, request
+    from werkzeug.exceptions import HTTPException
+
+    @app.before_request
+    def read_body():
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return
+        try:
+            request.get_data()
+        except HTTPException:
+            raise  # already a proper answer (413 for an upload that is too large)
+        except Exception as error:  # the server's own parser's errors: gunicorn's are not Werkzeug's
+            abort(400, f"the request body could not be read ({type(error).__name__})")

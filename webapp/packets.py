@@ -10,7 +10,8 @@ many attachments, of any size, as the client declares.
 from socketio import packet
 
 MALFORMED = "\x00malformed"  # not an event name a browser's JSON text can collide with
-RESERVED = {"connect", "disconnect", MALFORMED}
+RESERVED = {"connect", "disconnect", "*", MALFORMED}  # "*": Flask-SocketIO's catch-all handler
+_SENDING = object()  # no encoded packet: the server is building one to send
 SENDABLE = {packet.CONNECT, packet.DISCONNECT, packet.EVENT, packet.ACK, packet.BINARY_EVENT}
 
 
@@ -31,11 +32,20 @@ class BoundedPacket(packet.Packet):
     max_bytes = 1_000_000
     max_attachments = 2
 
-    def __init__(self, *args, encoded_packet=None, **kwargs):
+    def __init__(self, *args, encoded_packet=_SENDING, **kwargs):
         self.attachment_bytes = 0
+        if encoded_packet is _SENDING:  # built by the server to send: nothing to check
+            super().__init__(*args, **kwargs)
+            return
         super().__init__(*args, encoded_packet=encoded_packet, **kwargs)
-        if encoded_packet is not None and len(encoded_packet) == 0:
-            self.refuse("an empty message is not a Socket.IO packet")  # the base class skips decode()
+        # Engine.IO parses a message that reads as JSON (4null, 4true, 47, 4{}) into that value,
+        # and the base class decodes only truthy ones: every other shape is refused here.
+        if isinstance(encoded_packet, (bytes, bytearray)):
+            self.refuse("a binary message that no event was waiting for")
+        elif not isinstance(encoded_packet, str):
+            self.refuse("a Socket.IO packet is text that starts with its type, not a bare JSON value")
+        elif not encoded_packet:
+            self.refuse("an empty message is not a Socket.IO packet")
 
     def refuse(self, reason):
         """Become the MALFORMED event, on the one namespace this server has."""
@@ -46,7 +56,7 @@ class BoundedPacket(packet.Packet):
 
     def decode(self, encoded_packet):
         if not isinstance(encoded_packet, str):
-            return self.refuse("a binary message that no event was waiting for")
+            return 0  # refused by __init__, which says what it was
         if len(encoded_packet) > self.max_bytes:
             return self.refuse(f"message too large: {len(encoded_packet):,} bytes, at most {self.max_bytes:,}")
         try:
