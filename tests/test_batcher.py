@@ -114,3 +114,37 @@ def test_capacity_refuses_new_clients_but_not_a_waiting_clients_newer_job():
     wait(lambda: len(handler.batches) == 3)
     assert handler.batches == [["busy-1"], ["ann-2"], ["bob-1"]]
     assert batcher.submit("cy", "cy-2")  # room again
+
+
+def test_submit_does_not_yield_to_other_greenlets_under_gevent():
+    """Under gevent (README's production server) a submit holds the batcher's lock: if it
+    yielded to the event loop meanwhile (`Thread.is_alive()` does), every sender held the
+    lock for a whole turn of the loop and, in a reconnect storm, the batcher waited seconds
+    for it while a drawing client went unanswered (#17)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        from gevent import monkey; monkey.patch_all()
+        import gevent
+        from webapp.batcher import LatestWinsBatcher
+
+        batcher = LatestWinsBatcher(lambda jobs: None)
+        batcher.submit("first", 1)  # starts the worker thread (a greenlet here)
+        gevent.sleep(0.1)
+        ran = []
+        gevent.spawn(ran.append, 1)
+        for n in range(100):
+            batcher.submit(n, n)
+            batcher.forget(n)
+        assert not ran, "a submit yielded to another greenlet"
+        gevent.sleep(0.1)
+        assert ran
+        print("ok")
+        """
+    )
+    root = __import__("pathlib").Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "ok", result.stderr[-2000:]

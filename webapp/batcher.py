@@ -1,6 +1,7 @@
 """Latest wins, batched: per client at most one drawing waits, and one worker thread
 answers every waiting client with a single pass through the network."""
 import logging
+import os
 import threading
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,7 @@ class LatestWinsBatcher:
         self._ready = threading.Condition()
         self._waiting = {}  # client → its newest job; dicts keep arrival order
         self._worker = None
+        self._worker_pid = None  # the process the worker thread runs in (None: none runs)
         self.submitted = 0
         self.dropped = 0
         self.batches = 0
@@ -35,8 +37,12 @@ class LatestWinsBatcher:
             self.submitted += 1
             self.dropped += key in self._waiting
             self._waiting[key] = job
-            if self._worker is None or not self._worker.is_alive():
+            if self._worker_pid != os.getpid():
                 # Started on first use, so a pre-forking server starts it in the worker process.
+                # Not `Thread.is_alive()`: under gevent it yields to the hub, and a yield with
+                # this lock held made every drawing's sender hold it for a turn of the event
+                # loop; in a reconnect storm the batcher then waited seconds for it (#17).
+                self._worker_pid = os.getpid()
                 self._worker = threading.Thread(target=self._run, name="frame-batcher", daemon=True)
                 self._worker.start()
             self._ready.notify()
@@ -47,6 +53,12 @@ class LatestWinsBatcher:
             self._waiting.pop(key, None)
 
     def _run(self):
+        try:
+            self._serve()
+        finally:
+            self._worker_pid = None  # the next submit starts another
+
+    def _serve(self):
         finish = None
         while True:
             with self._ready:
