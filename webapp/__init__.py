@@ -53,6 +53,7 @@ def create_app(test_config=None):
         ping_timeout=app.config["PING_TIMEOUT"],
     )
     guards.raise_open_file_limit()
+    guards.return_big_buffers_to_the_system()
     guards.quiet_client_mistakes()
     guards.read_bodies_first(app)
     app.wsgi_app = guards.websocket_guard(app.wsgi_app, app.config["PING_INTERVAL"] + app.config["PING_TIMEOUT"] + 2)
