@@ -14,6 +14,12 @@ import { SaliencyView } from "./saliency.js";
 const $ = (selector) => document.querySelector(selector);
 const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
 
+// Paint timings for bench/paint.py, in a fixed ring (no growth, nothing allocated per frame):
+// when each drawing state's input event happened, and, per painted frame, [seq, made, painted].
+const RING = 1024;
+const timings = { made: new Float64Array(RING), paints: new Float64Array(3 * RING), count: 0 };
+globalThis.cnnPaintTimings = timings;
+
 function pageData() {
   const architecture = JSON.parse($("#architecture-data").textContent);
   const notes = {}; // explanations of flatten and dropout go with the next layer that has maps
@@ -65,6 +71,10 @@ export function startDrawingApp({
     if (guest || !isNewer(frame.seq, shown)) return;
     shown = frame.seq;
     render(frame);
+    const i = 3 * (timings.count++ % RING);
+    timings.paints[i] = shown;
+    timings.paints[i + 1] = timings.made[shown % RING];
+    timings.paints[i + 2] = performance.now();
     if (shown === current) {
       message.textContent = "";
       layers.describe(); // text alternatives once the result is for what is drawn
@@ -103,6 +113,7 @@ export function startDrawingApp({
       return;
     }
     current = connection.draw(pad.strokes, pad.canvas.width, pad.canvas.height, kind !== "draw");
+    timings.made[current % RING] = globalThis.event?.timeStamp ?? performance.now(); // the pen event that made this state
     prediction.setBusy(true);
     if (kind !== "draw" && !pad.isEmpty) saliency.request({ strokes: pad.strokes }); // pen-up: worth a gradient
   }
