@@ -1,0 +1,646 @@
+"""Any Keras CNN described once, as data: the ordered layers, their numbers and weights.
+
+Everything else (the NumPy forward pass in `model.forward`, the receptive fields in
+`model.fields`, and later the page) folds over this list instead of naming layers, as
+tinygrad's `beautiful_mnist.py` does. Two ways in, which give equal descriptions:
+
+- `describe_file(path)` reads a `.keras` file (a zip of config.json and
+  model.weights.h5) with json and h5py only: no TensorFlow in the serving process;
+- `describe(model)` takes a loaded Keras model.
+
+A model outside what this supports raises `UnsupportedModel`, whose message names the
+layer (or the input/output) and lists what is supported.
+
+A Conv2D with a fused activation (`Conv2D(..., activation="relu")`) becomes two steps:
+the convolution (named like the Keras layer) and the activation, named
+"<layer>/<activation>" ("/" cannot occur in a Keras layer name, so it never collides).
+The page can then show the maps before and after the activation, and a conv unit's value
+is always patch × filter + bias, as the inspector works it out. A Dense layer keeps its
+activation inside its one step: its units are shown after the activation, as the
+tutorial's network has always shown them ("dense1" is the ReLU'd units).
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax", "linear")
+SUPPORTED_LAYERS = (
+    "Conv2D",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "BatchNormalization",
+    "Activation",
+    "ReLU",
+    "Softmax",
+    "Dropout",
+    "Flatten",
+    "GlobalAveragePooling2D",
+    "Dense",
+)
+INPUT_SIZES = (28, 64)  # smallest and largest image side
+SUPPORTED = (
+    "Supported: Sequential or functional Keras models with one image input "
+    f"(grayscale or RGB, {INPUT_SIZES[0]}x{INPUT_SIZES[0]} to {INPUT_SIZES[1]}x{INPUT_SIZES[1]}) and one softmax output, "
+    "built from Conv2D (any kernel size and strides, 'same' or 'valid' padding, optional activation), "
+    "MaxPooling2D, AveragePooling2D, BatchNormalization, Activation/ReLU/Softmax "
+    f"({', '.join(ACTIVATIONS)}), Dropout, Flatten, GlobalAveragePooling2D and Dense."
+)
+# Layers that have maps or units on the page; the others point at the next shown one.
+SHOWN_KINDS = ("conv", "activation", "maxpool", "avgpool", "batchnorm", "gap", "dense")
+
+
+class UnsupportedModel(ValueError):
+    """A model this app cannot show. The message names the problem and what is supported."""
+
+    def __init__(self, problem: str):
+        super().__init__(f"{problem}. {SUPPORTED}")
+        self.problem = problem
+
+
+@dataclass(frozen=True, eq=False)
+class Layer:
+    name: str  # unique: the Keras layer's name, or "<layer>/<activation>" for a fused activation
+    kind: str  # conv, activation, maxpool, avgpool, batchnorm, dropout, flatten, gap, dense
+    source: str  # the Keras layer it comes from (its name)
+    keras_class: str
+    params: dict  # JSON-able numbers of this kind (see `_parse_layer`)
+    shape: tuple  # output shape without the batch: (h, w, c) for maps, (units,) for vectors
+    inputs: tuple  # the names it is computed from (a layer's, or the input's)
+    param_count: int
+    shown: bool
+    shows_as: str  # itself when shown, else the next shown layer
+    explanation: str
+    is_output: bool = False
+    weights: dict = field(default_factory=dict, repr=False)  # name → float32 array, Keras layout
+
+    @property
+    def spatial(self) -> bool:
+        return len(self.shape) == 3
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "source": self.source,
+            "keras_class": self.keras_class,
+            "params": self.params,
+            "shape": list(self.shape),
+            "inputs": list(self.inputs),
+            "param_count": self.param_count,
+            "shown": self.shown,
+            "shows_as": self.shows_as,
+            "explanation": self.explanation,
+            "output": self.is_output,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkDescription:
+    name: str
+    input_name: str
+    input_shape: tuple  # (h, w, c), c 1 or 3
+    layers: tuple  # of Layer, in computation order; the last is the softmax output
+
+    @property
+    def output(self) -> Layer:
+        return self.layers[-1]
+
+    @property
+    def shown(self) -> tuple:
+        return tuple(layer for layer in self.layers if layer.shown)
+
+    @property
+    def shown_names(self) -> tuple:
+        return tuple(layer.name for layer in self.shown)
+
+    @property
+    def classes(self) -> int:
+        return self.output.shape[0]
+
+    @property
+    def param_count(self) -> int:
+        return sum(layer.param_count for layer in self.layers)
+
+    def layer(self, name) -> Layer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    def shape_of(self, name) -> tuple:
+        """Output shape of a layer, or of the input."""
+        return self.input_shape if name == self.input_name else self.layer(name).shape
+
+    def to_json(self) -> dict:
+        """Everything but the weights, for the page."""
+        return {
+            "name": self.name,
+            "input": {"name": self.input_name, "shape": list(self.input_shape)},
+            "classes": self.classes,
+            "param_count": self.param_count,
+            "layers": [layer.to_json() for layer in self.layers],
+        }
+
+
+# ---------------------------------------------------------------------------------------
+# Entry points
+
+
+def describe_file(path) -> NetworkDescription:
+    """A `.keras` file's description, read with json and h5py only (no TensorFlow)."""
+    import h5py
+
+    path = Path(path)
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+        names = archive.namelist()
+        if "model.weights.h5" not in names:
+            raise UnsupportedModel(f"{path.name} has no model.weights.h5 (sharded or other weight formats are not read)")
+        stored = archive.read("model.weights.h5")
+    kind = config.get("class_name")
+    if kind not in ("Sequential", "Functional", "Model"):
+        raise UnsupportedModel(f"the model is a {kind}: only Sequential and functional models are read")
+    layers = config["config"].get("layers", [])
+    groups = _weight_groups(layers)
+    with h5py.File(io.BytesIO(stored), "r") as file:
+
+        def weights(name):
+            group = file.get(groups[name] + "/vars")
+            if group is None:
+                return []
+            return [np.asarray(group[str(i)][()]) for i in range(len(group))]
+
+        return _build(config["config"], "Sequential" if kind == "Sequential" else "Functional", weights)
+
+
+def describe(model) -> NetworkDescription:
+    """A loaded Keras model's description. Shapes are checked against Keras' own."""
+    import keras
+
+    if isinstance(model, keras.Sequential):
+        kind = "Sequential"
+    elif type(model).__name__ == "Functional":
+        kind = "Functional"
+    else:
+        raise UnsupportedModel(f"the model is a subclassed {type(model).__name__}: only Sequential and functional models are read")
+    config = model.get_config()
+    if kind == "Sequential" and not any(entry.get("class_name") == "InputLayer" for entry in config.get("layers", [])):
+        config = dict(config, build_input_shape=list(model.inputs[0].shape) if model.inputs else None)
+    description = _build(config, kind, lambda name: model.get_layer(name).get_weights())
+    for layer in description.layers:
+        if layer.name == layer.source:  # a split activation has the shape of its conv
+            expected = tuple(model.get_layer(layer.source).output.shape[1:])
+            if expected != layer.shape:
+                raise AssertionError(f"{layer.name}: shape {layer.shape}, Keras says {expected}")
+    return description
+
+
+# ---------------------------------------------------------------------------------------
+# From Keras' config to the layer list
+
+
+def _snake_case(name):
+    # keras.src.utils.naming.to_snake_case: how Keras 3 names a layer's group in the weights file.
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _weight_groups(layers) -> dict:
+    """Layer name → its group in model.weights.h5: under its class in snake case, numbered
+    in layer order ("dense", "dense_1", ...), not under its own name."""
+    groups, seen = {}, {}
+    for entry in layers:
+        base = _snake_case(entry["class_name"])
+        count = seen[base] = seen.get(base, -1) + 1
+        groups[entry["config"]["name"]] = "layers/" + base + (f"_{count}" if count else "")
+    return groups
+
+
+def _history(tensor) -> str:
+    """The producing layer's name from a serialised Keras tensor or a [name, node, index] list."""
+    if isinstance(tensor, dict):
+        return tensor["config"]["keras_history"][0]
+    if isinstance(tensor, (list, tuple)) and tensor and isinstance(tensor[0], str):
+        return tensor[0]
+    raise UnsupportedModel(f"cannot read a layer's input {tensor!r}")
+
+
+def _endpoints(value) -> list:
+    """`input_layers` / `output_layers`: one [name, 0, 0] or a list of them."""
+    if isinstance(value, dict):
+        return [value]
+    if value and isinstance(value[0], str):
+        return [value]
+    return list(value)
+
+
+def _tensor_args(node):
+    out = []
+
+    def walk(arg):
+        if isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__":
+            out.append(arg)
+        elif isinstance(arg, (list, tuple)):
+            for item in arg:
+                walk(item)
+
+    if isinstance(node, dict):
+        walk(node.get("args", []))
+        walk(list(node.get("kwargs", {}).values()))
+    else:  # Keras 2 style: [[name, node, index, kwargs], ...]
+        return [item for item in node]
+    return out
+
+
+def _chain(config, kind):
+    """The layers in computation order as (entry, input name), and the input's name and shape."""
+    entries = config.get("layers", [])
+    if kind == "Sequential":
+        body = [e for e in entries if e["class_name"] != "InputLayer"]
+        inputs = [e for e in entries if e["class_name"] == "InputLayer"]
+        if inputs:
+            input_name = inputs[0]["config"]["name"]
+            shape = inputs[0]["config"].get("batch_shape") or inputs[0]["config"].get("batch_input_shape")
+        else:
+            shape = config.get("build_input_shape")
+            if shape is None and body:
+                shape = body[0].get("build_config", {}).get("input_shape") or body[0]["config"].get("batch_input_shape")
+            input_name = "input"
+        if shape is None:
+            raise UnsupportedModel("the model has no input shape (build it with keras.Input(shape=...))")
+        chain, previous = [], input_name
+        for entry in body:
+            chain.append((entry, previous))
+            previous = entry["config"]["name"]
+        return input_name, tuple(shape[1:]), chain
+
+    by_name = {e["config"]["name"]: e for e in entries}
+    inputs = _endpoints(config.get("input_layers", []))
+    outputs = _endpoints(config.get("output_layers", []))
+    if len(inputs) != 1:
+        raise UnsupportedModel(f"the model has {len(inputs)} inputs ({', '.join(_history(i) for i in inputs)}): one image input is supported")
+    if len(outputs) != 1:
+        raise UnsupportedModel(f"the model has {len(outputs)} outputs ({', '.join(_history(o) for o in outputs)}): one softmax output is supported")
+    input_name = _history(inputs[0])
+    input_entry = by_name[input_name]
+    shape = input_entry["config"].get("batch_shape") or input_entry["config"].get("batch_input_shape")
+    # Walk back from the output: every supported layer has one input.
+    chain, name, seen = [], _history(outputs[0]), set()
+    while name != input_name:
+        entry = by_name[name]
+        if name in seen:
+            raise UnsupportedModel(f"layer '{name}' is used more than once")
+        seen.add(name)
+        nodes = entry.get("inbound_nodes", [])
+        if len(nodes) != 1:
+            raise UnsupportedModel(f"layer '{name}' ({entry['class_name']}) is called {len(nodes)} times: each layer once is supported")
+        args = _tensor_args(nodes[0])
+        if len(args) != 1:
+            raise UnsupportedModel(f"layer '{name}' ({entry['class_name']}) takes {len(args)} inputs: layers with one input are supported")
+        previous = _history(args[0])
+        chain.append((entry, previous))
+        name = previous
+    chain.reverse()
+    unused = [e for e in entries if e["class_name"] != "InputLayer" and e["config"]["name"] not in seen]
+    for entry in unused:  # not reachable from the output: still say so, rather than ignore it
+        _check_class(entry)
+    return input_name, tuple(shape[1:]), chain
+
+
+def _check_class(entry):
+    cls = entry["class_name"]
+    if cls not in SUPPORTED_LAYERS:
+        raise UnsupportedModel(f"layer '{entry['config'].get('name', '?')}' is a {cls}, which is not supported")
+
+
+def _build(config, kind, get_weights) -> NetworkDescription:
+    input_name, input_shape, chain = _chain(config, kind)
+    for entry, _ in chain:
+        _check_class(entry)
+    if len(input_shape) != 3 or any(d is None for d in input_shape):
+        raise UnsupportedModel(f"the input '{input_name}' has shape {tuple(input_shape)}: an image (height, width, channels) is supported")
+    h, w, c = (int(d) for d in input_shape)
+    if c not in (1, 3):
+        raise UnsupportedModel(f"the input '{input_name}' has {c} channels: 1 (grayscale) or 3 (RGB) are supported")
+    low, high = INPUT_SIZES
+    if not (low <= h <= high and low <= w <= high):
+        raise UnsupportedModel(f"the input '{input_name}' is {h}x{w}: sizes from {low}x{low} to {high}x{high} are supported")
+
+    steps, shape = [], (h, w, c)
+    renamed = {input_name: input_name}  # a Keras layer's name → the step that holds its output
+    for entry, previous in chain:
+        cfg = entry["config"]
+        parsed = _parse_layer(entry, renamed[previous], tuple(shape), get_weights)
+        steps.extend(parsed)
+        shape = parsed[-1]["shape"]
+        renamed[cfg["name"]] = parsed[-1]["name"]
+
+    if not steps:
+        raise UnsupportedModel("the model has no layers")
+    last = steps[-1]
+    if len(last["shape"]) != 1 or _activation_of(last) != "softmax":
+        raise UnsupportedModel(
+            f"the output layer '{last['source']}' ({last['keras_class']}) gives "
+            f"{'a softmax over ' if _activation_of(last) == 'softmax' else ''}shape {last['shape']}"
+            f"{'' if _activation_of(last) == 'softmax' else ' without softmax'}: one softmax over a vector of classes is supported"
+        )
+    if last["shape"][0] < 2:
+        raise UnsupportedModel(f"the output layer '{last['source']}' has {last['shape'][0]} class: two or more are supported")
+
+    # Shown layers, and where a hidden one points (the next shown layer).
+    layers, count = [], len(steps)
+    for i, step in enumerate(steps):
+        shown = step["kind"] in SHOWN_KINDS
+        shows_as = step["name"] if shown else next(s["name"] for s in steps[i:] if s["kind"] in SHOWN_KINDS)
+        is_output = i == count - 1
+        in_shape = input_shape if step["inputs"][0] == input_name else next(s["shape"] for s in steps if s["name"] == step["inputs"][0])
+        layers.append(
+            Layer(
+                name=step["name"],
+                kind=step["kind"],
+                source=step["source"],
+                keras_class=step["keras_class"],
+                params=step["params"],
+                shape=tuple(step["shape"]),
+                inputs=tuple(step["inputs"]),
+                param_count=step["param_count"],
+                shown=shown,
+                shows_as=shows_as,
+                explanation=explain(step["kind"], step["params"], tuple(in_shape), tuple(step["shape"]), is_output),
+                is_output=is_output,
+                weights=step["weights"],
+            )
+        )
+    return NetworkDescription(config.get("name", "model"), input_name, (h, w, c), tuple(layers))
+
+
+def _activation_of(step):
+    return step["params"].get("activation")
+
+
+def _pair(value, name, layer):
+    if isinstance(value, int):
+        return (value, value)
+    value = tuple(int(v) for v in value)
+    if len(value) != 2:
+        raise UnsupportedModel(f"layer '{layer}' has a {len(value)}-D {name}: 2-D is supported")
+    return value
+
+
+def _out_size(size, window, stride, padding):
+    """Keras' output size and (before, after) padding along one axis."""
+    if padding == "same":
+        out = -(-size // stride)
+        total = max((out - 1) * stride + window - size, 0)
+        return out, (total // 2, total - total // 2)
+    return (size - window) // stride + 1, (0, 0)
+
+
+def _activation_name(value, layer):
+    if isinstance(value, dict):  # a serialised function
+        value = value.get("config", value.get("class_name"))
+    if value is None:
+        value = "linear"
+    if value not in ACTIVATIONS:
+        raise UnsupportedModel(f"layer '{layer}' uses the activation {value!r}, which is not supported")
+    return value
+
+
+def _float32(arrays):
+    return [np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
+
+
+def _parse_layer(entry, input_step, in_shape, get_weights) -> list:
+    """One Keras layer → one or two steps (dicts with the Layer fields but the explanation)."""
+    cls, cfg = entry["class_name"], entry["config"]
+    name = cfg["name"]
+
+    def step(kind, shape, params, param_count=0, weights=None, step_name=None, inputs=None):
+        return {
+            "name": step_name or name,
+            "kind": kind,
+            "source": name,
+            "keras_class": cls,
+            "params": params,
+            "shape": tuple(int(d) for d in shape),
+            "inputs": (inputs or input_step,),
+            "param_count": int(param_count),
+            "weights": weights or {},
+        }
+
+    def need_maps():
+        if len(in_shape) != 3:
+            raise UnsupportedModel(f"layer '{name}' ({cls}) gets a vector of shape {in_shape}: it needs maps (height, width, channels)")
+
+    def channels_last():
+        if cfg.get("data_format", "channels_last") not in (None, "channels_last"):
+            raise UnsupportedModel(f"layer '{name}' ({cls}) uses data_format={cfg['data_format']!r}: channels_last is supported")
+
+    if cls == "Conv2D":
+        need_maps()
+        channels_last()
+        kernel = _pair(cfg["kernel_size"], "kernel", name)
+        strides = _pair(cfg.get("strides", 1), "stride", name)
+        if _pair(cfg.get("dilation_rate", 1), "dilation", name) != (1, 1):
+            raise UnsupportedModel(f"layer '{name}' (Conv2D) is dilated: dilation_rate 1 is supported")
+        if cfg.get("groups", 1) != 1:
+            raise UnsupportedModel(f"layer '{name}' (Conv2D) is grouped: groups=1 is supported")
+        padding = cfg.get("padding", "valid").lower()
+        if padding not in ("same", "valid"):
+            raise UnsupportedModel(f"layer '{name}' (Conv2D) uses padding={padding!r}: 'same' or 'valid' is supported")
+        (h, pad_h), (w, pad_w) = (_out_size(in_shape[i], kernel[i], strides[i], padding) for i in (0, 1))
+        if h < 1 or w < 1:
+            raise UnsupportedModel(f"layer '{name}' (Conv2D) gets {in_shape[0]}x{in_shape[1]} maps, smaller than its {kernel[0]}x{kernel[1]} kernel")
+        filters, use_bias = int(cfg["filters"]), cfg.get("use_bias", True)
+        arrays = _float32(get_weights(name))
+        weights = {"kernel": arrays[0], "bias": arrays[1] if use_bias else np.zeros(filters, np.float32)}
+        activation = _activation_name(cfg.get("activation"), name)
+        params = {"filters": filters, "kernel": list(kernel), "strides": list(strides), "padding": padding, "pad": [*pad_h, *pad_w], "use_bias": bool(use_bias)}
+        count = sum(a.size for a in arrays)
+        steps = [step("conv", (h, w, filters), params, count, weights)]
+        if activation != "linear":
+            steps.append(step("activation", (h, w, filters), {"activation": activation, "fused": True}, step_name=f"{name}/{activation}", inputs=name))
+        return steps
+
+    if cls in ("MaxPooling2D", "AveragePooling2D"):
+        need_maps()
+        channels_last()
+        pool = _pair(cfg.get("pool_size", 2), "pool size", name)
+        strides = _pair(cfg.get("strides") or pool, "stride", name)
+        padding = cfg.get("padding", "valid").lower()
+        (h, pad_h), (w, pad_w) = (_out_size(in_shape[i], pool[i], strides[i], padding) for i in (0, 1))
+        if h < 1 or w < 1:
+            raise UnsupportedModel(f"layer '{name}' ({cls}) gets {in_shape[0]}x{in_shape[1]} maps, smaller than its {pool[0]}x{pool[1]} window")
+        kind = "maxpool" if cls == "MaxPooling2D" else "avgpool"
+        params = {"pool": list(pool), "strides": list(strides), "padding": padding, "pad": [*pad_h, *pad_w]}
+        return [step(kind, (h, w, in_shape[2]), params)]
+
+    if cls == "BatchNormalization":
+        axis = cfg.get("axis", -1)
+        axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
+        if axis not in (-1, len(in_shape)):
+            raise UnsupportedModel(f"layer '{name}' (BatchNormalization) normalises axis {axis}: the channel (last) axis is supported")
+        if cfg.get("renorm"):
+            raise UnsupportedModel(f"layer '{name}' (BatchNormalization) uses renorm, which is not supported")
+        arrays = _float32(get_weights(name))
+        size = in_shape[-1]
+        values = list(arrays)
+        gamma = values.pop(0) if cfg.get("scale", True) else np.ones(size, np.float32)
+        beta = values.pop(0) if cfg.get("center", True) else np.zeros(size, np.float32)
+        mean, variance = values
+        weights = {"gamma": gamma, "beta": beta, "moving_mean": mean, "moving_variance": variance}
+        params = {"epsilon": float(cfg.get("epsilon", 1e-3)), "scale": bool(cfg.get("scale", True)), "center": bool(cfg.get("center", True))}
+        return [step("batchnorm", in_shape, params, sum(a.size for a in arrays), weights)]
+
+    if cls in ("Activation", "ReLU", "Softmax"):
+        if cls == "Activation":
+            activation = _activation_name(cfg.get("activation"), name)
+        elif cls == "ReLU":
+            if cfg.get("max_value") is not None or cfg.get("negative_slope", 0) or cfg.get("threshold", 0):
+                raise UnsupportedModel(f"layer '{name}' (ReLU) has a max_value, negative_slope or threshold: plain ReLU is supported")
+            activation = "relu"
+        else:
+            axis = cfg.get("axis", -1)
+            if axis not in (-1, [-1], len(in_shape)):
+                raise UnsupportedModel(f"layer '{name}' (Softmax) works over axis {axis}: the last axis is supported")
+            activation = "softmax"
+        return [step("activation", in_shape, {"activation": activation})]
+
+    if cls == "Dropout":
+        return [step("dropout", in_shape, {"rate": float(cfg.get("rate", 0.0))})]
+
+    if cls == "Flatten":
+        channels_last()
+        return [step("flatten", (int(np.prod(in_shape)),), {})]
+
+    if cls == "GlobalAveragePooling2D":
+        need_maps()
+        channels_last()
+        if cfg.get("keepdims"):
+            raise UnsupportedModel(f"layer '{name}' (GlobalAveragePooling2D) keeps its dimensions: keepdims=False is supported")
+        return [step("gap", (in_shape[2],), {})]
+
+    if cls == "Dense":
+        if len(in_shape) != 1:
+            raise UnsupportedModel(f"layer '{name}' (Dense) gets maps of shape {in_shape}: put a Flatten or GlobalAveragePooling2D before it")
+        units, use_bias = int(cfg["units"]), cfg.get("use_bias", True)
+        arrays = _float32(get_weights(name))
+        weights = {"kernel": arrays[0], "bias": arrays[1] if use_bias else np.zeros(units, np.float32)}
+        activation = _activation_name(cfg.get("activation"), name)
+        params = {"units": units, "activation": activation, "use_bias": bool(use_bias)}
+        return [step("dense", (units,), params, sum(a.size for a in arrays), weights)]
+
+    raise UnsupportedModel(f"layer '{name}' is a {cls}, which is not supported")  # pragma: no cover
+
+
+# ---------------------------------------------------------------------------------------
+# Explanations: the learning views' wording, with the layer's own numbers
+
+
+def _size(shape):
+    return f"{shape[0]}×{shape[1]}"
+
+
+def _count(n, one, many=None):
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def _stride_text(strides, window):
+    if tuple(strides) == tuple(window):
+        return ""
+    if strides[0] == strides[1]:
+        return f", moving {strides[0]} pixel{'s' if strides[0] != 1 else ''} at a time"
+    return f", moving {strides[0]} rows and {strides[1]} columns at a time"
+
+
+ACTIVATION_TEXT = {
+    "relu": "ReLU keeps positive values and turns negatives into 0: only the places where a filter found its pattern stay lit.",
+    "sigmoid": "Sigmoid squashes every value into 0…1: large positive values come close to 1, large negative ones close to 0.",
+    "tanh": "Tanh squashes every value into −1…1: strong responses come close to ±1, and 0 stays 0.",
+    "linear": "Linear: the values pass through unchanged.",
+}
+
+
+def explain(kind, params, in_shape, shape, is_output=False) -> str:
+    """A short explanation of one layer, shown beside it in the app, with its own numbers."""
+    if kind == "conv":
+        f, (kh, kw), strides = params["filters"], params["kernel"], params["strides"]
+        depth = f" ({in_shape[2]} maps deep)" if in_shape[2] > 1 else ""
+        if tuple(strides) == (1, 1):
+            step = ""
+        else:
+            step = f", {strides[0]} pixels at a time" if strides[0] == strides[1] else f", {strides[0]} rows and {strides[1]} columns at a time"
+        text = (
+            f"Convolution: each of the {f} filters slides a small {kh}×{kw} window of weights{depth} over its input{step} "
+            f"and adds up weight × value (plus a bias) at every position, so each map shows where that filter's pattern appears."
+        )
+        if params["padding"] == "valid" and tuple(shape[:2]) != tuple(in_shape[:2]):
+            text += f" Without padding the window stays inside the input, so the maps shrink from {_size(in_shape)} to {_size(shape)}."
+        elif tuple(shape[:2]) != tuple(in_shape[:2]):
+            text += f" The maps go from {_size(in_shape)} to {_size(shape)}."
+        return text
+    if kind == "activation":
+        activation = params["activation"]
+        if activation == "softmax":
+            n = shape[0] if len(shape) == 1 else shape[-1]
+            return f"Softmax turns the last {n} numbers into probabilities that add up to 100%: the largest is the prediction."
+        return ACTIVATION_TEXT[activation]
+    if kind in ("maxpool", "avgpool"):
+        (ph, pw), strides = params["pool"], params["strides"]
+        what = "keeps the largest value" if kind == "maxpool" else "keeps the average"
+        name = "Max pooling" if kind == "maxpool" else "Average pooling"
+        survive = "the strongest responses survive, wherever exactly they were" if kind == "maxpool" else "the responses are smoothed and kept, wherever exactly they were"
+        if tuple(strides) == (ph, pw) and in_shape[0] == shape[0] * ph and in_shape[1] == shape[1] * pw and ph == pw:
+            change = {2: "halves in size", 3: "shrinks to a third", 4: "shrinks to a quarter"}.get(ph, f"shrinks from {_size(in_shape)} to {_size(shape)}")
+            return f"{name} {what} of every {ph}×{pw} block: the map {change} and {survive}."
+        return f"{name} {what} of every {ph}×{pw} block{_stride_text(strides, (ph, pw))}: the maps go from {_size(in_shape)} to {_size(shape)} and {survive}."
+    if kind == "batchnorm":
+        what = f"each of the {shape[-1]} maps" if len(shape) == 3 else f"each of the {shape[0]} units"
+        return (
+            f"Batch normalisation rescales {what} with numbers learned in training: it subtracts the typical value, divides by "
+            "the typical spread, then scales and shifts, so every layer gets inputs in a similar range."
+        )
+    if kind == "dropout":
+        rate = params["rate"]
+        part = "half" if rate == 0.5 else f"{rate:.0%}"
+        return (
+            f"Dropout switches off {part} of the units at random, only while training, so the network cannot lean on any "
+            "single one. When drawing it does nothing."
+        )
+    if kind == "flatten":
+        if len(in_shape) == 3:
+            return f"Flatten lays all {in_shape[2]} maps of {_size(in_shape)} out in one row of {shape[0]:,} numbers for the dense layers."
+        return "Flatten: the numbers are already one row; nothing changes."
+    if kind == "gap":
+        return (
+            f"Global average pooling replaces each of the {in_shape[2]} maps of {_size(in_shape)} by its average: "
+            f"{shape[0]} numbers, one per filter, however big the maps were."
+        )
+    if kind == "dense":
+        units, activation = params["units"], params["activation"]
+        if is_output and activation == "softmax":
+            return (
+                f"The last dense layer weighs all {in_shape[0]:,} numbers before it into {_count(units, 'score')}, one per class; "
+                f"softmax turns them into probabilities that add up to 100%: the largest is the prediction."
+            )
+        after = {
+            "relu": "; ReLU then keeps the positive ones",
+            "sigmoid": "; sigmoid then squashes each into 0…1",
+            "tanh": "; tanh then squashes each into −1…1",
+            "softmax": "; softmax then turns them into probabilities",
+            "linear": "",
+        }[activation]
+        return (
+            f"Dense: every one of the {units:,} units weighs all {in_shape[0]:,} numbers before it and adds a bias{after}. "
+            "Here the network combines the parts it found into digit-like evidence."
+        )
+    raise KeyError(kind)
