@@ -1,0 +1,412 @@
+"""Any Keras CNN (issue 12): the description, the generic NumPy forward pass and the
+receptive fields, against Keras itself on a matrix of small models with random weights."""
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from model.description import UnsupportedModel, describe, describe_file  # noqa: E402
+from model.fields import receptive_field, receptive_fields  # noqa: E402
+from model.forward import Forward  # noqa: E402
+from model.network import DEFAULT_MODEL_PATH, SHOWN_LAYERS  # noqa: E402
+
+keras = pytest.importorskip("keras")
+layers = keras.layers
+
+
+# ---------------------------------------------------------------------------------------
+# The matrix: small models covering every supported layer and option
+
+
+def k3_same_batchnorm():
+    """3x3 "same" convs, batch norm on maps and on a flattened vector, a fused ReLU,
+    Flatten → Dropout → Dense."""
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1), name="pixels"),
+            layers.Conv2D(6, 3, padding="same", name="c1"),
+            layers.BatchNormalization(name="bn1"),
+            layers.ReLU(name="r1"),
+            layers.MaxPooling2D(2, name="p1"),
+            layers.Conv2D(8, 3, padding="same", activation="relu", name="c2"),
+            layers.MaxPooling2D(2, name="p2"),
+            layers.Flatten(name="flat"),
+            layers.Dropout(0.3, name="drop"),
+            layers.Dense(16, activation="relu", name="d1"),
+            layers.BatchNormalization(name="bn2"),
+            layers.Dense(10, activation="softmax", name="out"),
+        ],
+        name="k3",
+    )
+
+
+def k5_valid_stride2():
+    """5x5 "valid" stride-2 conv with a fused tanh, 3x3/2 "same" average pooling, sigmoid,
+    a Flatten read by something else than a Dense, a separate softmax layer; 30x30 input."""
+    return keras.Sequential(
+        [
+            keras.Input((30, 30, 1)),
+            layers.Conv2D(6, 5, strides=2, padding="valid", activation="tanh", name="c1"),
+            layers.AveragePooling2D(3, strides=2, padding="same", name="a1"),
+            layers.Conv2D(8, 3, padding="valid", name="c2"),
+            layers.Activation("sigmoid", name="s2"),
+            layers.Flatten(name="flat"),
+            layers.Activation("tanh", name="t"),
+            layers.Dense(7, name="logits"),
+            layers.Activation("softmax", name="probs"),
+        ],
+        name="k5",
+    )
+
+
+def rgb32_functional():
+    """Functional API, RGB 32x32, strided "same" conv, a rectangular kernel, 3x3/2 "same"
+    max pooling, average pooling, global average pooling, a sigmoid dense layer."""
+    image = keras.Input((32, 32, 3), name="rgb")
+    x = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu", name="c1")(image)
+    x = layers.BatchNormalization(name="bn")(x)
+    x = layers.Conv2D(12, (3, 5), padding="same", name="c2")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="p2")(x)
+    x = layers.AveragePooling2D(2, name="a2")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dense(12, activation="sigmoid", name="d")(x)
+    out = layers.Dense(5, activation="softmax", name="out")(x)
+    return keras.Model(image, out, name="rgb32")
+
+
+def smooth_odd():
+    """No ReLU and no max pooling (every input in a field moves its unit: fields are tight);
+    odd, non-square 29x31 input; a 4x4 stride-2 "same" conv (uneven padding); a
+    Softmax layer as output."""
+    return keras.Sequential(
+        [
+            keras.Input((29, 31, 1)),
+            layers.Conv2D(4, 4, strides=2, padding="same", activation="tanh", name="c1"),
+            layers.AveragePooling2D(2, strides=1, name="a1"),
+            layers.Conv2D(5, 3, padding="valid", name="c2"),
+            layers.BatchNormalization(name="bn"),
+            layers.Activation("sigmoid", name="s"),
+            layers.Conv2D(3, 2, strides=2, padding="same", name="c3"),
+            layers.Flatten(name="flat"),
+            layers.Dense(6, activation="linear", name="logits"),
+            layers.Softmax(name="probs"),
+        ],
+        name="smooth",
+    )
+
+
+MODELS = {"k3": k3_same_batchnorm, "k5": k5_valid_stride2, "rgb32": rgb32_functional, "smooth": smooth_odd}
+
+
+def randomise(model, seed=0):
+    """Random weights everywhere, non-trivial biases and batch-norm statistics."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        values = layer.get_weights()
+        if not values:
+            continue
+        if isinstance(layer, layers.BatchNormalization):
+            gamma, beta, mean, variance = values
+            values = [rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.3, beta.shape), rng.normal(0, 0.5, mean.shape), rng.uniform(0.2, 2.0, variance.shape)]
+        else:
+            kernel, bias = values
+            fan_in = np.prod(kernel.shape[:-1])
+            values = [rng.normal(0, 1.5 / np.sqrt(fan_in), kernel.shape), rng.normal(0, 0.2, bias.shape)]
+        layer.set_weights([v.astype(np.float32) for v in values])
+    return model
+
+
+@pytest.fixture(scope="module", params=list(MODELS))
+def built(request):
+    model = randomise(MODELS[request.param]())
+    return request.param, model, describe(model)
+
+
+def images_for(description, count, seed=1):
+    return np.random.default_rng(seed).random((count, *description.input_shape), dtype=np.float32)
+
+
+def keras_outputs(model, images):
+    """Every Keras layer's output, by layer name."""
+    probe = keras.Model(model.inputs, [layer.output for layer in model.layers if not isinstance(layer, layers.InputLayer)])
+    names = [layer.name for layer in model.layers if not isinstance(layer, layers.InputLayer)]
+    return {name: np.asarray(value) for name, value in zip(names, probe.predict(images, verbose=0))}
+
+
+# ---------------------------------------------------------------------------------------
+# The forward pass equals Keras on every layer
+
+
+def test_every_layer_equals_keras(built):
+    name, model, description = built
+    images = images_for(description, 5)
+    reference = keras_outputs(model, images)
+    reference[description.input_name] = images
+    ours = Forward(description).run(images)
+    fused = {layer.inputs[0] for layer in description.layers if layer.params.get("fused")}
+    for layer in description.shown:
+        expected = reference[layer.source]  # a fused activation's step: Keras' layer output
+        if layer.name in fused:
+            # The convolution before its fused activation: Keras never shows it, so work it
+            # out with Keras' own conv on the layer's input.
+            source = layer.inputs[0]
+            x = reference[source if source == description.input_name else description.layer(source).source]
+            p = layer.params
+            expected = np.asarray(keras.ops.conv(x, layer.weights["kernel"], p["strides"], p["padding"])) + layer.weights["bias"]
+        assert ours[layer.name].shape == (len(images), *layer.shape), layer.name
+        np.testing.assert_allclose(ours[layer.name], expected, atol=1e-5, rtol=1e-5, err_msg=f"{name}: {layer.name}")
+    # The output is probabilities; "logits" are the scores before the softmax.
+    np.testing.assert_allclose(ours[description.output.name].sum(axis=1), 1, atol=1e-5)
+    softmax = np.exp(ours["logits"] - ours["logits"].max(axis=1, keepdims=True))
+    np.testing.assert_allclose(softmax / softmax.sum(axis=1, keepdims=True), ours[description.output.name], atol=1e-6)
+
+
+def test_the_buffer_holds_every_shown_layer_channel_first(built):
+    _, _, description = built
+    forward = Forward(description)
+    images = images_for(description, 3)
+    out = forward.run(images)
+    assert list(forward.slots) == [layer.name for layer in description.shown]
+    previous = 0
+    for layer in description.shown:
+        start, stop, shape = forward.slots[layer.name]
+        assert start == previous and stop - start == np.prod(layer.shape)
+        previous = stop
+        stored = out["all"][:, start:stop].reshape(len(images), *shape)
+        expected = out[layer.name].transpose(0, 3, 1, 2) if layer.spatial else out[layer.name]
+        np.testing.assert_array_equal(stored, expected)
+    assert forward.total == previous == out["all"].shape[1]
+    # One image alone gives what it gives in a batch; grayscale takes (n, h, w) too.
+    alone = forward.run(images[:1])["all"]
+    np.testing.assert_allclose(alone[0], out["all"][0], atol=1e-6)
+    if description.input_shape[2] == 1:
+        np.testing.assert_array_equal(forward.run(images[..., 0])["all"], out["all"])
+
+
+# ---------------------------------------------------------------------------------------
+# Receptive fields equal what perturbing the input shows
+
+
+def changed_inputs(forward, description, image):
+    """Shown spatial layer → (h, w, H, W): which input pixels move each unit when bumped."""
+    h, w, c = description.input_shape
+    bumped = np.repeat(image[None], h * w, axis=0)
+    rows, cols = np.divmod(np.arange(h * w), w)
+    bumped[np.arange(h * w), rows, cols, :] += 1.0
+    base, moved = forward.run(image[None]), forward.run(bumped)
+    out = {}
+    for layer in description.shown:
+        if layer.spatial:
+            change = np.any(moved[layer.name] != base[layer.name], axis=3)  # (H*W, h', w')
+            out[layer.name] = change.reshape(h, w, *layer.shape[:2]).transpose(2, 3, 0, 1)
+    return out
+
+
+def field_masks(description, name):
+    fields = receptive_fields(description)
+    h, w, _ = description.layer(name).shape
+    masks = np.zeros((h, w, *description.input_shape[:2]), bool)
+    for row in range(h):
+        for col in range(w):
+            top, left, bottom, right = receptive_field(description, name, row, col, fields)
+            masks[row, col, top : bottom + 1, left : right + 1] = True
+    return masks
+
+
+def test_receptive_fields_equal_what_perturbing_shows(built):
+    name, _, description = built
+    forward = Forward(description)
+    image = images_for(description, 1, seed=3)[0]
+    changed = changed_inputs(forward, description, image)
+    tight = not any(
+        layer.kind == "maxpool" or layer.params.get("activation") == "relu" for layer in description.layers if layer.spatial
+    )
+    for layer, moved in changed.items():
+        masks = field_masks(description, layer)
+        outside = moved & ~masks
+        assert not outside.any(), f"{name}: {layer} unit {np.argwhere(outside)[0][:2]} moved by pixel {np.argwhere(outside)[0][2:]} outside its field"
+        assert moved.any(axis=(2, 3)).mean() > 0.5, f"{name}: {layer}: most units should move"
+        if tight:  # nothing cuts a path (no ReLU zeros, no max pool losers): every field pixel moves its unit
+            np.testing.assert_array_equal(moved, masks, err_msg=f"{name}: {layer}")
+
+
+def test_fields_of_the_default_model_are_todays():
+    description = describe_file(DEFAULT_MODEL_PATH)
+    fields = receptive_fields(description)
+    assert {k: (f.jump[0], f.size[0]) for k, f in fields.items()} == {
+        "conv1": (1, 2), "relu1": (1, 2), "pool1": (2, 3), "conv2": (2, 5), "relu2": (2, 5), "pool2": (4, 7),
+    }
+    assert all(f.start == (0, 0) for f in fields.values())
+    assert receptive_field(description, "pool2", 6, 6) == (24, 24, 27, 27)
+    assert receptive_field(description, "conv2", 3, 5) == (6, 10, 10, 14)
+
+
+def test_same_padding_fields_start_inside_the_padding():
+    description = describe(smooth_odd())
+    fields = receptive_fields(description)
+    # 4x4 stride 2 "same" on 29 rows: 15 out, (14*2 + 4 - 29) = 3 padded, 1 on top.
+    assert fields["c1"].start == (-1, -1) and fields["c1"].size == (4, 4) and fields["c1"].jump == (2, 2)
+    assert receptive_field(description, "c1", 0, 0) == (0, 0, 2, 2)
+
+
+# ---------------------------------------------------------------------------------------
+# The description
+
+
+def test_description_without_tensorflow_equals_keras(built, tmp_path):
+    name, model, description = built
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    from_file = describe_file(path)
+    assert from_file.to_json() == description.to_json()
+    for ours, theirs in zip(from_file.layers, description.layers):
+        assert ours.weights.keys() == theirs.weights.keys()
+        for key in ours.weights:
+            np.testing.assert_array_equal(ours.weights[key], theirs.weights[key])
+            assert ours.weights[key].dtype == np.float32
+    assert description.param_count == model.count_params()
+
+
+def test_description_is_json_and_names_every_layer(built):
+    import json
+
+    name, model, description = built
+    data = json.loads(json.dumps(description.to_json()))
+    keras_names = [layer.name for layer in model.layers if not isinstance(layer, layers.InputLayer)]
+    assert [layer["source"] for layer in data["layers"]] == [n for n in keras_names for _ in range(1 + _fused(model, n))]
+    assert data["param_count"] == model.count_params()
+    for layer in data["layers"]:
+        assert layer["explanation"] and layer["shown"] == (layer["kind"] not in ("dropout", "flatten"))
+        if not layer["shown"]:
+            assert data["layers"][[l["name"] for l in data["layers"]].index(layer["shows_as"])]["shown"]
+    assert data["layers"][-1]["output"] and data["classes"] == model.outputs[0].shape[-1]
+
+
+def _fused(model, name):
+    layer = model.get_layer(name)
+    return isinstance(layer, layers.Conv2D) and layer.get_config()["activation"] != "linear"
+
+
+def test_fused_activation_is_its_own_step_and_explanations_use_the_numbers():
+    description = describe(k5_valid_stride2())
+    names = [layer.name for layer in description.layers]
+    assert names[:2] == ["c1", "c1/tanh"]
+    conv, tanh = description.layer("c1"), description.layer("c1/tanh")
+    assert (conv.kind, tanh.kind, tanh.inputs, tanh.source, tanh.params) == ("conv", "activation", ("c1",), "c1", {"activation": "tanh", "fused": True})
+    assert conv.param_count == 5 * 5 * 6 + 6 and tanh.param_count == 0
+    assert conv.params["pad"] == [0, 0, 0, 0] and conv.shape == (13, 13, 6)
+    assert "5×5" in conv.explanation and "2 pixels at a time" in conv.explanation and "30×30 to 13×13" in conv.explanation
+    assert "3×3" in description.layer("a1").explanation and "Average" in description.layer("a1").explanation
+    assert "Sigmoid" in description.layer("s2").explanation
+    assert "Softmax" in description.layer("probs").explanation
+
+
+def test_default_model_matches_todays_network(network):
+    description = describe_file(DEFAULT_MODEL_PATH)
+    assert description.shown_names == SHOWN_LAYERS
+    assert description.param_count == 1_276_466
+    assert description.input_shape == (28, 28, 1) and description.classes == 10
+    forward = Forward(description)
+    for name, (start, stop, shape) in network._slots.items():
+        assert forward.slots[name] == (start, stop, shape)
+    assert [layer.name for layer in description.layers] == [
+        "conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten", "dense1", "dropout1", "dense2", "dropout2", "output"
+    ]
+    assert description.layer("flatten").shows_as == "dense1" and description.layer("dropout2").shows_as == "output"
+    assert "2×2" in description.layer("conv1").explanation and "48 maps of 7×7" in description.layer("flatten").explanation
+
+
+def test_default_model_forward_equals_todays_on_real_digits(network):
+    from model.data import load_mnist
+
+    try:
+        images = load_mnist()[1][0][:16]
+    except (OSError, KeyError):
+        pytest.skip("no MNIST file")
+    forward = Forward(describe_file(DEFAULT_MODEL_PATH))
+    for batch in (images[:1], images[:8], images):
+        ours, today = forward.run(batch), network.run(batch)
+        np.testing.assert_allclose(ours["all"], today["all"], atol=1e-6, rtol=1e-6)
+        for name in SHOWN_LAYERS:
+            np.testing.assert_allclose(ours[name], today[name], atol=1e-6, rtol=1e-6)
+
+
+def test_default_model_description_from_keras_equals_the_file():
+    from model.network import load_keras
+
+    assert describe(load_keras()).to_json() == describe_file(DEFAULT_MODEL_PATH).to_json()
+
+
+# ---------------------------------------------------------------------------------------
+# Unsupported models: one clear error that names the problem
+
+
+def lstm_model():
+    return keras.Sequential([keras.Input((28, 28)), layers.LSTM(8, name="memory"), layers.Dense(10, activation="softmax")])
+
+
+def two_inputs():
+    a, b = keras.Input((28, 28, 1), name="left"), keras.Input((28, 28, 1), name="right")
+    x = layers.Concatenate()([a, b])
+    x = layers.Flatten()(x)
+    return keras.Model([a, b], layers.Dense(10, activation="softmax")(x))
+
+
+def too_big():
+    return keras.Sequential([keras.Input((200, 200, 1), name="huge"), layers.Conv2D(4, 3), layers.GlobalAveragePooling2D(), layers.Dense(10, activation="softmax")])
+
+
+def no_softmax():
+    return keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(10, name="scores")])
+
+
+def rescaling():
+    return keras.Sequential([keras.Input((28, 28, 1)), layers.Rescaling(1 / 255, name="scale"), layers.Flatten(), layers.Dense(10, activation="softmax")])
+
+
+def four_channels():
+    return keras.Sequential([keras.Input((28, 28, 4), name="rgba"), layers.Flatten(), layers.Dense(10, activation="softmax")])
+
+
+@pytest.mark.parametrize(
+    "build, words",
+    [
+        (lstm_model, ["'memory'", "LSTM", "not supported"]),
+        (two_inputs, ["2 inputs", "left", "right"]),
+        (too_big, ["'huge'", "200x200", "28x28 to 64x64"]),
+        (no_softmax, ["'scores'", "without softmax"]),
+        (rescaling, ["'scale'", "Rescaling"]),
+        (four_channels, ["4 channels"]),
+    ],
+)
+def test_unsupported_models_get_one_clear_error(build, words, tmp_path):
+    model = build()
+    for read in (lambda: describe(model), lambda: describe_file(_saved(model, tmp_path))):
+        with pytest.raises(UnsupportedModel) as error:
+            read()
+        message = str(error.value)
+        for word in words:
+            assert word in message, message
+        assert "Supported:" in message and "Conv2D" in message and "GlobalAveragePooling2D" in message
+        assert isinstance(error.value, ValueError)
+
+
+def _saved(model, tmp_path):
+    path = tmp_path / "model.keras"
+    model.save(path)
+    return path
+
+
+def test_the_serving_path_does_not_import_tensorflow(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from model.description import describe_file; from model.forward import Forward; "
+        "from model.fields import receptive_fields; d = describe_file(sys.argv[1]); Forward(d); receptive_fields(d); "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, sorted(m for m in sys.modules if 'tensorflow' in m or 'keras' in m)[:5]"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    subprocess.run([sys.executable, "-c", code, str(DEFAULT_MODEL_PATH)], cwd=root, check=True, timeout=60)
