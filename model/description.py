@@ -159,11 +159,13 @@ def describe_file(path) -> NetworkDescription:
     import h5py
 
     path = Path(path)
+    if not zipfile.is_zipfile(path):
+        raise UnsupportedModel(f"{path.name} is not a Keras 3 .keras file (a zip of config.json and model.weights.h5): load it in Keras and save it with model.save('{path.stem}.keras')")
     with zipfile.ZipFile(path) as archive:
-        config = json.loads(archive.read("config.json"))
         names = archive.namelist()
-        if "model.weights.h5" not in names:
-            raise UnsupportedModel(f"{path.name} has no model.weights.h5 (sharded or other weight formats are not read)")
+        if "config.json" not in names or "model.weights.h5" not in names:
+            raise UnsupportedModel(f"{path.name} lacks config.json or model.weights.h5 (sharded or other weight formats are not read)")
+        config = json.loads(archive.read("config.json"))
         stored = archive.read("model.weights.h5")
     kind = config.get("class_name")
     if kind not in ("Sequential", "Functional", "Model"):

@@ -7,11 +7,14 @@ not shown (Dropout, Flatten) cost nothing: Dropout is the identity, and a Flatte
 is never materialised because the Dense after it reads the maps channel-first with its
 kernel's rows reordered once (Keras flattens (h, w, c)).
 
-Convolutions are im2col + one matrix product per batch; pools are element-wise maxima
+Convolutions are im2col (into a reused, zero-bordered patch buffer) + one matrix product
+per batch; pools are element-wise maxima
 (or sums) of the window's strided views (for 2x2/2 max pooling: four strided maxima, as
 the hand-written network did); batch normalisation is one affine per channel.
 """
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -217,24 +220,40 @@ def _conv_step(name, source, layer, in_shape):
     # (out, taps * in) with taps in the kernel's (dy, dx) order, then input channels.
     matrix = np.ascontiguousarray(layer.weights["kernel"].reshape(-1, f).T)
     bias = layer.weights["bias"][:, None].copy()
-    padded_shape = (c, h + top + bottom, w + left + right)
-    taps = [(dy, dx) for dy in range(kh) for dx in range(kw)]
     pointwise = kh == kw == 1 and sh == sw == 1 and not any(p["pad"])
-    span_h, span_w = sh * (ho - 1) + 1, sw * (wo - 1) + 1
+    # im2col: tap (dy, dx) of output unit (r, col) reads input (r*sh + dy - top, col*sw + dx - left).
+    # Each tap copies the block of units whose input is inside the image straight into the
+    # patch matrix; the cells that fall in the padding are zeros written once, when the
+    # (per thread, per batch size) patch buffer is made, and never touched again.
+    copies = []
+    for t, (dy, dx) in enumerate((dy, dx) for dy in range(kh) for dx in range(kw)):
+        r0, r1 = _inside(dy - top, sh, h, ho)
+        c0, c1 = _inside(dx - left, sw, w, wo)
+        if r0 < r1 and c0 < c1:
+            rows = slice(r0 * sh + dy - top, (r1 - 1) * sh + dy - top + 1, sh)
+            cols = slice(c0 * sw + dx - left, (c1 - 1) * sw + dx - left + 1, sw)
+            copies.append((t, slice(r0, r1), slice(c0, c1), rows, cols))
+    taps = kh * kw
+    workspace = threading.local()
+
+    def patch_buffer(n):
+        buffers = workspace.__dict__.setdefault("buffers", {})
+        if n not in buffers:
+            if len(buffers) >= 4:
+                buffers.clear()
+            buffers[n] = np.zeros((n, taps, c, ho, wo), np.float32)
+        return buffers[n]
 
     def conv(values, views, out):
         x = values[source]
         n = len(x)
-        if top or bottom or left or right:
-            padded = np.zeros((n, *padded_shape), np.float32)
-            padded[:, :, top : top + h, left : left + w] = x
-        else:
-            padded = x
         if pointwise:
-            patches = padded.reshape(n, c, h * w)
+            patches = x.reshape(n, c, h * w)
         else:
-            patches = np.concatenate([padded[:, :, dy : dy + span_h : sh, dx : dx + span_w : sw] for dy, dx in taps], axis=1)
-            patches = patches.reshape(n, len(taps) * c, ho * wo)
+            buffer = patch_buffer(n)
+            for t, out_rows, out_cols, rows, cols in copies:
+                buffer[:, t, :, out_rows, out_cols] = x[:, :, rows, cols]
+            patches = buffer.reshape(n, taps * c, ho * wo)
         o = views[name]
         result = o.reshape(n, f, ho * wo)
         np.matmul(matrix, patches, out=result)
@@ -242,6 +261,17 @@ def _conv_step(name, source, layer, in_shape):
         values[name] = o
 
     return conv
+
+
+def _inside(offset, stride, size, count):
+    """Output units [first, stop) whose input index i*stride + offset lies in 0..size-1."""
+    first = max(0, -(offset // stride) if offset < 0 else 0)
+    while first < count and first * stride + offset < 0:
+        first += 1
+    stop = count
+    while stop > first and (stop - 1) * stride + offset > size - 1:
+        stop -= 1
+    return first, stop
 
 
 def _pool_step(name, source, layer, in_shape):

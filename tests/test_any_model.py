@@ -410,3 +410,10 @@ def test_the_serving_path_does_not_import_tensorflow(tmp_path):
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     subprocess.run([sys.executable, "-c", code, str(DEFAULT_MODEL_PATH)], cwd=root, check=True, timeout=60)
+
+
+def test_a_file_that_is_not_a_keras_zip_gets_the_clear_error(tmp_path):
+    path = tmp_path / "legacy.h5"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    with pytest.raises(UnsupportedModel, match="not a Keras 3 .keras file"):
+        describe_file(path)
