@@ -417,3 +417,62 @@ def test_a_file_that_is_not_a_keras_zip_gets_the_clear_error(tmp_path):
     path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
     with pytest.raises(UnsupportedModel, match="not a Keras 3 .keras file"):
         describe_file(path)
+
+
+# ---------------------------------------------------------------------------------------
+# Saliency in NumPy (model.gradient) equals TensorFlow's gradient
+
+
+def keras_logits(model, description):
+    """A Keras model image → the output's scores before the softmax."""
+    output = description.output
+    before = description.layer(output.inputs[0]).source
+    features = keras.Model(model.inputs, model.get_layer(before).output)
+    if output.kind == "activation":  # a separate softmax layer: its input is the logits
+        return features
+    kernel, bias = output.weights["kernel"], output.weights["bias"]
+    return lambda x: keras.ops.matmul(features(x, training=False), kernel) + bias
+
+
+def test_input_gradient_equals_tensorflows(built):
+    import tensorflow as tf
+
+    from model.gradient import input_gradient, saliency
+
+    name, model, description = built
+    images = images_for(description, 3, seed=5)
+    forward = Forward(description)
+    ours, classes = input_gradient(forward, images)
+    logits = keras_logits(model, description)
+    x = tf.constant(images)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        score = tf.reduce_sum(tf.gather(logits(x), classes, axis=1, batch_dims=1))
+    expected = tape.gradient(score, x).numpy()
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(ours / scale, expected / scale, atol=1e-4, err_msg=name)
+    np.testing.assert_array_equal(classes, np.argmax(forward.run(images)["logits"], axis=1))
+    picture, predicted = saliency(forward, images[0])
+    assert picture.shape == description.input_shape[:2] and picture.max() == 1 and predicted == classes[0]
+
+
+def test_default_model_saliency_equals_todays():
+    """Equal to model.saliency (TensorFlow) where no max-pool window has a tie. On a digit's
+    blank background every window ties and either pass sends the gradient to whichever
+    input won in its own float rounding, so there the maps only agree broadly."""
+    from model.gradient import saliency
+    from model.network import load_keras
+    from model.saliency import Saliency
+
+    forward, today = Forward(describe_file(DEFAULT_MODEL_PATH)), Saliency(load_keras())
+    noise = np.random.default_rng(0).random((28, 28), dtype=np.float32)
+    (ours, digit), (theirs, their_digit) = saliency(forward, noise), today(noise)
+    assert digit == their_digit
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    seven = np.zeros((28, 28), np.float32)
+    seven[5:8, 6:22] = 1
+    for row in range(8, 24):
+        seven[row, 21 - (row - 8) // 2 : 24 - (row - 8) // 2] = 1
+    (ours, digit), (theirs, their_digit) = saliency(forward, seven), today(seven)
+    assert digit == their_digit
+    assert np.corrcoef(ours.ravel(), theirs.ravel())[0, 1] > 0.8
