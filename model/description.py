@@ -246,6 +246,7 @@ def _endpoints(value) -> list:
 
 
 def _tensor_args(node):
+    """The Keras tensors a layer call (one of its inbound nodes) takes."""
     out = []
 
     def walk(arg):
@@ -254,12 +255,14 @@ def _tensor_args(node):
         elif isinstance(arg, (list, tuple)):
             for item in arg:
                 walk(item)
+        elif isinstance(arg, dict):
+            for item in arg.values():
+                walk(item)
 
-    if isinstance(node, dict):
-        walk(node.get("args", []))
-        walk(list(node.get("kwargs", {}).values()))
-    else:  # Keras 2 style: [[name, node, index, kwargs], ...]
-        return [item for item in node]
+    if not isinstance(node, dict):
+        raise UnsupportedModel("the model was saved by an older Keras: save it again with Keras 3")
+    walk(node.get("args", []))
+    walk(node.get("kwargs", {}))
     return out
 
 
