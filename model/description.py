@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import re
 import zipfile
 from dataclasses import dataclass, field
