@@ -322,7 +322,7 @@ def test_spotlight_shows_a_submission_with_every_layer(app, teacher_http, klass,
     teacher.emit("spotlight", {"id": mine["id"]})
     (shown,) = wait_for_events(teacher, "spotlight")
     assert shown["submission"]["name"] == "Ana" and shown["submission"]["id"] == mine["id"]
-    frame = frames.decode(shown["frame"])
+    frame = frames.decode(shown["frame"], network)
     expected = strokes_to_input(ONE)
     np.testing.assert_array_equal(frame["image"], expected)
     outputs = network.run(expected[None])
@@ -332,7 +332,7 @@ def test_spotlight_shows_a_submission_with_every_layer(app, teacher_http, klass,
     assert "no such drawing" in errors(teacher)[0]
 
 
-def test_follow_me_sends_the_teachers_drawing_and_maps_to_every_student(app, teacher_http, klass):
+def test_follow_me_sends_the_teachers_drawing_and_maps_to_every_student(app, teacher_http, klass, network):
     teacher, _ = connect(app, teacher_http, klass, "teacher")
     students = [student(app, klass, name)[1] for name in ("Ana", "Bo")]
     teacher.emit("follow", {"on": True})
@@ -343,14 +343,14 @@ def test_follow_me_sends_the_teachers_drawing_and_maps_to_every_student(app, tea
     for client in students:
         (follow,) = wait_for_events(client, "follow_frame")
         assert follow["strokes"] == SEVEN and follow["width"] == 400 and follow["frame"] == own
-        assert frames.decode(follow["frame"])["digit"] == 7
+        assert frames.decode(follow["frame"], network)["digit"] == 7
     # A student who joins now sees the teacher's drawing at once.
     _, late, state = student(app, klass, "Cy")
     assert state["following"] is True
     assert wait_for_events(late, "follow_frame")[0]["frame"] == own
     # Clearing the pad clears the students' screens too.
     teacher.emit("draw", {"seq": 5, "strokes": [], "width": 400, "height": 400})
-    assert frames.decode(wait_for_events(students[0], "follow_frame")[0]["frame"])["digit"] == -1
+    assert frames.decode(wait_for_events(students[0], "follow_frame")[0]["frame"], network)["digit"] == -1
     teacher.emit("follow", {"on": False})
     assert wait_for_events(students[0], "follow") == [{"on": False}]
     teacher.emit("draw", {"seq": 6, "strokes": SEVEN, "width": 400, "height": 400})

@@ -1,8 +1,17 @@
 import numpy as np
+import pytest
 
-from model.network import SHOWN_LAYERS
+from bench.common import fit, prefix
+from model.network import DEFAULT_MODEL_PATH, SHOWN_LAYERS
+from model.preprocess import strokes_to_input
 from webapp import frames
-from webapp.inference import Result
+from webapp.inference import InferenceService, Result
+
+HOW = {"conv1": frames.CONV, "relu1": frames.RELU, "pool1": frames.MAXPOOL, "conv2": frames.SENT, "relu2": frames.RELU,
+       "pool2": frames.MAXPOOL, "dense1": frames.SENT, "dense2": frames.SENT, "output": frames.SENT}
+# What each derived layer is computed from on the page; the chain back to a sent layer
+# (or to the input) is what the tolerance below depends on.
+SENT_ROOT = {"relu2": "conv2", "pool2": "conv2"}
 
 
 def fake_result(rng):
@@ -17,11 +26,11 @@ def fake_result(rng):
     return Result(rng.random((28, 28)).astype(np.float32), layers)
 
 
-def test_round_trip_keeps_every_value_within_half_a_step():
+def test_sent_layers_round_trip_within_half_a_step():
     rng = np.random.default_rng(0)
     result = fake_result(rng)
     names = ("conv1", "pool2", "dense1", "output")
-    data = frames.encode(123456, result, names)
+    data = frames.encode(123456, result, names, steps=())  # no rules: every layer is sent
     assert len(data) % 4 == 0
     frame = frames.decode(data)
     assert frame["seq"] == 123456 and frame["digit"] == 7
@@ -31,6 +40,7 @@ def test_round_trip_keeps_every_value_within_half_a_step():
     for name in names:
         original = result.layers[name]
         layer = frame["layers"][name]
+        assert layer["how"] == frames.SENT
         expected = original.reshape(1, -1, 1) if original.ndim == 1 else original
         assert layer["values"].shape == expected.shape
         step = (expected.max(axis=(0, 1)) - expected.min(axis=(0, 1))) / 255
@@ -40,15 +50,123 @@ def test_round_trip_keeps_every_value_within_half_a_step():
     np.testing.assert_allclose(frame["layers"]["pool2"]["values"][:, :, 3], 2.5)
 
 
-def test_frame_is_compact_bytes(network):
-    image = np.zeros((28, 28), np.float32)
-    image[4:24, 12:16] = 1
-    outputs = network.run(image[None])
-    result = Result(image, {k: v[0] for k, v in outputs.items() if k in SHOWN_LAYERS})
-    data = frames.encode(1, result, SHOWN_LAYERS)
-    maps = sum(v[0].size for k, v in outputs.items() if k in SHOWN_LAYERS)
-    # One byte a value plus small per-map headers: far below JSON floats.
-    assert maps < len(data) < maps * 1.1 + 4000
+def pen_images(samples, count=8):
+    """Real pen digits, whole and two thirds drawn (as a pen leaves them mid-stroke)."""
+    images = []
+    for sample in samples[:: len(samples) // count][:count]:
+        strokes = fit(sample["strokes"], 400)
+        total = sum(len(s) for s in strokes)
+        images += [strokes_to_input(strokes), strokes_to_input(prefix(strokes, 2 * total // 3))]
+    return images
+
+
+def tolerance(name, truth):
+    """How far each map's shown values may be from the network's float values.
+
+    Rounding a map to 0..255 over its own min..max moves a value by at most half a step,
+    (max - min) / 255 / 2. conv1 is computed from the exact input with the exact weights,
+    relu1 and pool1 from conv1's floats: only their own rounding counts. relu2 and pool2
+    are computed from conv2's sent bytes, each within half a step of conv2's map; ReLU and
+    max pooling move no value further from the truth than their inputs were; then they are
+    rounded over their own range: half a step of conv2's map plus half a step of their own.
+    1e-5: float32 (the server's sums) against float64 (the page's), values of a few units.
+    The steps are the true maps' ranges, not the frame's, so the frame cannot widen them."""
+    def half_step(values):
+        return (values.max(axis=(0, 1)) - values.min(axis=(0, 1))) / 255 / 2
+
+    bound = half_step(truth[name]) + 1e-5
+    if name in SENT_ROOT:
+        bound = bound + half_step(truth[SENT_ROOT[name]])
+    return bound
+
+
+@pytest.fixture(scope="module")
+def pen_frames(network, pen_test_samples):
+    service = InferenceService(network)
+    out = []
+    for image in pen_images(pen_test_samples):
+        result = service.run(image)
+        data = frames.encode(7, result, SHOWN_LAYERS)
+        out.append((result, data, frames.decode(data, network)))
+    return out
+
+
+def test_every_layer_of_real_digits_is_the_networks_within_its_tolerance(pen_frames):
+    for result, data, frame in pen_frames:
+        assert len(data) % 4 == 0
+        np.testing.assert_array_equal(frame["image"], result.image)
+        assert {name: layer["how"] for name, layer in frame["layers"].items()} == HOW
+        truth = {name: result.layers[name].reshape(frame["layers"][name]["shape"]) for name in SHOWN_LAYERS}
+        for name, layer in frame["layers"].items():
+            bound = tolerance(name, truth)
+            error = np.abs(layer["values"] - truth[name]).max(axis=(0, 1))
+            assert np.all(error <= bound), (name, (error / bound).max())
+            # min and max are the true ones, as far as the source's rounding lets them be
+            assert np.all(np.abs(layer["min"] - truth[name].min(axis=(0, 1))) <= bound), name
+            assert np.all(np.abs(layer["max"] - truth[name].max(axis=(0, 1))) <= bound), name
+            # the format's own statement of its precision holds too
+            assert np.all(error <= layer["error_bound"] + 1e-5), name
+        # ReLU left no negative value, and pooling kept each window's largest
+        assert frame["layers"]["relu1"]["values"].min() >= 0 and frame["layers"]["relu2"]["values"].min() >= 0
+
+
+def test_derived_layers_are_rounded_like_sent_ones(pen_frames):
+    """The page's rounding of a derived map is the encoder's: done on the network's own
+    float values, the encoder would give the same bytes except where a value lies within
+    float error of a rounding boundary."""
+    for result, _, frame in pen_frames:
+        sent_everything = frames.decode(frames.encode(7, result, SHOWN_LAYERS, steps=()))
+        for name in ("conv1", "relu1", "pool1"):
+            ours, theirs = frame["layers"][name], sent_everything["layers"][name]
+            differ = np.abs(ours["bytes"].astype(int) - theirs["bytes"].astype(int))
+            assert differ.max() <= 1 and (differ > 0).mean() < 0.001, name
+
+
+def test_tolerance_is_tight_enough_to_catch_a_wrong_derivation(pen_frames):
+    """Without ReLU, relu1 would be conv1: the comparison must see that."""
+    result, data, frame = pen_frames[0]
+    truth = {name: result.layers[name].reshape(frame["layers"][name]["shape"]) for name in SHOWN_LAYERS}
+    conv1 = frame["layers"]["conv1"]
+    assert np.any(np.abs(conv1["values"] - truth["relu1"]) > tolerance("relu1", truth))
+
+
+def test_a_frame_of_a_real_digit_is_small(pen_frames):
+    for result, data, frame in pen_frames:
+        sent = [layer for layer in frame["layers"].values() if layer["how"] == frames.SENT]
+        values = sum(np.prod(layer["shape"]) for layer in sent)
+        maps = sum(layer["shape"][2] for layer in sent)
+        header = frames.HEADER.size + 4 * frames.NUM_CLASSES + 4 * frames.INPUT_PIXELS + len(HOW) * frames.LAYER_HEADER.size
+        assert len(data) == header + 8 * maps + values + (-values % 4)
+        assert len(data) <= 20_000  # was 69 KB with every layer sent
+
+
+def test_a_layer_whose_source_is_not_in_the_frame_is_sent(network, pen_test_samples):
+    image = pen_images(pen_test_samples, 1)[0]
+    result = InferenceService(network).run(image)
+    names = ("conv1", "pool1", "conv2", "pool2", "dense1", "output")  # no ReLU layers
+    frame = frames.decode(frames.encode(1, result, names), network)
+    assert [layer["how"] for layer in frame["layers"].values()] == [frames.CONV] + [frames.SENT] * 5
+    for name, layer in frame["layers"].items():
+        truth = result.layers[name].reshape(layer["shape"])
+        half_step = (truth.max(axis=(0, 1)) - truth.min(axis=(0, 1))) / 255 / 2
+        assert np.all(np.abs(layer["values"] - truth) <= half_step + 1e-5), name
+
+
+def test_decoding_a_derived_conv_needs_the_weights(pen_frames):
+    with pytest.raises(ValueError, match="weights"):
+        frames.decode(pen_frames[0][1])
+
+
+def test_the_rules_read_the_same_from_the_model_file():
+    """The hand-written table of the tutorial's layers and the model file's description
+    (model/description.py) give the same derivations."""
+    from model.description import describe_file
+
+    shapes = [(28, 28, 24), (28, 28, 24), (14, 14, 24), (14, 14, 48), (14, 14, 48), (7, 7, 48), (1, 512, 1), (1, 128, 1), (1, 10, 1)]
+    tutorial = frames.plan(SHOWN_LAYERS, shapes)
+    assert tutorial == frames.plan(SHOWN_LAYERS, shapes, frames.steps_from_description(describe_file(DEFAULT_MODEL_PATH)))
+    assert [how for how, *_ in tutorial] == [HOW[name] for name in SHOWN_LAYERS]
+    assert tutorial[0] == (frames.CONV, frames.INPUT, 2, 1, 0) and tutorial[2] == (frames.MAXPOOL, 1, 2, 2, 0)
 
 
 def test_empty_frame():

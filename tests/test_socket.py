@@ -40,7 +40,7 @@ def test_strokes_in_one_frame_out_with_every_layer(sio, network):
     sio.emit("draw", draw(5, SEVEN))
     (data,) = received(sio, "frame")
     assert isinstance(data, bytes)
-    frame = frames.decode(data)
+    frame = frames.decode(data, network)
     assert frame["seq"] == 5
     assert {name: layer["shape"] for name, layer in frame["layers"].items()} == SHAPES
     outputs = network.run(strokes_to_input(SEVEN)[None])
@@ -51,27 +51,27 @@ def test_strokes_in_one_frame_out_with_every_layer(sio, network):
     assert np.all(np.abs(conv2["values"] - outputs["conv2"][0]) <= step / 2 + 1e-5)
 
 
-def test_pen_digits_are_read(sio, pen_test_samples):
+def test_pen_digits_are_read(sio, pen_test_samples, network):
     samples = pen_test_samples[::20]
     got = []
     for seq, sample in enumerate(samples):
         sio.emit("draw", draw(seq, fit_to_canvas(sample["strokes"], 400)))
-        got.append(frames.decode(received(sio, "frame")[0]))
+        got.append(frames.decode(received(sio, "frame")[0], network))
     assert [f["seq"] for f in got] == list(range(len(samples)))
     hits = sum(f["digit"] == s["label"] for f, s in zip(got, samples))
     assert hits >= 0.95 * len(samples)
 
 
-def test_empty_drawing_gets_an_empty_frame(sio):
+def test_empty_drawing_gets_an_empty_frame(sio, network):
     sio.emit("draw", draw(3, []))
-    frame = frames.decode(received(sio, "frame")[0])
+    frame = frames.decode(received(sio, "frame")[0], network)
     assert frame["seq"] == 3 and frame["digit"] == -1 and frame["layers"] == {}
 
 
-def test_picture_event(sio, pen_test_samples):
+def test_picture_event(sio, pen_test_samples, network):
     sample = next(s for s in pen_test_samples if s["label"] == 5)
     sio.emit("image", {"seq": 8, "data": photo_of(sample["strokes"])})
-    frame = frames.decode(received(sio, "frame")[0])
+    frame = frames.decode(received(sio, "frame")[0], network)
     assert frame["seq"] == 8 and frame["digit"] == 5
 
 
@@ -94,7 +94,7 @@ def test_picture_event(sio, pen_test_samples):
         ("hack_the_planet", {"x": 1}, "unknown event"),
     ],
 )
-def test_bad_input_gets_an_error_and_the_client_stays(sio, event, payload, words):
+def test_bad_input_gets_an_error_and_the_client_stays(sio, event, payload, words, network):
     sio.emit(event, payload)
     errors = received(sio, "error_message")
     assert len(errors) == 1 and words in errors[0]["error"], errors
@@ -102,7 +102,7 @@ def test_bad_input_gets_an_error_and_the_client_stays(sio, event, payload, words
     assert sio.get_received() == []  # one answer, nothing more
     assert sio.is_connected()
     sio.emit("draw", draw(2, SEVEN))
-    assert frames.decode(received(sio, "frame")[0])["seq"] == 2
+    assert frames.decode(received(sio, "frame")[0], network)["seq"] == 2
 
 
 def test_clients_only_get_their_own_frames(app):
@@ -121,13 +121,13 @@ def test_clients_only_get_their_own_frames(app):
 
 
 @pytest.fixture
-def remote(live_server):
+def remote(live_server, network):
     clients = []
 
     def connect():
         client = socketio_client.Client(reconnection=False)
         inbox = {"frame": [], "error_message": []}
-        client.on("frame", lambda data: inbox["frame"].append(frames.decode(data)))
+        client.on("frame", lambda data: inbox["frame"].append(frames.decode(data, network)))
         client.on("error_message", lambda e: inbox["error_message"].append(e))
         client.connect(live_server, transports=["websocket"], wait_timeout=10)
         in_order(client)

@@ -1,42 +1,182 @@
 """The binary frame: one Socket.IO message with the prediction and every layer's maps.
 
 Layout, little-endian, every block 4-byte aligned so a browser can view it in place:
-  header   "CNNF", u8 version (3), u8 layer count L, i8 digit (-1: nothing drawn), u8 0, u32 seq
+  header   "CNNF", u8 version (4), u8 layer count L, i8 digit (-1: nothing drawn), u8 0, u32 seq
   f32[10]  probabilities
-  f32[784] the 28x28 input the network saw, exactly (the page works conv1's sums out from it)
-  L x      char[8] name (NUL-padded), u16 height, u16 width, u16 maps, u16 0
-  f32[M]   per-map minimum, for the M maps of all layers in order
+  f32[784] the 28x28 input the network saw, exactly (conv1 is worked out from it)
+  L x      char[8] name (NUL-padded), u16 height, u16 width, u16 maps,
+           u8 how, u8 source, u8 size, u8 stride, u8 pad, u8 0            (20 bytes)
+  f32[M]   per-map minimum, for the M maps of the SENT layers in order
   f32[M]   per-map maximum
-  u8[...]  every map's values, map after map, layer after layer: 0..255 spanning that
+  u8[...]  every SENT map's values, map after map, layer after layer: 0..255 spanning that
            map's minimum..maximum; then zero padding to a multiple of 4
-Dense layers are one map of height 1. Keeping all values together lets the encoder scale
-every map of every layer in a handful of array operations.
+
+`how` says how the page gets a layer; only SENT layers have bytes and min/max in the frame:
+  SENT    0  its values are in the frame
+  RELU    1  max(0, x) of layer `source` (an index in the table, always an earlier layer)
+  MAXPOOL 2  the maximum of each size x size window of layer `source`, windows `stride`
+             apart, no padding
+  CONV    3  the convolution of the input (`source` 255) with the layer's own filters, which
+             the page has (`kernels` in webapp/views.py): single-channel size x size kernels,
+             `stride`, `pad` rows and columns of zeros before the input (and zeros past its
+             end, as far as the layer's height and width need: Keras' "same" padding)
+The page and `decode` derive in the table's order, in float64: CONV from the exact input
+and exact float32 weights; RELU and MAXPOOL from their source's float values (a SENT
+source's dequantized values, min + q/255 * (max - min); a derived source's values before
+they were quantized). Each derived map is then quantized to 0..255 over its own min..max
+as the encoder quantizes (round half up), with min and max kept as float32, so a derived
+layer looks exactly like a sent one. A value the page shows is within half a step of its
+own map of the network's float value, plus, for a layer derived from a SENT layer, half a
+step of that source map (`error_bound`).
+
+Dense layers are one map of height 1. Keeping all sent values together lets the encoder
+scale every map of every sent layer in a handful of array operations.
 """
 import struct
+from dataclasses import dataclass
 
 import numpy as np
 
+from model.architecture import INPUT_SHAPE, LAYER_NAMES, layer_kind
 from model.network import SHOWN_LAYERS
 
 MAGIC = b"CNNF"
-VERSION = 3
+VERSION = 4
 HEADER = struct.Struct("<4sBBbxI")
-LAYER_HEADER = struct.Struct("<8sHHHxx")
+LAYER_HEADER = struct.Struct("<8sHHHBBBBBx")
 NUM_CLASSES = 10
 INPUT_PIXELS = 28 * 28
 _INPUT_AT = HEADER.size + 4 * NUM_CLASSES
 
+SENT, RELU, MAXPOOL, CONV = 0, 1, 2, 3
+INPUT = 255  # the `source` of a layer computed from the input
+
+
+# ---------------------------------------------------------------------------------------
+# Which layers the page derives: one rule per kind of layer, fed by a list of steps.
+
+
+@dataclass(frozen=True)
+class Step:
+    """One layer as the derivation rules read it."""
+
+    name: str
+    kind: str  # "conv", "relu", "maxpool"; any other kind is sent
+    source: str = None  # the layer it is computed from; None: the input
+    size: int = 0  # conv kernel or pooling window (square)
+    stride: int = 1
+    pad: int = 0  # conv: rows and columns of zeros before the input
+    channels: int = 0  # conv: input channels, where known
+
+
+def tutorial_steps():
+    """The tutorial's network (model/architecture.py): each layer computed from the one
+    before it; 2x2 convolutions, stride 1, "same" padding (Keras pads an even kernel after
+    the input only, so nothing before); 2x2 max pooling, stride 2."""
+    steps, source = [], None
+    for name in LAYER_NAMES:
+        kind = layer_kind(name)
+        if kind == "conv":
+            steps.append(Step(name, "conv", source, 2, 1, 0, INPUT_SHAPE[2] if source is None else 0))
+        elif kind == "pool":
+            steps.append(Step(name, "maxpool", source, 2, 2))
+        else:
+            steps.append(Step(name, kind, source))
+        source = name
+    return tuple(steps)
+
+
+def steps_from_description(description):
+    """The same steps from a `model.description.NetworkDescription` (any Keras CNN)."""
+    steps = []
+    for layer in description.layers:
+        source = None if layer.inputs[0] == description.input_name else layer.inputs[0]
+        p = layer.params
+        kind = layer.kind
+        if kind == "conv":
+            (kh, kw), (sh, sw), (top, _, left, _) = p["kernel"], p["strides"], p["pad"]
+            channels = description.shape_of(layer.inputs[0])[2]
+            square = kh == kw and sh == sw and top == left
+            steps.append(Step(layer.name, "conv" if square else "conv-other", source, kh, sh, top, channels))
+        elif kind == "maxpool":
+            (ph, pw), (sh, sw) = p["pool"], p["strides"]
+            square = ph == pw and sh == sw and p["padding"] == "valid"
+            steps.append(Step(layer.name, "maxpool" if square else "maxpool-other", source, ph, sh))
+        elif kind == "activation" and p["activation"] == "relu":
+            steps.append(Step(layer.name, "relu", source))
+        else:
+            steps.append(Step(layer.name, kind, source))
+    return tuple(steps)
+
+
+TUTORIAL_STEPS = tutorial_steps()
+
+
+def derivation(step, earlier) -> tuple:
+    """How the page gets one layer: (how, source index, size, stride, pad). `earlier`:
+    the names of the layers before it in the frame, with their indices.
+
+    conv of the one-channel input: computed on the page (a few multiplications a unit,
+    exact, the largest layers of the frame); ReLU and max pooling of a layer in the frame:
+    computed on the page; everything else is sent. A conv of maps (conv2) is sent: from
+    quantized maps it would carry their error and cost the page many multiplications."""
+    if step is not None:
+        if step.kind == "conv" and step.source is None and step.channels == 1 and step.size < 256 and step.stride < 256 and step.pad < 256:
+            return CONV, INPUT, step.size, step.stride, step.pad
+        if step.kind == "relu" and step.source in earlier:
+            return RELU, earlier[step.source], 0, 0, 0
+        if step.kind == "maxpool" and step.source in earlier and 0 < step.size < 256 and 0 < step.stride < 256:
+            return MAXPOOL, earlier[step.source], step.size, step.stride, 0
+    return SENT, 0, 0, 0, 0
+
+
+def plan(names, shapes, steps=TUTORIAL_STEPS) -> list:
+    """Every layer's derivation, for layers `names` with (h, w, c) `shapes` in frame order.
+    A derivation whose shape would not come out as the layer's is dropped: sent instead."""
+    by_name = {step.name: step for step in steps}
+    earlier, out = {}, []
+    for i, (name, (h, w, c)) in enumerate(zip(names, shapes)):
+        how, source, size, stride, pad = derivation(by_name.get(name), earlier)
+        if how in (RELU, MAXPOOL):
+            sh, sw, sc = shapes[source]
+            fits = (sh, sw) == (h, w) if how == RELU else ((sh - size) // stride + 1, (sw - size) // stride + 1) == (h, w)
+            if sc != c or not fits:
+                how = SENT
+        out.append((how, source, size, stride, pad) if how != SENT else (SENT, 0, 0, 0, 0))
+        earlier[name] = i
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Encoding
+
 
 class _Layout:
     """Everything about frames with these layers and shapes that does not change: a
-    template with the layer table written, where the mins and values go, and each map's
-    start and size in the flattened maps. Built once per set of layers."""
+    template with the layer table written, where the mins and values go, each sent map's
+    start and size in the flattened sent maps, and where the sent layers lie in a result's
+    `values` (every shown layer channel-first). Built once per set of layers."""
 
-    def __init__(self, names, shapes):
-        table = b"".join(LAYER_HEADER.pack(n.encode("ascii"), h, w, c) for n, (h, w, c) in zip(names, shapes))
-        self.sizes = np.repeat([h * w for h, w, _ in shapes], [c for _, _, c in shapes])
-        self.starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])
+    def __init__(self, names, shapes, steps):
+        self.steps = steps
+        derived = plan(names, shapes, steps)
+        table = b"".join(
+            LAYER_HEADER.pack(n.encode("ascii"), h, w, c, *d) for n, (h, w, c), d in zip(names, shapes, derived)
+        )
+        self.sent = [i for i, d in enumerate(derived) if d[0] == SENT]
+        sent_shapes = [shapes[i] for i in self.sent]
+        self.sizes = np.repeat([h * w for h, w, _ in sent_shapes], [c for _, _, c in sent_shapes])
+        self.starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.intp)
         self.maps = len(self.sizes)
+        # The sent layers' runs in `values`: adjacent sent layers make one run.
+        ends = np.cumsum([h * w * c for h, w, c in shapes])
+        self.runs = []
+        for i in self.sent:
+            start, stop = int(ends[i - 1]) if i else 0, int(ends[i])
+            if self.runs and self.runs[-1][1] == start:
+                self.runs[-1][1] = stop
+            else:
+                self.runs.append([start, stop])
         self.mins_at = (_INPUT_AT + 4 * INPUT_PIXELS + len(table)) // 4  # a float32 index
         self.values_at = 4 * self.mins_at + 8 * self.maps
         total = int(self.sizes.sum())
@@ -52,22 +192,28 @@ def _as_maps(array):
     return array.reshape(1, -1, 1) if array.ndim == 1 else array
 
 
-def encode(seq: int, result, layer_names) -> bytes:
+def encode(seq: int, result, layer_names, steps=TUTORIAL_STEPS) -> bytes:
+    """`steps`: what the derivation rules know of the network (`tutorial_steps`); () sends
+    every layer."""
     maps = [_as_maps(result.layers[name]) for name in layer_names]
-    key = (tuple(layer_names), tuple(m.shape for m in maps))
-    layout = _layouts.get(key) or _layouts.setdefault(key, _Layout(*key))
+    key = (tuple(layer_names), tuple(m.shape for m in maps), id(steps))
+    layout = _layouts.get(key)
+    if layout is None or layout.steps is not steps:
+        layout = _layouts[key] = _Layout(key[0], key[1], steps)
     out = bytearray(layout.template)
     HEADER.pack_into(out, 0, MAGIC, VERSION, len(layer_names), result.digit, seq)
     u8 = np.frombuffer(out, np.uint8)
     f4 = u8.view("<f4")
     f4[HEADER.size // 4 : _INPUT_AT // 4] = result.probabilities
     f4[_INPUT_AT // 4 : _INPUT_AT // 4 + INPUT_PIXELS] = result.image.ravel()
-    if not maps:
+    if not layout.maps:
         return bytes(out)
     if tuple(layer_names) == SHOWN_LAYERS and result.values is not None:
-        flat = result.values  # the network computed every layer into this, in frame order
+        # The network computed every layer into this, in frame order: the sent layers are slices.
+        runs = [result.values[start:stop] for start, stop in layout.runs]
+        flat = runs[0] if len(runs) == 1 else np.concatenate(runs)
     else:
-        flat = np.concatenate([m.transpose(2, 0, 1).ravel() for m in maps])
+        flat = np.concatenate([maps[i].transpose(2, 0, 1).ravel() for i in layout.sent])
     low = np.minimum.reduceat(flat, layout.starts)
     high = np.maximum.reduceat(flat, layout.starts)
     f4[layout.mins_at : layout.mins_at + layout.maps] = low
@@ -85,31 +231,127 @@ def encode_empty(seq: int) -> bytes:
     return HEADER.pack(MAGIC, VERSION, 0, -1, seq) + bytes(4 * NUM_CLASSES + 4 * INPUT_PIXELS)
 
 
-def decode(data: bytes) -> dict:
-    """The inverse of `encode`, with values restored to floats (for tests and scripts)."""
+# ---------------------------------------------------------------------------------------
+# Decoding: what the page does (static/js/frame.js), step for step, in float64.
+
+
+def quantize(values):
+    """(maps, n) float64 → (uint8 bytes, float32 min, float32 max), as the page quantizes a
+    derived map: over the map's own min..max (kept as float32), round half up."""
+    low = values.min(axis=1).astype(np.float32)
+    high = values.max(axis=1).astype(np.float32)
+    lo, hi = low.astype(np.float64)[:, None], high.astype(np.float64)[:, None]
+    scale = 255 / np.maximum(hi - lo, 1e-30)
+    q = np.clip(np.floor((values - lo) * scale + 0.5), 0, 255).astype(np.uint8)
+    return q, low, high
+
+
+def dequantize(q, low, high):
+    """The true values of bytes `q` (maps, n): min + q/255 * (max - min), as the page reads them."""
+    lo, hi = low.astype(np.float64)[:, None], high.astype(np.float64)[:, None]
+    return lo + (q / 255) * (hi - lo)
+
+
+def _conv(image, kernel, bias, h, w, stride, pad):
+    """(c, h*w) float64: each filter over the one-channel image, summed in the page's order
+    (bias, then the taps row by row)."""
+    size = kernel.shape[0]
+    height, width = image.shape
+    padded = np.zeros((pad + (h - 1) * stride + size, pad + (w - 1) * stride + size))
+    padded[pad : pad + height, pad : pad + width] = image[: padded.shape[0] - pad, : padded.shape[1] - pad]
+    total = np.broadcast_to(bias.astype(np.float64)[:, None, None], (len(bias), h, w))
+    for dy in range(size):
+        for dx in range(size):
+            window = padded[dy : dy + (h - 1) * stride + 1 : stride, dx : dx + (w - 1) * stride + 1 : stride]
+            total = total + window[None] * kernel[dy, dx, 0].astype(np.float64)[:, None, None]
+    return total.reshape(len(bias), h * w)
+
+
+def _maxpool(source, h, w, sh, sw, size, stride):
+    maps = source.reshape(-1, sh, sw)
+    out = None
+    for dy in range(size):
+        for dx in range(size):
+            window = maps[:, dy : dy + (h - 1) * stride + 1 : stride, dx : dx + (w - 1) * stride + 1 : stride]
+            out = window if out is None else np.maximum(out, window)
+    return out.reshape(len(maps), h * w)
+
+
+def decode(data: bytes, weights=None) -> dict:
+    """The frame as the page shows it, values as floats (for tests and scripts): every layer,
+    sent or derived, with its shape, per-map min and max, and values. `weights`: a
+    `model.network.Network`, or its weights (layer name → (kernel, bias)); needed when the
+    frame has a layer computed from the input."""
     magic, version, count, digit, seq = HEADER.unpack_from(data, 0)
     if magic != MAGIC or version != VERSION:
         raise ValueError(f"not a version-{VERSION} CNN frame")
+    weights = getattr(weights, "weights", weights)
     probabilities = np.frombuffer(data, "<f4", NUM_CLASSES, HEADER.size)
     image = np.frombuffer(data, "<f4", INPUT_PIXELS, _INPUT_AT).reshape(28, 28)
     offset = _INPUT_AT + 4 * INPUT_PIXELS
     table = [LAYER_HEADER.unpack_from(data, offset + i * LAYER_HEADER.size) for i in range(count)]
     offset += count * LAYER_HEADER.size
-    total_maps = sum(c for *_, c in table)
+    total_maps = sum(c for _, _, _, c, how, *_ in table if how == SENT)
     mins = np.frombuffer(data, "<f4", total_maps, offset)
     maxs = np.frombuffer(data, "<f4", total_maps, offset + 4 * total_maps)
     offset += 8 * total_maps
-    layers, first = {}, 0
-    for raw_name, h, w, c in table:
-        values = np.frombuffer(data, np.uint8, c * h * w, offset).reshape(c, h * w)
-        offset += c * h * w
-        low, high = mins[first : first + c], maxs[first : first + c]
-        first += c
-        restored = low[:, None] + values * ((high - low) / 255.0)[:, None]
-        layers[raw_name.rstrip(b"\0").decode("ascii")] = {
+    layers, floats, first = {}, [], 0
+    for raw_name, h, w, c, how, source, size, stride, pad in table:
+        name = raw_name.rstrip(b"\0").decode("ascii")
+        if how == SENT:
+            q = np.frombuffer(data, np.uint8, c * h * w, offset).reshape(c, h * w)
+            offset += c * h * w
+            low, high = mins[first : first + c], maxs[first : first + c]
+            first += c
+            exact = dequantize(q, low, high)
+        else:
+            if how == CONV:
+                if weights is None or name not in weights:
+                    raise ValueError(f"{name} is computed from the input: decode needs the network's weights")
+                kernel, bias = weights[name]
+                exact = _conv(image.astype(np.float64), np.asarray(kernel), np.asarray(bias), h, w, stride, pad)
+            elif how == RELU:
+                exact = np.maximum(floats[source], 0)
+            elif how == MAXPOOL:
+                sh, sw, _ = list(layers.values())[source]["shape"]
+                exact = _maxpool(floats[source], h, w, sh, sw, size, stride)
+            else:
+                raise ValueError(f"{name}: unknown derivation {how}")
+            q, low, high = quantize(exact)
+        floats.append(exact)
+        layers[name] = {
             "shape": (h, w, c),
+            "how": how,
+            "source": None if how == SENT else (None if source == INPUT else list(layers)[source]),
             "min": low,
             "max": high,
-            "values": np.moveaxis(restored.reshape(c, h, w), 0, -1),
+            "bytes": q,
+            "values": np.moveaxis(dequantize(q, low, high).reshape(c, h, w), 0, -1),
         }
+    for layer in layers.values():
+        layer["error_bound"] = error_bound(layers, layer)
     return {"seq": seq, "digit": digit, "probabilities": probabilities, "image": image, "layers": layers}
+
+
+def step_size(layer):
+    """Per map: one quantization step, (max - min) / 255."""
+    return (layer["max"].astype(np.float64) - layer["min"]) / 255
+
+
+def error_bound(layers, layer):
+    """Per map: how far a value `decode` (and the page) shows may be from the network's own
+    float value. Rounding to 0..255 over a map's min..max moves a value by at most half a
+    step. A layer derived from the input (conv1) is computed exactly, so only its own
+    rounding counts; so for a ReLU or pool of it (derived from the exact floats). A layer
+    derived from a SENT layer starts from values already within half a step of that source
+    map (ReLU and max pooling move no value further from the truth than their inputs were:
+    both are 1-Lipschitz in each value), then is rounded once more over its own range.
+    Whole layers: a pooled map's window may come from any unit of the source map, so the
+    source's bound is per map (map m of a ReLU or pool is computed from map m only)."""
+    own = step_size(layer) / 2
+    root = layer
+    while root["how"] != SENT and root["source"] is not None:
+        root = layers[root["source"]]
+    if root is layer or root["how"] != SENT:
+        return own
+    return own + step_size(root) / 2

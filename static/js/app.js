@@ -5,6 +5,7 @@
 import { DrawingPad } from "./canvas.js";
 import { paintLegend } from "./colormap.js";
 import { Connection } from "./connection.js";
+import { useWeights } from "./frame.js";
 import { Inspector } from "./inspector.js";
 import { LayerView } from "./activations.js";
 import { PredictionView } from "./prediction.js";
@@ -41,6 +42,7 @@ export function startDrawingApp({
   onConnect = () => {}, sendEmpty = () => false, keyScope = document.body, onChange = () => {}, onShow = () => {},
 } = {}) {
   const { notes, kernels, fields, topPatches } = pageData();
+  useWeights(kernels); // conv1 is worked out from the input with these (frame.js)
   const message = $("#message");
   const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"));
   const inspector = new Inspector($("#inspector"), { fields, kernels, topPatches });

@@ -1,13 +1,30 @@
 // Decodes the server's binary frame; the layout is documented in webapp/frames.py.
+// Only some layers come with their values; the others (conv1 from the exact input and
+// conv1's own filters, ReLU and max pooling of a layer before them) are worked out here,
+// once, when `frame.layers` is first read: the page decodes every frame but paints only the
+// newest. Every layer then looks alike: {name, height, width, maps, min, max, values}, the
+// values 0..255 over each map's own min..max.
 const HEADER_BYTES = 12;
 const CLASSES = 10;
-const INPUT_PIXELS = 28 * 28;
-const LAYER_HEADER_BYTES = 16;
+const INPUT_SIDE = 28;
+const INPUT_PIXELS = INPUT_SIDE * INPUT_SIDE;
+const LAYER_HEADER_BYTES = 20;
+const VERSION = 4;
+export const SENT = 0, RELU = 1, MAXPOOL = 2, CONV = 3;
+const INPUT = 255;
+
+let weights = {}; // conv layer name → { values: [filter][size * size], bias: [filter] }
+
+// The conv filters the page has (`kernels` from webapp/views.py): conv1's, exact, compute
+// conv1 from the input. Called once, before any frame is decoded.
+export function useWeights(kernels) {
+  weights = kernels || {};
+}
 
 export function decodeFrame(buffer) {
   const view = new DataView(buffer);
   const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
-  if (magic !== "CNNF" || view.getUint8(4) !== 3) throw new Error("not a version-3 CNN frame");
+  if (magic !== "CNNF" || view.getUint8(4) !== VERSION) throw new Error(`not a version-${VERSION} CNN frame`);
   const count = view.getUint8(5);
   const digit = view.getInt8(6);
   const seq = view.getUint32(8, true);
@@ -19,24 +36,151 @@ export function decodeFrame(buffer) {
   const table = [];
   for (let i = 0; i < count; i++, offset += LAYER_HEADER_BYTES) {
     const name = String.fromCharCode(...new Uint8Array(buffer, offset, 8).filter((b) => b !== 0));
-    table.push({ name, height: view.getUint16(offset + 8, true), width: view.getUint16(offset + 10, true), maps: view.getUint16(offset + 12, true) });
+    table.push({
+      name,
+      height: view.getUint16(offset + 8, true),
+      width: view.getUint16(offset + 10, true),
+      maps: view.getUint16(offset + 12, true),
+      how: view.getUint8(offset + 14),
+      source: view.getUint8(offset + 15),
+      size: view.getUint8(offset + 16),
+      stride: view.getUint8(offset + 17),
+      pad: view.getUint8(offset + 18),
+    });
   }
-  const totalMaps = table.reduce((sum, t) => sum + t.maps, 0);
-  const mins = new Float32Array(buffer, offset, totalMaps);
-  const maxs = new Float32Array(buffer, offset + 4 * totalMaps, totalMaps);
-  offset += 8 * totalMaps;
+  const sentMaps = table.reduce((sum, t) => sum + (t.how === SENT ? t.maps : 0), 0);
+  const mins = new Float32Array(buffer, offset, sentMaps);
+  const maxs = new Float32Array(buffer, offset + 4 * sentMaps, sentMaps);
+  offset += 8 * sentMaps;
   let first = 0;
-  const layers = table.map((t) => {
+  for (const t of table) {
+    if (t.how !== SENT) continue;
     const size = t.maps * t.height * t.width;
-    const layer = { ...t, min: mins.subarray(first, first + t.maps), max: maxs.subarray(first, first + t.maps), values: new Uint8Array(buffer, offset, size) };
+    t.min = mins.subarray(first, first + t.maps);
+    t.max = maxs.subarray(first, first + t.maps);
+    t.values = new Uint8Array(buffer, offset, size);
     first += t.maps;
     offset += size;
-    return layer;
+  }
+  const frame = { seq, digit: digit < 0 ? null : digit, probabilities, image };
+  Object.defineProperty(frame, "layers", {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const layers = derive(table, image);
+      Object.defineProperty(frame, "layers", { value: layers, enumerable: true });
+      return layers;
+    },
   });
-  return { seq, digit: digit < 0 ? null : digit, probabilities, image, layers };
+  return frame;
 }
 
 // The true value of byte `q` of map `m`: the bytes span each map's own min..max.
 export function trueValue(layer, m, q) {
   return layer.min[m] + (q / 255) * (layer.max[m] - layer.min[m]);
+}
+
+// Every layer of the table, in its order: sent ones as they came, the others computed in
+// float64 from their source's float values (a sent source's true values; a derived source's
+// values before rounding), then rounded to 0..255 over each map's own min..max as the
+// server rounds (half up), min and max kept as float32.
+function derive(table, image) {
+  const exact = []; // per layer: Float64Array of every map's float values, map after map
+  return table.map((t, i) => {
+    const { name, height, width, maps, how, source, size, stride, pad } = t;
+    const layer = { name, height, width, maps };
+    if (how === SENT) {
+      Object.assign(layer, { min: t.min, max: t.max, values: t.values });
+      // Float values only for a layer something is derived from.
+      exact.push(table.some((d, j) => j > i && d.how !== SENT && d.how !== CONV && d.source === i) ? trueValues(layer) : null);
+      return layer;
+    }
+    const area = height * width;
+    let values;
+    if (how === CONV) {
+      const kernel = weights[name];
+      if (source !== INPUT || !kernel) throw new Error(`${name}: computed from the input, but its filters are unknown`);
+      values = conv(image, kernel, maps, height, width, size, stride, pad);
+    } else if (how === RELU) {
+      values = Float64Array.from(exact[source], (v) => (v > 0 ? v : 0));
+    } else if (how === MAXPOOL) {
+      const from = table[source];
+      values = maxpool(exact[source], maps, from.height, from.width, height, width, size, stride);
+    } else {
+      throw new Error(`${name}: unknown derivation ${how}`);
+    }
+    exact.push(values);
+    layer.min = new Float32Array(maps);
+    layer.max = new Float32Array(maps);
+    layer.values = new Uint8Array(maps * area);
+    for (let m = 0; m < maps; m++) quantize(values, m * area, area, layer, m);
+    return layer;
+  });
+}
+
+function trueValues(layer) {
+  const area = layer.height * layer.width;
+  const out = new Float64Array(layer.maps * area);
+  for (let m = 0; m < layer.maps; m++) {
+    const lo = layer.min[m], span = layer.max[m] - layer.min[m];
+    for (let i = m * area; i < (m + 1) * area; i++) out[i] = lo + (layer.values[i] / 255) * span;
+  }
+  return out;
+}
+
+// Each filter over the one-channel input: bias, then the taps row by row; zeros past the edges.
+function conv(image, kernel, maps, height, width, size, stride, pad) {
+  const out = new Float64Array(maps * height * width);
+  for (let f = 0, i = 0; f < maps; f++) {
+    const w = kernel.values[f], bias = kernel.bias[f];
+    for (let r = 0; r < height; r++) {
+      for (let c = 0; c < width; c++, i++) {
+        let sum = bias;
+        for (let dy = 0; dy < size; dy++) {
+          const y = r * stride + dy - pad;
+          for (let dx = 0; dx < size; dx++) {
+            const x = c * stride + dx - pad;
+            sum += (y >= 0 && y < INPUT_SIDE && x >= 0 && x < INPUT_SIDE ? image[y * INPUT_SIDE + x] : 0) * w[dy * size + dx];
+          }
+        }
+        out[i] = sum;
+      }
+    }
+  }
+  return out;
+}
+
+function maxpool(source, maps, fromHeight, fromWidth, height, width, size, stride) {
+  const out = new Float64Array(maps * height * width);
+  for (let m = 0, i = 0; m < maps; m++) {
+    const base = m * fromHeight * fromWidth;
+    for (let r = 0; r < height; r++) {
+      for (let c = 0; c < width; c++, i++) {
+        let best = -Infinity;
+        for (let dy = 0; dy < size; dy++) {
+          const row = base + (r * stride + dy) * fromWidth + c * stride;
+          for (let dx = 0; dx < size; dx++) if (source[row + dx] > best) best = source[row + dx];
+        }
+        out[i] = best;
+      }
+    }
+  }
+  return out;
+}
+
+// Map `m` (`area` values from `start`) to 0..255 over its own min..max, as the server does.
+function quantize(values, start, area, layer, m) {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = start; i < start + area; i++) {
+    if (values[i] < lo) lo = values[i];
+    if (values[i] > hi) hi = values[i];
+  }
+  layer.min[m] = lo;
+  layer.max[m] = hi;
+  lo = layer.min[m]; // as float32, as read back
+  const scale = 255 / Math.max(layer.max[m] - lo, 1e-30);
+  for (let i = start; i < start + area; i++) {
+    const q = Math.floor((values[i] - lo) * scale + 0.5);
+    layer.values[i] = q < 0 ? 0 : q > 255 ? 255 : q;
+  }
 }

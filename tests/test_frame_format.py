@@ -1,0 +1,77 @@
+"""Frame version 4 in a real Chromium: the layers the page works out itself (conv1 from the
+input, ReLU and pooling of an earlier layer) are the network's own, within the format's
+tolerance (tests/test_frames.py says which and why), and are the bytes `frames.decode`
+works out in Python."""
+import numpy as np
+import pytest
+
+from model.network import SHOWN_LAYERS
+from tests.browser import draw, settled_digit
+from tests.drawings import fit_to_canvas
+from tests.test_frames import HOW, tolerance
+from webapp import frames
+
+# In the page: the app's own frame.js module (the same instance, so with the weights the app
+# gave it), decoding the bytes the page's socket received; every layer's true values.
+DECODE_IN_PAGE = """async (bytes) => {
+  const { decodeFrame, trueValue } = await import('/static/js/frame.js');
+  const frame = decodeFrame(Uint8Array.from(bytes).buffer);
+  return {
+    seq: frame.seq,
+    digit: frame.digit,
+    layers: frame.layers.map((layer) => {
+      const area = layer.height * layer.width;
+      return {
+        name: layer.name, height: layer.height, width: layer.width, maps: layer.maps,
+        min: Array.from(layer.min), max: Array.from(layer.max), bytes: Array.from(layer.values),
+        values: Array.from(layer.values, (q, i) => trueValue(layer, Math.floor(i / area), q)),
+      };
+    }),
+  };
+}"""
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors, received = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: isinstance(data, bytes) and received.append(data)))
+    page.goto(live_server)
+    page.wait_for_selector("#status[data-state=connected]")
+    page.received = received  # every binary WebSocket message: the frames
+    yield page
+    context.close()
+    assert errors == []
+
+
+def test_the_page_derives_every_layer_as_the_network_computes_it(page, network, pen_test_samples):
+    samples = [next(s for s in pen_test_samples if s["label"] == digit) for digit in (0, 3, 7)]
+    for sample in samples:
+        page.keyboard.press("c")
+        page.received.clear()
+        draw(page, fit_to_canvas(sample["strokes"], 560), 560, every=2)
+        shown = settled_digit(page)
+        data = page.received[-1]  # the answer to what is drawn: nothing was drawn after it
+        assert data[:4] == frames.MAGIC and data[4] == frames.VERSION
+        assert len(data) <= 20_000
+
+        ours = frames.decode(data, network)
+        theirs = page.evaluate(DECODE_IN_PAGE, list(data))
+        assert theirs["digit"] == ours["digit"] == shown
+        outputs = network.run(ours["image"][None])  # the server's float computation of this input
+        truth = {name: outputs[name][0].reshape(ours["layers"][name]["shape"]) for name in SHOWN_LAYERS}
+        assert [layer["name"] for layer in theirs["layers"]] == list(SHOWN_LAYERS)
+        for layer in theirs["layers"]:
+            name, shape = layer["name"], ours["layers"][layer["name"]]["shape"]
+            assert (layer["height"], layer["width"], layer["maps"]) == shape
+            # channel-first on the page, (h, w, c) here
+            values = np.moveaxis(np.asarray(layer["values"]).reshape(shape[2], shape[0], shape[1]), 0, -1)
+            bound = tolerance(name, truth)
+            error = np.abs(values - truth[name]).max(axis=(0, 1))
+            assert np.all(error <= bound), (name, HOW[name], (error / bound).max())
+            # and the page's arithmetic is decode's, to the byte
+            np.testing.assert_array_equal(np.asarray(layer["bytes"], np.uint8), ours["layers"][name]["bytes"].ravel(), name)
+            np.testing.assert_array_equal(np.asarray(layer["min"], np.float32), ours["layers"][name]["min"], name)
+            np.testing.assert_array_equal(np.asarray(layer["max"], np.float32), ours["layers"][name]["max"], name)
