@@ -62,3 +62,54 @@ def touch_draw(page, strokes, size, every=3):
             session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
         session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     session.detach()
+
+
+# Every layer's maps are one canvas (static/js/activations.js): a grid of `data-columns`
+# maps of data-map-width x data-map-height canvas pixels with a 1-pixel gap.
+MAP_GEOMETRY = """(c) => ({ columns: +c.dataset.columns, maps: +c.dataset.maps, w: +c.dataset.mapWidth,
+  h: +c.dataset.mapHeight, width: c.width, height: c.height })"""
+
+
+def map_point(page, layer, n, root="#layers"):
+    """The page coordinates of the centre of map `n` of `layer`, scrolled into view."""
+    canvas = page.locator(f"{root} #layer-{layer} canvas.layer-maps")
+    canvas.scroll_into_view_if_needed()
+    g = canvas.evaluate(MAP_GEOMETRY)
+    assert 0 <= n < g["maps"], (layer, n, g)
+    box = canvas.bounding_box()
+    col, row = n % g["columns"], n // g["columns"]
+    x = (col * (g["w"] + 1) + g["w"] / 2) / g["width"] * box["width"]
+    y = (row * (g["h"] + 1) + g["h"] / 2) / g["height"] * box["height"]
+    return box["x"] + x, box["y"] + y
+
+
+def click_map(page, layer, n, root="#layers"):
+    """Click (a real mouse click) the centre of map `n` in `layer`'s canvas: opens the inspector."""
+    page.mouse.click(*map_point(page, layer, n, root))
+
+
+def focus_map(page, layer, n):
+    """Keyboard: focus `layer`'s canvas (one tab stop) and walk to map `n` with the arrow keys."""
+    page.focus(f"#layer-{layer} canvas.layer-maps")
+    page.keyboard.press("Home")
+    for _ in range(n):
+        page.keyboard.press("ArrowRight")
+
+
+# (root) => [{ layer, map, colours }]: how many distinct colours each map's own pixels have.
+PAINTED_MAPS = """(root) => [...document.querySelectorAll(`${root} canvas.layer-maps`)].flatMap((c) => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const columns = +c.dataset.columns, w = +c.dataset.mapWidth, h = +c.dataset.mapHeight;
+  return Array.from({ length: +c.dataset.maps }, (_, m) => {
+    const left = (m % columns) * (w + 1), top = Math.floor(m / columns) * (h + 1), seen = new Set();
+    for (let y = top; y < top + h; y++) for (let x = left; x < left + w; x++) {
+      const i = 4 * (y * c.width + x);
+      if (d[i + 3]) seen.add(d[i] * 65536 + d[i + 1] * 256 + d[i + 2]);
+    }
+    return { layer: c.closest('.layer').dataset.layer, map: m, colours: seen.size };
+  });
+})"""
+
+
+def painted_maps(page, root="#layers"):
+    return page.evaluate(PAINTED_MAPS, root)

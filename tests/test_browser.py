@@ -1,7 +1,7 @@
 """The page in a real Chromium (Debian's), driven with real mouse events."""
 import pytest
 
-from tests.browser import draw, settled_digit
+from tests.browser import click_map, draw, focus_map, map_point, painted_maps, settled_digit
 from tests.drawings import fit_to_canvas, photo_of
 
 
@@ -23,7 +23,7 @@ def open_map(page, layer, n):
     """Draw a vertical line, then enlarge map `n` of `layer`; returns the enlarged canvas's box."""
     draw(page, [[[280, 60], [280, 500]]], 560)
     settled_digit(page)
-    page.click(f"#layer-{layer} canvas.map >> nth={n}")
+    click_map(page, layer, n)
     return page.locator("#inspector canvas.inspector-map").bounding_box()
 
 
@@ -36,20 +36,12 @@ def readout(page):
     return page.locator("#inspector .inspector-readout").inner_text(), page.locator("#inspector .inspector-math").inner_text()
 
 
-PAINTED_MAPS = """() => [...document.querySelectorAll('#layers canvas.map')].map((c) => {
-  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  const seen = new Set();
-  for (let i = 0; i < d.length; i += 4) if (d[i + 3]) seen.add(d[i] * 65536 + d[i + 1] * 256 + d[i + 2]);
-  return { layer: c.closest('.layer').dataset.layer, colours: seen.size };
-})"""
-
-
 def test_drawing_shows_prediction_and_painted_maps(page, pen_test_samples):
     sample = next(s for s in pen_test_samples if s["label"] == 2)
     assert page.get_attribute("#prediction", "data-digit") == ""
     draw(page, fit_to_canvas(sample["strokes"], 560), 560)
     assert settled_digit(page) == 2
-    maps = page.evaluate(PAINTED_MAPS)
+    maps = painted_maps(page)  # each map's own pixels in its layer's canvas
     layers = {m["layer"] for m in maps}
     assert layers == {"conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "dense1", "dense2", "output"}
     assert len(maps) == 24 * 3 + 48 * 3 + 3
@@ -129,14 +121,21 @@ def test_maps_have_text_alternatives(page):
 
     draw(page, [[[280, 60], [280, 500]]], 560)
     settled_digit(page)
-    label = page.get_attribute("#layer-conv1 canvas.map >> nth=5", "aria-label")
+    assert page.locator("#layers canvas[tabindex='0']").count() == 9  # one tab stop a layer, not one a map
+    focus_map(page, "conv1", 5)  # the arrow keys move to map 5: the canvas's name is its description
+    label = page.get_attribute("#layer-conv1 canvas.layer-maps", "aria-label")
+    assert page.inner_text(".map-live") == label
     match = re.fullmatch(r"conv1 map 5: (strongest at row (\d+), column (\d+), (-?[\d.e-]+)|all (-?[\d.e-]+))", label)
     assert match, label
-    page.click("#layer-conv1 canvas.map >> nth=5")
+    page.keyboard.press("Enter")
+    assert "conv1 · map 5" in page.locator("#inspector .inspector-title").inner_text()
     readout = page.locator("#inspector .inspector-readout").inner_text()
     biggest = float(re.search(r"max (-?[\d.e-]+)", readout).group(1))
     assert abs(float(match.group(4) or match.group(5)) - biggest) <= 0.01 * max(1, abs(biggest))
-    dense = page.get_attribute("#layer-dense1 canvas.map", "aria-label")
+    page.keyboard.press("Escape")
+    page.mouse.move(*map_point(page, "conv1", 7))  # pointing at a map: its description as the tooltip
+    assert page.get_attribute("#layer-conv1 canvas.layer-maps", "title").startswith("conv1 map 7: ")
+    dense = page.get_attribute("#layer-dense1 canvas.layer-maps", "aria-label")
     assert re.fullmatch(r"dense1: strongest at unit \d+, [\d.]+", dense), dense
 
 
@@ -149,13 +148,29 @@ def test_conv_filters_are_drawn_next_to_their_maps(page):
     draw(page, [[[280, 60], [280, 500]]], 560)
     settled_digit(page)
     counts = page.evaluate("() => ['conv1', 'conv2', 'relu1'].map((n) => document.querySelectorAll(`#layer-${n} .kernels canvas`).length)")
-    assert counts == [24, 48, 0]
-    colours = page.evaluate("""() => [...document.querySelectorAll('#layer-conv2 .kernels canvas')].map((c) => {
+    assert counts == [1, 1, 0]  # one canvas of filters a conv layer
+    colours = page.evaluate("""() => {
+      const c = document.querySelector('#layer-conv2 canvas.kernel-row'), g = c.dataset;
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      return new Set(Array.from({ length: d.length / 4 }, (_, i) => d[4 * i] * 65536 + d[4 * i + 1] * 256 + d[4 * i + 2])).size;
-    })""")
-    assert min(colours) > 10  # 96 signed weights each: many shades
-    assert "bias" in page.get_attribute("#layer-conv1 .kernels canvas >> nth=0", "aria-label")
+      return Array.from({ length: +g.filters }, (_, f) => {
+        const left = (f % g.columns) * (+g.tileWidth + +g.gap), top = Math.floor(f / g.columns) * (+g.tileHeight + +g.gap), seen = new Set();
+        for (let y = top; y < top + +g.tileHeight; y++) for (let x = left; x < left + +g.tileWidth; x++) {
+          const i = 4 * (y * c.width + x);
+          seen.add(d[i] * 65536 + d[i + 1] * 256 + d[i + 2]);
+        }
+        return seen.size;
+      });
+    }""")
+    assert len(colours) == 48 and min(colours) > 10  # 96 signed weights each: many shades
+    # Filter f above map f: the same columns, the same width on screen.
+    for layer in ("conv1", "conv2"):
+        kernels, maps = page.locator(f"#layer-{layer} canvas.kernel-row"), page.locator(f"#layer-{layer} canvas.layer-maps")
+        assert kernels.get_attribute("data-columns") == maps.get_attribute("data-columns")
+        assert abs(kernels.bounding_box()["width"] - maps.bounding_box()["width"]) < 1
+    box = page.locator("#layer-conv1 canvas.kernel-row").bounding_box()
+    page.mouse.move(box["x"] + 3, box["y"] + 3)
+    title = page.get_attribute("#layer-conv1 canvas.kernel-row", "title")
+    assert title.startswith("conv1 filter 0: ") and "bias" in title
 
 
 def test_hovered_conv1_unit_shows_the_models_own_value_and_its_sum(page, network):
@@ -189,13 +204,13 @@ def test_pool_and_conv2_units_explain_themselves(page):
 def test_selecting_a_map_shows_what_its_filter_responds_to(page):
     draw(page, [[[280, 60], [280, 500]]], 560)
     settled_digit(page)
-    page.click("#layer-relu2 canvas.map >> nth=11")
+    click_map(page, "relu2", 11)
     top = page.locator("#inspector .inspector-top")
     assert top.is_visible()
     assert top.locator("canvas").count() == 9
     assert "conv2 filter 11" in top.locator("figcaption").inner_text()
     page.keyboard.press("Escape")
-    page.click("#layer-dense1 canvas.map")
+    click_map(page, "dense1", 0)
     assert not top.is_visible()
 
 
@@ -224,7 +239,7 @@ def test_where_it_looks_overlay_follows_the_drawing(page):
 def test_units_are_reachable_by_keyboard(page):
     draw(page, [[[280, 60], [280, 500]]], 560)
     settled_digit(page)
-    page.focus("#layer-conv1 canvas.map >> nth=3")
+    focus_map(page, "conv1", 3)
     page.keyboard.press("Enter")
     assert page.locator("#inspector").is_visible()
     for key in ("ArrowRight", "ArrowRight", "ArrowDown"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from model.preprocess import strokes_to_input
-from tests.browser import draw, settled_digit, touch_draw
+from tests.browser import draw, painted_maps, settled_digit, touch_draw
 from tests.conftest import start_server
 from tests.drawings import fit_to_canvas
 from webapp.classroom import STUDENT_COOKIE, TEACHER_COOKIE
@@ -133,11 +133,9 @@ def test_spotlight_and_follow_me(teacher, join_as, pen_test_samples):
     teacher.wait_for_selector("#stage[open][data-mode=spotlight]")
     assert teacher.get_attribute("#stage #prediction", "data-digit") == "4"
     assert "Ana: meant 4, read 4" in teacher.inner_text("#stage-title")
-    painted = teacher.evaluate(
-        "() => [...document.querySelectorAll('#stage canvas.map')].filter((c) => {"
-        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-        " return new Set(Array.from({ length: d.length / 4 }, (_, i) => d[4 * i + 1])).size > 1; }).length"
-    )
+    maps = painted_maps(teacher, "#stage")  # each map's own pixels in its layer's canvas
+    assert len(maps) == 219
+    painted = sum(m["colours"] > 1 for m in maps)
     assert painted > 150  # of 219 maps and strips; some ReLU maps are rightly all zero
     teacher.click("#stage-close")
 

@@ -1,4 +1,4 @@
-// Every layer's activation maps as grids of heatmaps; dense layers as strips.
+// Every layer's activation maps as a grid of heatmaps in one canvas; dense layers as strips.
 import { LUT, diverging } from "./colormap.js";
 
 const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
@@ -11,23 +11,8 @@ export function layerLabel(layer) {
 
 const IDENTITY = Uint8Array.from({ length: 256 }, (_, q) => q);
 const ZERO = new Uint8Array(256);
-
-// Byte q of map m → colormap index, for the chosen scale: the map's own range or the layer's.
-function indexTables(layer, scale) {
-  const lo = Math.min(...layer.min), hi = Math.max(...layer.max);
-  const tables = [];
-  for (let m = 0; m < layer.maps; m++) {
-    const span = layer.max[m] - layer.min[m];
-    if (scale === "map" || hi === lo) {
-      tables.push(span > 0 ? IDENTITY : ZERO); // bytes already span the map's range
-      continue;
-    }
-    const table = new Uint8Array(256);
-    for (let q = 0; q < 256; q++) table[q] = Math.round(((layer.min[m] + (q / 255) * span - lo) / (hi - lo)) * 255);
-    tables.push(table);
-  }
-  return { tables, lo, hi };
-}
+const BLANK = 0xff1b110c; // #0c111b, packed like LUT
+const FALLBACK_COLUMNS = 24; // while the view is hidden (the teacher's stage before it opens)
 
 export function paintMap(canvas, layer, m, table, image) {
   const size = layer.width * layer.height;
@@ -37,6 +22,11 @@ export function paintMap(canvas, layer, m, table, image) {
   canvas.getContext("2d").putImageData(image, 0, 0);
 }
 
+// Each layer is one canvas: its maps as a grid with a 1-pixel gap (dense layers: a strip),
+// painted with one putImageData per frame and scaled up by CSS. Hundreds of small canvases
+// cost the browser a composited layer each, every frame. The canvas is one tab stop: arrow
+// keys move a focus box from map to map, Enter or Space opens the focused map, and the
+// canvas's accessible name is the focused map's description; a click opens the map under it.
 export class LayerView {
   // `notes`: layer name → explanations to show with its maps (see model/architecture.py).
   // `kernels`: conv layer name → its filters as small signed images (webapp/views.py).
@@ -48,6 +38,22 @@ export class LayerView {
     this.sections = new Map();
     this.scale = "map";
     this.frame = null;
+    this.help = document.createElement("p");
+    this.help.id = `${root.id}-maps-help`;
+    this.help.hidden = true;
+    this.help.textContent = "Arrow keys move from map to map; Enter opens the map enlarged.";
+    this.live = document.createElement("p");
+    this.live.className = "map-live";
+    this.live.setAttribute("aria-live", "polite");
+    this.probe = document.createElement("div"); // measures --map-size in pixels
+    this.probe.style.cssText = "position:absolute;visibility:hidden;height:0;width:var(--map-size)";
+    root.append(this.help, this.live, this.probe);
+    this.width = 0;
+    new ResizeObserver(() => {
+      if (this.root.clientWidth === this.width) return;
+      this.width = this.root.clientWidth;
+      for (const section of this.sections.values()) this.layout(section);
+    }).observe(root);
   }
 
   setScale(scale) {
@@ -60,9 +66,37 @@ export class LayerView {
     this.root.classList.remove("is-empty");
     for (const layer of frame.layers) {
       const section = this.sections.get(layer.name) || this.build(layer);
-      const { tables, lo, hi } = indexTables(layer, this.scale);
+      this.paint(section, layer);
+    }
+  }
+
+  // One layer's maps into its ImageData, then onto the canvas: no allocation per frame.
+  paint(section, layer) {
+    const { pixels, columns, canvas, scratch } = section;
+    const w = layer.width, h = layer.height, size = w * h, stride = canvas.width, values = layer.values;
+    let lo = Infinity, hi = -Infinity;
+    for (let m = 0; m < layer.maps; m++) {
+      if (layer.min[m] < lo) lo = layer.min[m];
+      if (layer.max[m] > hi) hi = layer.max[m];
+    }
+    for (let m = 0; m < layer.maps; m++) {
+      const span = layer.max[m] - layer.min[m];
+      let table = span > 0 ? IDENTITY : ZERO; // bytes already span the map's own range
+      if (this.scale === "layer" && hi > lo) {
+        table = scratch;
+        for (let q = 0; q < 256; q++) table[q] = Math.round(((layer.min[m] + (q / 255) * span - lo) / (hi - lo)) * 255);
+      }
+      let at = Math.floor(m / columns) * (h + 1) * stride + (m % columns) * (w + 1);
+      let i = m * size;
+      for (let y = 0; y < h; y++, at += stride) {
+        for (let x = 0; x < w; x++) pixels[at + x] = LUT[table[values[i++]]];
+      }
+    }
+    section.ctx.putImageData(section.image, 0, 0);
+    if (lo !== section.lo || hi !== section.hi) {
+      section.lo = lo;
+      section.hi = hi;
       section.range.textContent = `values ${fmt(lo)} … ${fmt(hi)}`;
-      section.canvases.forEach((canvas, m) => paintMap(canvas, layer, m, tables[m], section.images[m]));
     }
   }
 
@@ -71,20 +105,21 @@ export class LayerView {
     const frame = this.frame;
     if (!frame) return;
     for (const layer of frame.layers) {
+      const section = this.sections.get(layer.name);
       const size = layer.width * layer.height;
-      this.sections.get(layer.name).canvases.forEach((canvas, m) => {
+      for (let m = 0; m < layer.maps; m++) {
         const values = layer.values.subarray(m * size, (m + 1) * size);
         let best = 0;
         for (let i = 1; i < size; i++) if (values[i] > values[best]) best = i;
         const row = Math.floor(best / layer.width), col = best % layer.width;
         const value = fmt(layer.max[m]);
         const where = layer.height === 1 ? `unit ${col}` : `row ${row}, column ${col}`;
-        const text = layer.max[m] === layer.min[m]
+        section.texts[m] = layer.max[m] === layer.min[m]
           ? `${layer.name}${layer.height === 1 ? "" : ` map ${m}`}: all ${value}`
           : `${layer.name}${layer.height === 1 ? "" : ` map ${m}`}: strongest at ${where}, ${value}`;
-        canvas.setAttribute("aria-label", text);
-        canvas.title = text;
-      });
+      }
+      this.label(section);
+      section.hovered = -1; // the tooltip follows on the next pointer move
     }
   }
 
@@ -93,8 +128,87 @@ export class LayerView {
     this.root.classList.add("is-empty");
     for (const section of this.sections.values()) {
       section.range.textContent = "";
-      for (const canvas of section.canvases) canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+      section.lo = section.hi = NaN;
+      section.texts.fill(null);
+      this.blank(section);
+      this.label(section);
     }
+  }
+
+  // Every map as an empty (dark) square, the gaps transparent.
+  blank(section) {
+    const { pixels, columns, canvas, w, h, maps } = section;
+    pixels.fill(0);
+    for (let m = 0; m < maps; m++) {
+      let at = Math.floor(m / columns) * (h + 1) * canvas.width + (m % columns) * (w + 1);
+      for (let y = 0; y < h; y++, at += canvas.width) pixels.fill(BLANK, at, at + w);
+    }
+    section.ctx.putImageData(section.image, 0, 0);
+  }
+
+  // The focused map's description (or what it does, before there is one) as the canvas's name.
+  label(section, announce = false) {
+    const text = section.texts[section.focus] || this.placeholder(section, section.focus);
+    section.canvas.setAttribute("aria-label", text);
+    if (announce) this.live.textContent = text;
+  }
+
+  placeholder({ name, dense }, m) {
+    return dense ? `${name}: open to read unit values` : `${name} map ${m}: open enlarged`;
+  }
+
+  // The map under a pointer event, or -1 (between two rows past the last map).
+  mapAt(section, e) {
+    const { canvas, columns, w, h, maps } = section;
+    const rect = canvas.getBoundingClientRect();
+    const x = ((e.clientX - rect.left) / rect.width) * canvas.width;
+    const y = ((e.clientY - rect.top) / rect.height) * canvas.height;
+    const col = Math.min(columns - 1, Math.max(0, Math.floor(x / (w + 1))));
+    const row = Math.max(0, Math.floor(y / (h + 1)));
+    const m = row * columns + col;
+    return m < maps ? m : -1;
+  }
+
+  moveFocus(section, m) {
+    section.focus = Math.min(section.maps - 1, Math.max(0, m));
+    this.placeFocusBox(section);
+    this.label(section, true);
+  }
+
+  placeFocusBox(section) {
+    const { canvas, columns, w, h, focus, box } = section;
+    const col = focus % columns, row = Math.floor(focus / columns);
+    box.style.left = `${(100 * col * (w + 1)) / canvas.width}%`;
+    box.style.top = `${(100 * row * (h + 1)) / canvas.height}%`;
+    box.style.width = `${(100 * w) / canvas.width}%`;
+    box.style.height = `${(100 * h) / canvas.height}%`;
+  }
+
+  // How many maps a row holds at the current width: the maps keep their --map-size each.
+  layout(section) {
+    const { canvas, w, h, maps, dense } = section;
+    let columns = 1;
+    if (!dense) {
+      const size = this.probe.getBoundingClientRect().width, available = section.grid.parentElement.clientWidth;
+      const pitch = (size * (w + 1)) / w; // a map and its 1-pixel gap, scaled like the map
+      columns = size > 0 && available > 0 ? Math.floor((available + size / w) / pitch) : FALLBACK_COLUMNS;
+      columns = Math.min(maps, Math.max(1, columns));
+      columns = Math.ceil(maps / Math.ceil(maps / columns)); // rows as even as they can be
+    }
+    if (columns === section.columns) return;
+    const rows = Math.ceil(maps / columns);
+    section.columns = columns;
+    canvas.width = dense ? w : columns * (w + 1) - 1;
+    canvas.height = dense ? 1 : rows * (h + 1) - 1;
+    canvas.dataset.columns = columns;
+    if (!dense) canvas.style.width = `calc(var(--map-size) * ${canvas.width / w})`;
+    if (section.kernels) section.kernels.layout(columns, canvas.style.width);
+    section.image = new ImageData(canvas.width, canvas.height);
+    section.pixels = new Uint32Array(section.image.data.buffer);
+    this.placeFocusBox(section);
+    const layer = this.frame && this.frame.layers.find((l) => l.name === section.name);
+    if (layer) this.paint(section, layer);
+    else this.blank(section);
   }
 
   build(layer) {
@@ -103,7 +217,7 @@ export class LayerView {
     el.className = dense ? "layer layer-dense" : "layer";
     el.id = `layer-${layer.name}`;
     el.dataset.layer = layer.name;
-    el.innerHTML = `<h3><span class="layer-name"></span> <span class="layer-range"></span></h3><div class="maps"></div>`;
+    el.innerHTML = `<h3><span class="layer-name"></span> <span class="layer-range"></span></h3><div class="maps"><canvas class="layer-maps"></canvas><div class="map-focus"></div></div>`;
     el.querySelector(".layer-name").textContent = layerLabel(layer);
     const grid = el.querySelector(".maps");
     for (const text of this.notes[layer.name] || []) {
@@ -112,55 +226,114 @@ export class LayerView {
       note.textContent = text;
       grid.before(note);
     }
-    if (this.kernels[layer.name]) grid.before(kernelRow(layer.name, this.kernels[layer.name]));
-    const canvases = [], images = [];
-    for (let m = 0; m < layer.maps; m++) {
-      const canvas = document.createElement("canvas");
-      canvas.width = layer.width;
-      canvas.height = layer.height;
-      canvas.className = "map";
-      canvas.tabIndex = 0;
-      canvas.dataset.map = m;
-      canvas.setAttribute("role", "button");
-      canvas.setAttribute("aria-label", dense ? `${layer.name}: open to read unit values` : `${layer.name} map ${m}: open enlarged`);
-      canvas.addEventListener("click", () => this.onSelect(layer.name, m));
-      canvas.addEventListener("keydown", (e) => {
-        if (e.key === "Enter" || e.key === " ") {
-          e.preventDefault();
-          this.onSelect(layer.name, m);
-        }
-      });
-      grid.append(canvas);
-      canvases.push(canvas);
-      images.push(new ImageData(layer.width, layer.height));
-    }
+    const kernels = this.kernels[layer.name] && !dense ? new KernelRow(layer.name, this.kernels[layer.name], layer.width) : null;
+    if (kernels) grid.before(kernels.el);
+    const canvas = el.querySelector("canvas.layer-maps");
+    canvas.tabIndex = 0;
+    canvas.setAttribute("role", "button");
+    canvas.setAttribute("aria-describedby", this.help.id);
+    canvas.dataset.maps = layer.maps;
+    canvas.dataset.mapWidth = layer.width;
+    canvas.dataset.mapHeight = dense ? 1 : layer.height;
+    const section = {
+      el, grid, canvas, ctx: canvas.getContext("2d"), box: el.querySelector(".map-focus"), range: el.querySelector(".layer-range"),
+      kernels, name: layer.name, dense, w: layer.width, h: layer.height, maps: layer.maps, columns: 0, focus: 0, hovered: -1,
+      texts: new Array(layer.maps).fill(null), scratch: new Uint8Array(256), lo: NaN, hi: NaN,
+    };
+    canvas.addEventListener("click", (e) => {
+      const m = this.mapAt(section, e);
+      if (m < 0) return;
+      section.focus = m;
+      this.placeFocusBox(section);
+      this.label(section);
+      this.onSelect(layer.name, m);
+    });
+    canvas.addEventListener("pointermove", (e) => {
+      const m = this.mapAt(section, e);
+      if (m === section.hovered) return;
+      section.hovered = m;
+      canvas.title = m < 0 ? "" : section.texts[m] || this.placeholder(section, m);
+    });
+    canvas.addEventListener("keydown", (e) => {
+      const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -section.columns, ArrowDown: section.columns }[e.key];
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        this.onSelect(layer.name, section.focus);
+      } else if (step !== undefined || e.key === "Home" || e.key === "End") {
+        e.preventDefault();
+        const target = e.key === "Home" ? 0 : e.key === "End" ? section.maps - 1 : section.focus + step;
+        if (target >= 0 && target < section.maps) this.moveFocus(section, target);
+      }
+    });
     this.root.append(el);
-    const section = { el, canvases, images, range: el.querySelector(".layer-range") };
     this.sections.set(layer.name, section);
+    this.label(section);
+    this.layout(section);
     return section;
   }
 }
 
-// A conv layer's filters, aligned with its maps: weights as signed heatmaps, one scale
-// for the whole layer so filters can be compared.
-function kernelRow(name, kernels) {
-  const row = document.createElement("div");
-  row.className = "kernels";
-  row.setAttribute("aria-label", `${name} filters (weights): purple negative, orange positive`);
-  const scale = Math.max(...kernels.values.flat().map(Math.abs)) || 1;
-  kernels.values.forEach((weights, f) => {
-    const canvas = document.createElement("canvas");
-    canvas.width = kernels.width;
-    canvas.height = kernels.height;
-    canvas.className = "kernel";
-    const strongest = weights.reduce((a, w) => (Math.abs(w) > Math.abs(a) ? w : a), 0);
-    canvas.title = `${name} filter ${f}: weights ${Math.min(...weights).toFixed(3)} … ${Math.max(...weights).toFixed(3)}, bias ${kernels.bias[f].toFixed(3)}`;
-    canvas.setAttribute("aria-label", `${name} filter ${f}: strongest weight ${strongest.toFixed(3)}, bias ${kernels.bias[f].toFixed(3)}`);
-    const ctx = canvas.getContext("2d");
-    const image = ctx.createImageData(kernels.width, kernels.height);
-    weights.forEach((w, i) => image.data.set([...diverging(w / scale), 255], 4 * i));
-    ctx.putImageData(image, 0, 0);
-    row.append(canvas);
-  });
-  return row;
+// A conv layer's filters as one canvas above its maps, filter f above map f: weights as
+// signed heatmaps, one scale for the whole layer so filters can be compared. Drawn at `scale`
+// canvas pixels per map pixel (a whole number of pixels per weight), so it lines up with the
+// maps' grid, gaps included.
+class KernelRow {
+  constructor(name, kernels, mapWidth) {
+    this.kernels = kernels;
+    const gcd = (a, b) => (b ? gcd(b, a % b) : a);
+    this.scale = kernels.width / gcd(mapWidth, kernels.width);
+    this.tileWidth = mapWidth * this.scale;
+    this.rowHeight = Math.max(1, Math.round((0.6 * this.tileWidth) / kernels.height)); // pixels per weight row
+    this.el = document.createElement("div");
+    this.el.className = "kernels";
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "kernel-row";
+    this.canvas.setAttribute("role", "img");
+    this.canvas.setAttribute("aria-label", `${name} filters (weights), each above its map: purple negative, orange positive`);
+    this.el.append(this.canvas);
+    this.texts = kernels.values.map((weights, f) => {
+      const strongest = weights.reduce((a, w) => (Math.abs(w) > Math.abs(a) ? w : a), 0);
+      return `${name} filter ${f}: weights ${Math.min(...weights).toFixed(3)} … ${Math.max(...weights).toFixed(3)}, strongest ${strongest.toFixed(3)}, bias ${kernels.bias[f].toFixed(3)}`;
+    });
+    this.columns = 0;
+    this.canvas.addEventListener("pointermove", (e) => {
+      const rect = this.canvas.getBoundingClientRect();
+      const x = ((e.clientX - rect.left) / rect.width) * this.canvas.width;
+      const y = ((e.clientY - rect.top) / rect.height) * this.canvas.height;
+      const f = Math.floor(y / (this.tileHeight + this.scale)) * this.columns + Math.floor(x / (this.tileWidth + this.scale));
+      this.canvas.title = this.texts[f] || "";
+    });
+  }
+
+  get tileHeight() {
+    return this.rowHeight * this.kernels.height;
+  }
+
+  layout(columns, cssWidth) {
+    const { kernels, scale, tileWidth, tileHeight } = this;
+    if (columns === this.columns) return;
+    this.columns = columns;
+    const count = kernels.values.length, rows = Math.ceil(count / columns);
+    const canvas = this.canvas;
+    canvas.width = columns * (tileWidth + scale) - scale;
+    canvas.height = rows * (tileHeight + scale) - scale;
+    canvas.style.width = cssWidth;
+    Object.assign(canvas.dataset, { columns, filters: count, tileWidth, tileHeight, gap: scale });
+    const image = new ImageData(canvas.width, canvas.height);
+    const pixels = new Uint32Array(image.data.buffer);
+    let biggest = 0;
+    for (const weights of kernels.values) for (const w of weights) biggest = Math.max(biggest, Math.abs(w));
+    const perWeight = tileWidth / kernels.width;
+    kernels.values.forEach((weights, f) => {
+      const left = (f % columns) * (tileWidth + scale), top = Math.floor(f / columns) * (tileHeight + scale);
+      for (let y = 0; y < tileHeight; y++) {
+        for (let x = 0; x < tileWidth; x++) {
+          const w = weights[Math.floor(y / this.rowHeight) * kernels.width + Math.floor(x / perWeight)];
+          const [r, g, b] = diverging(w / (biggest || 1));
+          pixels[(top + y) * canvas.width + left + x] = (255 << 24) | (b << 16) | (g << 8) | r;
+        }
+      }
+    });
+    canvas.getContext("2d").putImageData(image, 0, 0);
+  }
 }

@@ -1,0 +1,286 @@
+"""Paint cost in Chromium: what drawing costs the page's main thread, and how fresh the maps are.
+
+    python -m bench.paint [--seconds 12] [--rates 1 4 6] [--baseline DIR] [--quick]
+
+Starts the production server (gunicorn, gevent, one worker; bench/load.py's command) and
+Debian's Chromium (Playwright), opens the drawing page at 1400x900, draws one digit to warm
+up (the first frame builds the layer sections; the frame worker starts), then, at each CPU
+throttling rate (CDP `Emulation.setCPUThrottlingRate`: 4 is a mid-range phone), draws real
+pen digits (UCI pen digits, pendigits-train.json) point by point with mouse events at 60
+points a second (CDP `Input.dispatchMouseEvent`, sent on schedule without waiting for the
+page, each stamped with its scheduled time; 0.15 s pen-up between strokes; `c` clears
+between digits) for `--seconds` of drawing. Per rate it prints:
+
+- main-thread ms per painted frame: a trace of the renderer (category `toplevel`) gives every
+  task the page's main thread ran; the time between two consecutive painted frames is one
+  frame's share, so its main-thread busy time (tasks clipped to the interval) is that frame's
+  cost: p50 and p95 over the frames, and the mean (all main-thread time while drawing / painted
+  frames). Everything is counted: input, socket messages, decoding, our paint, style, layout,
+  paint and commit. `TaskDuration` (CDP `Performance.getMetrics`) over the same run / painted
+  frames is printed as a cross-check (it also counts the pen-up pauses).
+- painted frames/s: frames whose maps were painted while the pen was down, per second of
+  pen-down time (static/js/app.js records each painted frame in `cnnPaintTimings`).
+- result age p50/p95: painted time minus the time stamp of the pen event that made the
+  drawing state shown (app.js: `event.timeStamp` of the pointer event, which is the
+  scheduled time sent with the CDP event), for frames painted while the pen was down.
+- long tasks: PerformanceObserver('longtask') entries (> 50 ms) while drawing, and the longest.
+
+`--baseline DIR` first runs the same thing against another working tree (e.g. a
+`git worktree` of an older commit, which needs app.js's `cnnPaintTimings` ring), then this
+one, on the same machine in the same run. `--quick` is a smoke run of a few seconds (one
+digit at 1x and 4x) that checks nothing but that it runs and prints.
+"""
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import fit
+from bench.load import free_port
+from model.data import DEFAULT_PEN_TRAIN, load_pen_samples
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PEN_HZ = 60
+STROKE_GAP_S = 0.15
+DIGIT_GAP_S = 0.4
+VIEWPORT = {"width": 1400, "height": 900}
+
+LONG_TASKS = """
+window.benchLongTasks = [];
+try {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) window.benchLongTasks.push([e.startTime, e.duration]);
+  }).observe({ type: 'longtask', buffered: true });
+} catch (e) {}
+"""
+
+
+def start_server(tree):
+    """gunicorn as README's production command, serving `tree`'s app: (process, url)."""
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
+    port = free_port()
+    database = Path(tempfile.mkdtemp(prefix="cnnview-paint-")) / "classroom.sqlite3"
+    command = [gunicorn, "-k", "gevent", "--worker-connections", "2000", "-w", "1", "--chdir", str(tree),
+               "-b", f"127.0.0.1:{port}", "webapp:create_app()"]
+    env = {**os.environ, "CNNVIEW_CLASSROOM_DB": str(database), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    process = subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return process, url
+        except OSError:
+            if time.time() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(f"the server in {tree} did not start")
+            time.sleep(0.2)
+
+
+async def draw_digit(cdp, box, strokes, size, pen_down):
+    """Send one digit's points on a 60 Hz schedule, each stamped with its scheduled time;
+    appends the (start, end) epoch seconds of every stroke to `pen_down`."""
+    scale = box["width"] / size
+    sends = []
+    at = time.time() + 0.02
+    for stroke in strokes:
+        start = at
+        for i, (x, y) in enumerate(stroke):
+            kind = "mousePressed" if i == 0 else "mouseMoved"
+            await asyncio.sleep(max(0.0, at - time.time()))
+            event = {"type": kind, "x": box["x"] + x * scale, "y": box["y"] + y * scale, "button": "left",
+                     "buttons": 1, "clickCount": 1 if i == 0 else 0, "timestamp": at}
+            sends.append(asyncio.ensure_future(cdp.send("Input.dispatchMouseEvent", event)))
+            at += 1 / PEN_HZ
+        await asyncio.sleep(max(0.0, at - time.time()))
+        last = stroke[-1]
+        sends.append(asyncio.ensure_future(cdp.send("Input.dispatchMouseEvent", {
+            "type": "mouseReleased", "x": box["x"] + last[0] * scale, "y": box["y"] + last[1] * scale,
+            "button": "left", "buttons": 0, "clickCount": 1, "timestamp": at})))
+        pen_down.append((start, at))
+        at += STROKE_GAP_S
+    await asyncio.gather(*sends)
+
+
+async def settled(page, timeout=30_000):
+    await page.wait_for_function(
+        "() => { const p = document.querySelector('#prediction'); return p.dataset.busy === 'false' && p.dataset.digit !== ''; }",
+        timeout=timeout)
+
+
+def main_thread_tasks(trace):
+    """(start, end) in ms of the renderer main thread's top-level tasks, and the trace time
+    (ms) of the `bench-zero` mark, from a Chromium trace."""
+    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    zero = next(e for e in events if e.get("name") == "bench-zero")
+    pid = zero["pid"]
+    main = {e["tid"] for e in events if e.get("ph") == "M" and e.get("name") == "thread_name"
+            and e["pid"] == pid and e["args"].get("name") == "CrRendererMain"}
+    tasks = [(e["ts"] / 1000, (e["ts"] + e.get("dur", 0)) / 1000, e.get("tdur", e.get("dur", 0)) / 1000) for e in events
+             if e.get("ph") == "X" and e["pid"] == pid and e["tid"] in main and e.get("cat") == "toplevel"]
+    tasks.sort()
+    # Nested top-level events (a task inside a task) would count twice: keep the outermost.
+    outer, end = [], -1.0
+    for s, e, cpu in tasks:
+        if s >= end:
+            outer.append([s, e, cpu])
+            end = e
+        elif e > end:
+            outer[-1][1] = e
+            end = e
+    return np.asarray(outer if outer else np.zeros((0, 3))), zero["ts"] / 1000
+
+
+def busy_between(tasks, edges):
+    """Main-thread busy ms in each interval [edges[k], edges[k+1]): wall time of its tasks
+    (clipped to the interval), and their CPU time (thread time, scaled by the share of each
+    task that falls in the interval)."""
+    wall, cpu = [], []
+    length = np.maximum(tasks[:, 1] - tasks[:, 0], 1e-9)
+    for a, b in zip(edges[:-1], edges[1:]):
+        inside = np.clip(tasks[:, 1], a, b) - np.clip(tasks[:, 0], a, b)
+        wall.append(float(inside.sum()))
+        cpu.append(float((tasks[:, 2] * inside / length).sum()))
+    return np.asarray(wall), np.asarray(cpu)
+
+
+async def measure(browser, url, samples, rate, seconds, categories=()):
+    context = await browser.new_context(viewport=VIEWPORT)
+    page = await context.new_page()
+    await page.add_init_script(LONG_TASKS)
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(url)
+    await page.wait_for_selector("#status[data-state=connected]")
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("Performance.enable")
+    box = await page.locator("#canvas").bounding_box()
+    size = round(box["width"])
+    pen_down = []
+    # Warm-up, unthrottled: the first frame builds every layer's section.
+    await draw_digit(cdp, box, fit(samples[0]["strokes"], size), size, [])
+    await settled(page, timeout=90_000)
+    await page.keyboard.press("c")
+    await cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
+    await page.wait_for_timeout(300)
+
+    await browser.start_tracing(page=page, categories=["toplevel", "blink.user_timing", "__metadata", *categories])
+    origin = await page.evaluate("() => { window.benchLongTasks = []; cnnPaintTimings.count = 0;"
+                                 " return [performance.timeOrigin, performance.mark('bench-zero').startTime]; }")
+    time_origin, zero_page = origin
+    before = {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
+    started = time.time()
+    drawn = 0
+    for sample in samples[1:]:
+        await draw_digit(cdp, box, fit(sample["strokes"], size), size, pen_down)
+        drawn += 1
+        await page.wait_for_timeout(DIGIT_GAP_S * 1000)
+        if time.time() - started >= seconds:
+            break
+        await page.keyboard.press("c")
+    ended = time.time()
+    after = {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
+    result = await page.evaluate("() => ({ count: cnnPaintTimings.count, paints: Array.from(cnnPaintTimings.paints),"
+                                 " long: window.benchLongTasks })")
+    raw = await browser.stop_tracing()
+    trace = json.loads(raw)
+    await cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
+    await context.close()
+    if errors:
+        raise RuntimeError(f"page errors: {errors}")
+
+    count = min(result["count"], len(result["paints"]) // 3)
+    paints = np.asarray(result["paints"][: 3 * count]).reshape(-1, 3)  # seq, made, painted (page ms)
+    painted_epoch = (time_origin + paints[:, 2]) / 1000
+    during = np.zeros(len(paints), bool)
+    for a, b in pen_down:
+        during |= (painted_epoch >= a) & (painted_epoch <= b)
+    down_s = sum(b - a for a, b in pen_down)
+    ages = paints[during, 2] - paints[during, 1]
+
+    tasks, zero_trace = main_thread_tasks(trace)
+    offset = zero_trace - zero_page  # page ms -> trace ms
+    edges = paints[:, 2] + offset
+    per_frame, per_frame_cpu = busy_between(tasks, edges) if len(edges) > 1 else (np.zeros(0), np.zeros(0))
+    window = [(started - time_origin / 1000) * 1000 + offset, (ended - time_origin / 1000) * 1000 + offset]
+    total_busy, total_cpu = (float(x[0]) for x in busy_between(tasks, window))
+    task_duration = (after["TaskDuration"] - before["TaskDuration"]) * 1000
+    long = [d for s, d in result["long"] if s >= zero_page]
+    pct = lambda a, q: float(np.percentile(a, q)) if len(a) else float("nan")  # noqa: E731
+    return {
+        "rate": rate, "seconds": ended - started, "pen_down_s": down_s, "digits": drawn,
+        "painted": int(len(paints)), "painted_while_drawing": int(during.sum()),
+        "ms_per_frame_p50": pct(per_frame, 50), "ms_per_frame_p95": pct(per_frame, 95),
+        "ms_per_frame_mean": total_busy / max(1, len(paints)),
+        "cpu_per_frame_p50": pct(per_frame_cpu, 50), "cpu_per_frame_p95": pct(per_frame_cpu, 95),
+        "cpu_per_frame_mean": total_cpu / max(1, len(paints)),
+        "task_duration_per_frame": task_duration / max(1, len(paints)),
+        "fps": during.sum() / down_s if down_s else float("nan"),
+        "age_p50": pct(ages, 50), "age_p95": pct(ages, 95),
+        "long_tasks": len(long), "longest": max(long, default=0.0),
+    }, raw
+
+
+def report(name, r):
+    print(f"{name} CPU x{r['rate']:g}: main thread {r['ms_per_frame_p50']:.1f} ms p50 / {r['ms_per_frame_p95']:.1f} ms p95"
+          f" per painted frame (mean {r['ms_per_frame_mean']:.1f}; TaskDuration {r['task_duration_per_frame']:.1f});"
+          f" CPU {r['cpu_per_frame_p50']:.1f} p50 / {r['cpu_per_frame_p95']:.1f} p95 (mean {r['cpu_per_frame_mean']:.1f}),"
+          f" {r['fps']:.1f} painted frames/s while drawing, result age {r['age_p50']:.0f} ms p50 /"
+          f" {r['age_p95']:.0f} ms p95, long tasks > 50 ms: {r['long_tasks']} (longest {r['longest']:.0f} ms);"
+          f" {r['digits']} digits, {r['pen_down_s']:.1f} s pen down, {r['painted']} frames painted", flush=True)
+
+
+async def run_tree(name, tree, samples, rates, seconds, save_trace=None):
+    from playwright.async_api import async_playwright
+
+    process, url = start_server(tree)
+    results = []
+    try:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            for rate in rates:
+                categories = ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute"] if save_trace else []
+                r, raw = await measure(browser, url, samples, rate, seconds, categories)
+                if save_trace:
+                    Path(f"{save_trace}-{name.replace(' ', '-')}-x{rate:g}.json").write_bytes(raw)
+                report(name, r)
+                results.append(r)
+            await browser.close()
+    finally:
+        process.terminate()
+        process.wait(10)
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=12.0, help="drawing time per throttling rate")
+    parser.add_argument("--rates", type=float, nargs="+", default=[1, 4, 6], help="CDP CPU throttling rates")
+    parser.add_argument("--baseline", type=Path, help="another working tree to measure first, same settings")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--trace", help="save each run's trace (with devtools.timeline) as TRACE-<tree>-x<rate>.json")
+    parser.add_argument("--quick", action="store_true", help="smoke run: one digit at 1x and 4x")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds, args.rates = 0.5, [1, 4]
+    samples = load_pen_samples(DEFAULT_PEN_TRAIN)[:200]
+    out = {}
+    if args.baseline:
+        out["baseline"] = asyncio.run(run_tree("before", args.baseline.resolve(), samples, args.rates, args.seconds, args.trace))
+    out["current"] = asyncio.run(run_tree("after" if args.baseline else "this tree", ROOT, samples, args.rates, args.seconds, args.trace))
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
