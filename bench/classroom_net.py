@@ -1,0 +1,773 @@
+"""A classroom's network on this machine: the frame stream over a shaped link (issue 11).
+
+    sudo .venv/bin/python -m bench.classroom_net [--minutes 3] [--students 30] [--quick]
+
+Needs root (or CAP_NET_ADMIN): the benchmark makes a network namespace of its own
+(`cnnbench-<pid>`), brings its loopback up with MTU 1500 and runs README's production
+server and every client inside it on 127.0.0.1, so no traffic leaves that loopback; the
+namespace and everything in it go at the end, on an error or Ctrl-C too. The link is the
+namespace's loopback shaped by `tc ... tbf rate <R> burst 64kb latency 100ms` (both
+directions share it, as on Wi-Fi); in follow me the teacher's own connection bypasses the
+shaper (a laptop on the projector's cable), so the shaped link carries the students only.
+
+Clients are python-socketio asyncio clients that act as the page does
+(static/js/connection.js): at most 2 drawing states without an answer, only the newest
+waiting and sent when an answer comes, at most one state per animation frame (60 Hz),
+pen-up at once; every `frame` and `follow_frame` acknowledged as it arrives. They draw
+real UCI pen digits point by point at `--pen-rate` points a second.
+
+1. `--students` students drawing at once on `--rate`: pen-up → the frame of that very
+   state (the digit's last pen-up), p50/p99 over all digits, the spread of each student's
+   p99, bytes a second on the link.
+2. Follow me: the teacher draws for `--minutes`, `--students` students receive
+   `follow_frame`: teacher's pen-up → each student has that frame, first and last minute
+   apart; then the same with one more student who acknowledges 2 s late (others' p99
+   must not move); then one student alone on `--slow-link`.
+3. One user drawing on the unshaped loopback: frames/s and Mbit/s while drawing.
+"""
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from bench.common import fit
+from bench.load import cpu_seconds, free_port, server_pids, start_server, warm_up
+from model.data import DEFAULT_PEN_TRAIN, load_pen_samples
+
+WINDOW = 2  # connection.js: drawing states out without an answer
+ANSWER_TIMEOUT = 3.0  # connection.js: a missing answer must not stall the page
+FRAME_HZ = 60  # animation frames a second: at most one drawing state each
+NS_PREFIX = "cnnbench-"
+
+
+# ----------------------------------------------------------------------------- the page
+
+
+class Page:
+    """One browser page's Socket.IO link, as static/js/connection.js does it."""
+
+    def __init__(self, name, ack_delay=0.0):
+        import socketio
+
+        from webapp.frames import HEADER
+
+        self.header = HEADER
+        self.name = name
+        self.ack_delay = ack_delay
+        self.sio = socketio.AsyncClient(reconnection=False, engineio_logger=bool(os.environ.get("CNNBENCH_DEBUG")))
+        self.seq = 0
+        self.pending = None
+        self.scheduled = False
+        self.in_flight = []
+        self.retry = None
+        self.sent = {}  # seq → when sent
+        self.frames = {}  # seq → (when, bytes, digit) of `frame`
+        self.follows = {}  # teacher's seq → (when, bytes) of `follow_frame`
+        self.arrivals = []  # (when, bytes) of every frame and follow_frame
+        self.errors = 0
+        self.state = asyncio.Event()
+        self.sio.on("frame", self.on_frame)
+        self.sio.on("follow_frame", self.on_follow)
+        self.sio.on("error_message", self.on_error)
+        self.sio.on("class_state", lambda data: self.state.set())
+        self.sio.on("disconnect", self.on_disconnect)
+        self.closing = False
+        self.gone = None  # why the connection ended, when it ended before the benchmark did
+
+    async def close(self):
+        self.closing = True
+        await self.sio.disconnect()
+
+    def on_disconnect(self, reason=None):
+        if self.gone is None and not self.closing:
+            self.gone = str(reason)
+            print(f"{self.name}: disconnected ({reason}) at {time.strftime('%H:%M:%S')}", file=sys.stderr)
+
+    async def connect(self, url, cookie=None):
+        headers = {"Cookie": cookie} if cookie else {}
+        await self.sio.connect(url, headers=headers, transports=["websocket"], wait_timeout=30)
+
+    async def join(self, code, role):
+        self.state.clear()
+        await self.sio.emit("join_class", {"code": code, "role": role})
+        await asyncio.wait_for(self.state.wait(), 30)
+
+    # Incoming: acknowledged once taken (the ack goes when the handler returns).
+    async def on_frame(self, data):
+        now = time.perf_counter()
+        _, _, _, digit, seq = self.header.unpack_from(data, 0)
+        self.frames[seq] = (now, len(data), digit)
+        self.arrivals.append((now, len(data)))
+        await self.answered(seq)
+
+    async def on_follow(self, payload):
+        now = time.perf_counter()
+        frame = payload["frame"]
+        seq = self.header.unpack_from(frame, 0)[4]
+        self.follows[seq] = (now, len(frame))
+        self.arrivals.append((now, len(frame)))
+        if self.ack_delay:
+            await asyncio.sleep(self.ack_delay)  # a slow phone: takes its frames late
+
+    async def on_error(self, error):
+        self.errors += 1
+        await self.answered(error.get("seq"))
+
+    # Outgoing drawing states.
+    async def draw(self, strokes, now=False):
+        self.seq += 1
+        self.pending = {"seq": self.seq, "strokes": strokes, "width": 400, "height": 400}
+        if now:
+            await self.flush(True)
+        else:
+            self.scheduled = True  # sent on the next animation frame
+        return self.seq
+
+    def skip(self):
+        """The pad cleared, nothing to send (connection.js `skip`)."""
+        self.seq += 1
+        self.pending = None
+        return self.seq
+
+    async def animation_frame(self):
+        if self.scheduled:
+            await self.flush()
+
+    async def answered(self, seq):
+        if not isinstance(seq, int):
+            return
+        self.in_flight = [sent for sent in self.in_flight if sent > seq]
+        if self.pending and not self.scheduled:
+            await self.flush()
+
+    async def flush(self, now=False):
+        self.scheduled = False
+        if not self.pending or self.gone is not None:
+            return
+        if not now and len(self.in_flight) >= WINDOW:
+            if self.retry is None:
+                self.retry = asyncio.get_running_loop().call_later(ANSWER_TIMEOUT, self._give_up_waiting)
+            return
+        if self.retry is not None:
+            self.retry.cancel()
+            self.retry = None
+        payload, self.pending = self.pending, None
+        self.in_flight.append(payload["seq"])
+        self.sent[payload["seq"]] = time.perf_counter()
+        try:
+            await self.sio.emit("draw", payload)
+        except socketio_errors().BadNamespaceError:
+            self.gone = self.gone or "gone while sending"
+
+    def _give_up_waiting(self):
+        self.retry = None
+        self.in_flight = []
+        asyncio.ensure_future(self.flush())
+
+
+def socketio_errors():
+    import socketio
+
+    return socketio.exceptions
+
+
+class Pen:
+    """Draws pen digits point by point at `rate` points a second, one state per animation
+    frame, pen-up at once; returns (seq, time) of each digit's last pen-up."""
+
+    def __init__(self, digits, rate, stroke_gap=0.2):
+        self.digits = digits
+        self.period = 1.0 / rate
+        self.stroke_gap = stroke_gap
+        self.lateness = []  # how late the client's own clock ticks were (its CPU)
+
+    async def sleep_until(self, when):
+        delay = when - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self.lateness.append(max(0.0, time.perf_counter() - when))
+
+    async def draw_digit(self, page, strokes):
+        """One digit; `animation_frames` sends the scheduled states meanwhile."""
+        current = []
+        t = time.perf_counter()
+        for stroke in strokes:
+            current.append([])
+            for point in stroke:
+                await self.sleep_until(t)
+                current[-1].append(point)
+                await page.draw([list(s) for s in current])
+                t += self.period
+            await self.sleep_until(t)  # the pen lifts after its last point
+            seq = await page.draw([list(s) for s in current], now=True)
+            up = time.perf_counter()
+            t = up + self.stroke_gap
+        return seq, up
+
+
+async def animation_frames(pages, until):
+    """requestAnimationFrame for every page: scheduled states go out at 60 Hz."""
+    period = 1.0 / FRAME_HZ
+    t = time.perf_counter()
+    while time.perf_counter() < until:
+        for page in pages:
+            await page.animation_frame()
+        t += period
+        await asyncio.sleep(max(0.0, t - time.perf_counter()))
+
+
+def pen_digits(seed):
+    samples = load_pen_samples(DEFAULT_PEN_TRAIN)
+    random.Random(seed).shuffle(samples)
+    return [(s["label"], fit(s["strokes"], 400)) for s in samples]
+
+
+# ----------------------------------------------------------------------------- the link
+
+
+def sh(*command, check=True):
+    return subprocess.run(command, check=check, capture_output=True, text=True).stdout
+
+
+def shape(rate, bypass_port=None):
+    """The namespace's loopback as the link: `rate` (None: unshaped); packets to or from
+    `bypass_port` (the teacher) are not shaped."""
+    sh("tc", "qdisc", "del", "dev", "lo", "root", check=False)
+    if rate is None:
+        return
+    tbf = ["tbf", "rate", rate, "burst", "64kb", "latency", "100ms"]
+    if bypass_port is None:
+        sh("tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", *tbf)
+        return
+    # (This kernel has no prio qdisc: htb with two unlimited classes, the tbf under one.)
+    sh("tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10")
+    for classid in ("1:10", "1:20"):
+        sh("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", classid, "htb", "rate", "10gbit")
+    sh("tc", "qdisc", "add", "dev", "lo", "parent", "1:10", "handle", "20:", *tbf)
+    for direction in ("dport", "sport"):
+        sh("tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+           "match", "ip", direction, str(bypass_port), "0xffff", "flowid", "1:20")
+
+
+def link_stats():
+    """The shaper's counters: bytes sent (both directions, with headers), drops, overlimits."""
+    for qdisc in json.loads(sh("tc", "-s", "-j", "qdisc", "show", "dev", "lo") or "[]"):
+        if qdisc.get("kind") == "tbf":
+            return {"bytes": qdisc.get("bytes", 0), "drops": qdisc.get("drops", 0), "overlimits": qdisc.get("overlimits", 0)}
+    return {"bytes": 0, "drops": 0, "overlimits": 0}
+
+
+async def server_sockets(port):
+    """{client port: (bytes the server sent and had acknowledged, bytes it received)}."""
+    process = await asyncio.create_subprocess_exec(
+        "ss", "-tinH", "state", "established", f"( sport = :{port} )", stdout=subprocess.PIPE
+    )
+    out = (await process.communicate())[0].decode()
+    found, peer = {}, None
+    for line in out.splitlines():
+        address = re.match(r"\s*\d+\s+\d+\s+\S+:\d+\s+\S+:(\d+)", line)
+        if address:
+            peer = int(address.group(1))
+            continue
+        if peer is not None:
+            acked = re.search(r"bytes_acked:(\d+)", line)
+            received = re.search(r"bytes_received:(\d+)", line)
+            found[peer] = (int(acked.group(1)) if acked else 0, int(received.group(1)) if received else 0)
+            peer = None
+    return found
+
+
+class Meter:
+    """Samples the server's sockets once a second: bytes out to the clients over time."""
+
+    def __init__(self, port, exclude=()):
+        self.port, self.exclude, self.samples = port, set(exclude), []
+
+    async def run(self, until):
+        while True:
+            sockets = await server_sockets(self.port)
+            out = sum(a for p, (a, _) in sockets.items() if p not in self.exclude)
+            back = sum(r for p, (_, r) in sockets.items() if p not in self.exclude)
+            link = (await asyncio.to_thread(link_stats))["bytes"]
+            self.samples.append((time.perf_counter(), out, back, link))
+            if time.perf_counter() > until:
+                return
+            await asyncio.sleep(min(1.0, max(0.0, until - time.perf_counter())))
+
+    def rate(self, start, end):
+        """(server → clients, clients → server, the shaped link both ways with headers)
+        bytes a second between `start` and `end`."""
+        inside = [s for s in self.samples if start - 0.5 <= s[0] <= end + 0.5]
+        if len(inside) < 2:
+            return 0.0, 0.0, 0.0
+        first, last = inside[0], inside[-1]
+        return tuple((b - a) / (last[0] - first[0]) for a, b in zip(first[1:], last[1:]))
+
+
+class Cpu:
+    """Server and client CPU, and the machine's, over a run (the clients share its cores)."""
+
+    def __init__(self, server_pid_list):
+        self.pids = server_pid_list
+
+    @staticmethod
+    def machine():
+        fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+        return sum(fields), fields[3] + fields[4]
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+        self.server0 = cpu_seconds(self.pids)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        self.client0 = usage.ru_utime + usage.ru_stime
+        self.machine0 = self.machine()
+        return self
+
+    def __exit__(self, *_):
+        wall = time.perf_counter() - self.t0
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        total, idle = (a - b for a, b in zip(self.machine(), self.machine0))
+        self.figures = {
+            "server_cores": (cpu_seconds(self.pids) - self.server0) / wall,
+            "client_cores": (usage.ru_utime + usage.ru_stime - self.client0) / wall,
+            "machine_busy": 1 - idle / max(total, 1),
+            "load": os.getloadavg()[0],
+        }
+
+
+# ----------------------------------------------------------------------------- a class
+
+
+def start_class(url):
+    import requests
+
+    teacher = requests.Session()
+    location = teacher.post(url + "/class", allow_redirects=False, timeout=30).headers["Location"]
+    return teacher, location.rstrip("/").split("/")[-2]
+
+
+def join_as_student(url, code, name):
+    import requests
+
+    session = requests.Session()
+    response = session.post(url + "/join", data={"code": code, "name": name}, allow_redirects=False, timeout=30)
+    assert response.status_code == 302, response.text[:200]
+    return session
+
+
+def cookie_of(session):
+    return "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+
+
+async def class_pages(url, code, names, ack_delays=None):
+    """Students join (HTTP, as the join form does) and open their pages, all at once."""
+
+    async def one(name):
+        session = await asyncio.to_thread(join_as_student, url, code, name)
+        page = Page(name, ack_delay=(ack_delays or {}).get(name, 0.0))
+        await page.connect(url, cookie_of(session))
+        await page.join(code, "student")
+        return page
+
+    return list(await asyncio.gather(*(one(name) for name in names)))
+
+
+async def close_all(pages):
+    await asyncio.gather(*(page.close() for page in pages))
+
+
+def ms(values):
+    """p50, p99 in ms; a missing answer counts as infinitely late."""
+    if not len(values):
+        return float("nan"), float("nan")
+    return tuple(float(np.percentile(np.asarray(values) * 1000, q, method="inverted_cdf")) for q in (50, 99))
+
+
+# ----------------------------------------------------------------------------- 1. students
+
+
+async def students_drawing(url, port, pids, count, seconds, rate, pen_rate, pause, settle=3.0):
+    shape(rate)
+    teacher, code = await asyncio.to_thread(start_class, url)
+    pages = await class_pages(url, code, [f"student {i}" for i in range(count)])
+    digits = pen_digits(1)
+    meter = Meter(port)
+    finals = {page.name: [] for page in pages}
+    pens = []
+
+    async def student(i, page, until):
+        rng = random.Random(i)
+        pen = Pen(digits[i::count], pen_rate)
+        pens.append(pen)
+        await asyncio.sleep(rng.uniform(0, 1.0))
+        for label, strokes in pen.digits:
+            if time.perf_counter() > until:
+                break
+            seq, up = await pen.draw_digit(page, strokes)
+            finals[page.name].append((seq, up, label))
+            await asyncio.sleep(pause * rng.uniform(0.75, 1.25))  # reads the answer
+            page.skip()  # clears the pad: nothing sent
+
+    with Cpu(pids) as cpu:
+        stats0 = link_stats()
+        start = time.perf_counter()
+        until = start + seconds
+        clock = asyncio.ensure_future(animation_frames(pages, until + 5))
+        metering = asyncio.ensure_future(meter.run(until))
+        await asyncio.gather(*(student(i, p, until) for i, p in enumerate(pages)))
+        await asyncio.sleep(settle)  # the last answers
+        end = time.perf_counter()
+        stats1 = link_stats()
+        await asyncio.gather(clock, metering)
+    await close_all(pages)
+
+    latencies, per_student, right = [], [], 0
+    for page in pages:
+        mine = []
+        for seq, up, label in finals[page.name]:
+            got = page.frames.get(seq)
+            mine.append(got[0] - up if got else float("inf"))
+            right += bool(got and got[2] == label)
+        latencies += mine
+        if mine:
+            per_student.append(ms(mine)[1])
+    out, back, link = meter.rate(start, end - settle)
+    lost = sum(np.isinf(latencies))
+    p50, p99 = ms(latencies)
+    frames = sum(len(p.frames) for p in pages)
+    size = np.mean([b for p in pages for _, b in p.arrivals]) if frames else 0
+    return {
+        "link": rate, "students": count, "seconds": seconds, "digits": len(latencies), "lost": int(lost),
+        "read_as_meant": right, "p50": p50, "p99": p99,
+        "student_p99": [min(per_student), sorted(per_student)[len(per_student) // 2], max(per_student)],
+        "disconnected": sum(p.gone is not None for p in pages),
+        "frames_per_s": frames / seconds, "frame_bytes": float(size),
+        "out_Bps": out, "in_Bps": back,
+        "link_Bps": link, "drops": stats1["drops"] - stats0["drops"],
+        "states_sent_per_s": sum(len(p.sent) for p in pages) / seconds,
+        "client_tick_late_p99_ms": float(np.percentile([x for pen in pens for x in pen.lateness], 99) * 1000),
+        "errors": sum(p.errors for p in pages), **cpu.figures,
+    }
+
+
+# ----------------------------------------------------------------------------- 2. follow me
+
+
+async def follow_me(url, port, pids, count, seconds, rate, pen_rate, pause, window, slow=0, settle=3.0):
+    shape(None)
+    teacher_http, code = await asyncio.to_thread(start_class, url)
+    before = set(await server_sockets(port))
+    teacher = Page("teacher")
+    await teacher.connect(url, cookie_of(teacher_http))
+    teacher_port = (set(await server_sockets(port)) - before).pop()
+    await teacher.join(code, "teacher")
+    shape(rate, bypass_port=teacher_port)
+    names = [f"student {i}" for i in range(count)] + [f"slow {i}" for i in range(slow)]
+    pages = await class_pages(url, code, names, {f"slow {i}": 2.0 for i in range(slow)})
+    await teacher.sio.emit("follow", {"on": True})
+    await asyncio.sleep(0.5)
+    meter = Meter(port, exclude={teacher_port})
+    pen = Pen(pen_digits(2), pen_rate)
+    finals = []
+
+    with Cpu(pids) as cpu:
+        stats0 = link_stats()
+        start = time.perf_counter()
+        until = start + seconds
+        clock = asyncio.ensure_future(animation_frames([teacher], until + 5))
+        metering = asyncio.ensure_future(meter.run(until))
+        for label, strokes in pen.digits:
+            if time.perf_counter() > until:
+                break
+            seq, up = await pen.draw_digit(teacher, strokes)
+            finals.append((seq, up, label))
+            await asyncio.sleep(pause)  # talks about the answer
+            await teacher.draw([], now=True)  # clears the pad: the students' screens clear too
+            await asyncio.sleep(0.3)
+        await asyncio.sleep(settle)
+        end = time.perf_counter()
+        stats1 = link_stats()
+        await asyncio.gather(clock, metering)
+    await teacher.sio.emit("follow", {"on": False})
+    await close_all(pages + [teacher])
+
+    def lags(group, first, last):
+        return [
+            (p.follows[seq][0] - up) if seq in p.follows else float("inf")
+            for seq, up, _ in finals if first <= up - start < last for p in group
+        ]
+
+    students = [p for p in pages if not p.name.startswith("slow")]
+    slowed = [p for p in pages if p.name.startswith("slow")]
+    drawn = finals[-1][1] - start if finals else 0.0
+    rows = []
+    for label, first, last in (("first", 0, window), ("last", drawn - window, drawn + 1), ("all", 0, drawn + 1)):
+        lag = lags(students, first, last)
+        out, back, link = meter.rate(start + max(first, 0), start + min(last, drawn))
+        rows.append({"part": label, "finals": len(lag), "lost": int(sum(np.isinf(lag))), "p50": ms(lag)[0], "p99": ms(lag)[1],
+                     "out_Bps": out, "in_Bps": back, "link_Bps": link})
+    result = {
+        "link": rate, "students": count, "slow": slow, "seconds": seconds, "window": window, "digits": len(finals),
+        "rows": rows, "link_Bps": rows[-1]["link_Bps"], "drops": stats1["drops"] - stats0["drops"],
+        "teacher_states_per_s": len(teacher.sent) / seconds, "teacher_frames_per_s": len(teacher.frames) / seconds,
+        "follow_frames_per_s": np.mean([len(p.follows) for p in students]) / seconds,
+        "frame_bytes": float(np.mean([b for p in students for _, b in p.arrivals])) if students else 0.0,
+        "teacher_read_as_meant": sum(teacher.frames.get(seq, (0, 0, -2))[2] == label for seq, _, label in finals),
+        "client_tick_late_p99_ms": float(np.percentile(pen.lateness, 99) * 1000),
+        "errors": sum(p.errors for p in pages + [teacher]), **cpu.figures,
+        "disconnected": sum(p.gone is not None for p in pages + [teacher]),
+    }
+    if slowed:
+        lag = lags(slowed, 0, drawn + 1)
+        result["slow_row"] = {"finals": len(lag), "lost": int(sum(np.isinf(lag))), "p50": ms(lag)[0], "p99": ms(lag)[1]}
+    return result
+
+
+# ----------------------------------------------------------------------------- 3. LAN
+
+
+async def one_user(url, port, pids, seconds, pen_rate):
+    shape(None)
+    page = Page("alone")
+    await page.connect(url)
+    pen = Pen(pen_digits(3), pen_rate)
+    strokes_times = []  # (pen down, pen up) of each digit
+    meter = Meter(port)
+    with Cpu(pids) as cpu:
+        start = time.perf_counter()
+        until = start + seconds
+        clock = asyncio.ensure_future(animation_frames([page], until + 2))
+        metering = asyncio.ensure_future(meter.run(until))
+        for label, strokes in pen.digits:
+            if time.perf_counter() > until:
+                break
+            down = time.perf_counter()
+            _, up = await pen.draw_digit(page, strokes)
+            strokes_times.append((down, up))
+            await asyncio.sleep(0.3)
+            page.skip()
+        await asyncio.sleep(1.0)
+        end = time.perf_counter()
+        await asyncio.gather(clock, metering)
+    await page.close()
+    drawing = sum(up - down for down, up in strokes_times)
+
+    def during(times):
+        return [t for t in times if any(down <= t <= up + 0.05 for down, up in strokes_times)]
+
+    got = [(t, b) for t, b in page.arrivals if during([t])]
+    sent = during(list(page.sent.values()))
+    rts = [page.frames[s][0] - t for s, t in page.sent.items() if s in page.frames]
+    out = meter.rate(start, end)[0]
+    return {
+        "link": "unshaped", "seconds": seconds, "drawing_s": drawing, "digits": len(strokes_times),
+        "states_per_s": len(sent) / drawing, "frames_per_s": len(got) / drawing,
+        "mbit_drawing": sum(b for _, b in got) * 8 / drawing / 1e6, "out_mbit": out * 8 / 1e6,
+        "frame_bytes": float(np.mean([b for _, b in got])) if got else 0.0,
+        "answered": len(rts), "sent": len(page.sent), "rt_p50": ms(rts)[0], "rt_p99": ms(rts)[1], **cpu.figures,
+    }
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def kbps(bytes_per_s):
+    return f"{bytes_per_s / 1000:,.0f} kB/s ({bytes_per_s * 8 / 1e6:.1f} Mbit/s)"
+
+
+def fmt(x):
+    return "lost" if x == float("inf") else f"{x:,.0f} ms"
+
+
+def cpu_text(r):
+    return f"server {r['server_cores']:.2f}, clients {r['client_cores']:.2f} cores; machine {r['machine_busy']:.0%} busy, load {r['load']:.1f}"
+
+
+def print_tables(results, args):
+    s = results["students"]
+    print(f"\n### 1. {s['students']} students drawing at once, link {s['link']} ({s['seconds']:g} s)\n")
+    print("| digits | lost | pen-up → final p50 | p99 | per-student p99 min / median / max | server → clients | "
+          "clients → server | link (both ways, with headers) | frames/s (all) | frame | CPU |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(f"| {s['digits']} | {s['lost']} | {fmt(s['p50'])} | **{fmt(s['p99'])}** | "
+          f"{' / '.join(fmt(x) for x in s['student_p99'])} | {kbps(s['out_Bps'])} | {kbps(s['in_Bps'])} | "
+          f"{kbps(s['link_Bps'])}, {s['drops']} drops | {s['frames_per_s']:.1f} | {s['frame_bytes'] / 1000:.1f} KB | {cpu_text(s)} |")
+    print(f"\nstudents {s['students']} link {s['link']} pen-up→final p50 {s['p50']:.0f} ms p99 {s['p99']:.0f} ms "
+          f"per-student p99 {s['student_p99'][0]:.0f}-{s['student_p99'][2]:.0f} ms server→clients {s['out_Bps'] * 8 / 1e6:.2f} Mbit/s "
+          f"digits {s['digits']} lost {s['lost']} read as meant {s['read_as_meant']} client tick late p99 {s['client_tick_late_p99_ms']:.0f} ms "
+          f"states sent {s['states_sent_per_s']:.0f}/s errors {s['errors']} disconnected {s['disconnected']}")
+
+    print(f"\n### 2. Follow me: teacher's pen-up → each student has that frame\n")
+    print("| link | students | part | teacher's digits × students | not received (a newer frame came instead) | p50 | p99 | server → students | students → server | shaped link, both ways |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for key in ("follow", "follow_slow", "follow_alone"):
+        f = results[key]
+        who = f"{f['students']}" + (f" + {f['slow']} acking 2 s late" if f["slow"] else "")
+        for row in f["rows"]:
+            part = {"first": f"first {f['window']:g} s", "last": f"last {f['window']:g} s", "all": f"all {f['seconds']:g} s"}[row["part"]]
+            print(f"| {f['link']} | {who} | {part} | {row['finals']} | {row['lost']} | {fmt(row['p50'])} | **{fmt(row['p99'])}** | "
+                  f"{kbps(row['out_Bps'])} | {kbps(row['in_Bps'])} | {kbps(row['link_Bps'])} |")
+        if "slow_row" in f:
+            r = f["slow_row"]
+            print(f"| {f['link']} | the slow one | all {f['seconds']:g} s | {r['finals']} | {r['lost']} | {fmt(r['p50'])} | {fmt(r['p99'])} | | | |")
+    for key in ("follow", "follow_slow", "follow_alone"):
+        f = results[key]
+        rows = {r["part"]: r for r in f["rows"]}
+        print(f"\nfollow link {f['link']} students {f['students']} slow {f['slow']} first p99 {rows['first']['p99']:.0f} ms "
+              f"last p99 {rows['last']['p99']:.0f} ms all p50 {rows['all']['p50']:.0f} ms p99 {rows['all']['p99']:.0f} ms "
+              f"server→students {rows['all']['out_Bps'] * 8 / 1e6:.2f} Mbit/s; teacher {f['teacher_states_per_s']:.0f} states/s "
+              f"{f['teacher_frames_per_s']:.0f} frames/s, each student {f['follow_frames_per_s']:.1f} follow frames/s of "
+              f"{f['frame_bytes'] / 1000:.1f} KB; link {f['link_Bps'] * 8 / 1e6:.2f} Mbit/s {f['drops']} drops; "
+              f"disconnected {f['disconnected']}; {cpu_text(f)}")
+
+    lan = results["lan"]
+    print(f"\n### 3. One user drawing on the unshaped loopback ({lan['seconds']:g} s, {lan['drawing_s']:.1f} s with the pen down)\n")
+    print("| states sent/s while drawing | frames received/s while drawing | Mbit/s while drawing | frame | round trip p50 / p99 | CPU |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"| {lan['states_per_s']:.1f} | {lan['frames_per_s']:.1f} | **{lan['mbit_drawing']:.2f}** | {lan['frame_bytes'] / 1000:.1f} KB | "
+          f"{fmt(lan['rt_p50'])} / {fmt(lan['rt_p99'])} | {cpu_text(lan)} |")
+    print(f"\nlan states {lan['states_per_s']:.1f}/s frames {lan['frames_per_s']:.1f}/s {lan['mbit_drawing']:.2f} Mbit/s while drawing; "
+          f"answered {lan['answered']} of {lan['sent']}")
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def phase(text):
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+async def inside(args):
+    port = free_port()
+    phase("starting the server")
+    server, url = start_server(port)
+    settle = 1.0 if args.quick else 3.0
+    try:
+        warm_up(url)
+        pids = server_pids(server.pid)
+        results = {"namespace_tcp": sh("sysctl", "-n", "net.ipv4.tcp_congestion_control").strip()}
+        phase(f"1. {args.students} students drawing on {args.rate}, {args.student_seconds:g} s")
+        results["students"] = await students_drawing(
+            url, port, pids, args.students, args.student_seconds, args.rate, args.pen_rate, args.pause, settle)
+        phase(f"2. follow me, {args.students} students on {args.rate}, {args.minutes:g} min")
+        results["follow"] = await follow_me(
+            url, port, pids, args.students, args.minutes * 60, args.rate, args.pen_rate, args.pause, args.window, 0, settle)
+        phase(f"2. follow me with a slow follower, {args.slow_seconds:g} s")
+        results["follow_slow"] = await follow_me(
+            url, port, pids, args.students, args.slow_seconds, args.rate, args.pen_rate, args.pause, args.window, 1, settle)
+        phase(f"2. follow me, one student on {args.slow_link}, {args.minutes:g} min")
+        results["follow_alone"] = await follow_me(
+            url, port, pids, 1, args.minutes * 60, args.slow_link, args.pen_rate, args.pause, args.window, 0, settle)
+        phase(f"3. one user on the unshaped loopback, {args.lan_seconds:g} s")
+        results["lan"] = await one_user(url, port, pids, args.lan_seconds, args.pen_rate)
+    finally:
+        phase("stopping the server")
+        server.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown (SIGTERM waits for connections)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    print_tables(results, args)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=1, default=float)
+    return 0
+
+
+def netns_problem():
+    """Why this machine cannot run the benchmark (None when it can)."""
+    if os.geteuid() != 0:
+        return "needs root (or CAP_NET_ADMIN) for `ip netns` and `tc`"
+    name = f"{NS_PREFIX}probe-{os.getpid()}"
+    try:
+        made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    except FileNotFoundError:
+        return "`ip` not found: install iproute2"
+    if made.returncode != 0:
+        return f"`ip netns add` is not permitted here: {made.stderr.strip()}"
+    try:
+        shaped = subprocess.run(["ip", "netns", "exec", name, "tc", "qdisc", "add", "dev", "lo", "root", "tbf",
+                                 "rate", "2mbit", "burst", "64kb", "latency", "100ms"], capture_output=True, text=True)
+        if shaped.returncode != 0:
+            return f"`tc` cannot shape a namespace's loopback here: {shaped.stderr.strip()}"
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    return None
+
+
+def outside(argv, args):
+    problem = netns_problem()
+    if problem:
+        print(f"bench.classroom_net: {problem}", file=sys.stderr)
+        return 2
+    name = f"{NS_PREFIX}{os.getpid()}"
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    child = None
+    try:
+        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "mtu", "1500", "up"], check=True)
+        child = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-m", "bench.classroom_net", "--inside", *argv])
+        return child.wait()
+    finally:
+        if child is not None and child.poll() is None:
+            try:
+                child.wait(20)  # Ctrl-C reached it too: its server goes first
+            except (subprocess.TimeoutExpired, KeyboardInterrupt):
+                child.kill()
+        # Anything still in the namespace is this run's (its server, its clients).
+        leftover = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split()
+        for pid in leftover:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        print(f"network namespace {name} removed", file=sys.stderr)
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=3, help="follow me's drawing time (first and last minute reported)")
+    parser.add_argument("--students", type=int, default=30)
+    parser.add_argument("--rate", default="20mbit", help="the classroom link")
+    parser.add_argument("--slow-link", default="2mbit", help="one student alone on this link")
+    parser.add_argument("--student-seconds", type=float, default=60, help="scenario 1's drawing time")
+    parser.add_argument("--slow-seconds", type=float, default=60, help="follow me with a slow follower: drawing time")
+    parser.add_argument("--lan-seconds", type=float, default=20)
+    parser.add_argument("--pen-rate", type=float, default=60, help="pen points a second")
+    parser.add_argument("--pause", type=float, default=1.0, help="seconds between pen-up and the next digit")
+    parser.add_argument("--quick", action="store_true", help="small numbers, under a minute in all")
+    parser.add_argument("--json", help="write every figure here")
+    parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.students, args.minutes, args.student_seconds, args.slow_seconds, args.lan_seconds = 4, 0.1, 4, 4, 3
+    args.window = min(60.0, args.minutes * 60 / 3)
+    return args
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse(argv)
+    if not args.inside:
+        return outside(argv, args)
+    try:
+        import uvloop  # a faster event loop: the clients share the server's cores
+
+        run = uvloop.run
+    except ImportError:
+        run = asyncio.run
+    return run(inside(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
