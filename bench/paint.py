@@ -70,12 +70,13 @@ def start_server(tree):
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
     port = free_port()
     database = Path(tempfile.mkdtemp(prefix="cnnview-paint-")) / "classroom.sqlite3"
-    command = [gunicorn, "-k", "gevent", "--worker-connections", "2000", "-w", "1", "--chdir", str(tree),
+    command = [gunicorn, "-k", "gevent", "--worker-connections", "2000", "-w", "1", "--timeout", "300", "--chdir", str(tree),
                "-b", f"127.0.0.1:{port}", "webapp:create_app()"]
     env = {**os.environ, "CNNVIEW_CLASSROOM_DB": str(database), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    process = subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(database.parent / "server.log", "w")
+    process = subprocess.Popen(command, cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
+    deadline = time.time() + 180
     while True:
         try:
             urllib.request.urlopen(url, timeout=1)
@@ -83,7 +84,7 @@ def start_server(tree):
         except OSError:
             if time.time() > deadline or process.poll() is not None:
                 process.kill()
-                raise RuntimeError(f"the server in {tree} did not start")
+                raise RuntimeError(f"the server in {tree} did not start: {log.name}")
             time.sleep(0.2)
 
 

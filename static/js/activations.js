@@ -49,6 +49,15 @@ export class LayerView {
     this.probe.style.cssText = "position:absolute;visibility:hidden;height:0;width:var(--map-size)";
     root.append(this.help, this.live, this.probe);
     this.width = 0;
+    // Only layers in (or near) view are painted while drawing; the others when they come
+    // into view, and all of them once the result is for what is drawn (describe()).
+    this.seen = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        const section = this.sections.get(entry.target.dataset.layer);
+        section.visible = entry.isIntersecting;
+        if (section.visible && section.stale) this.paintLatest(section);
+      }
+    }, { rootMargin: "200px" });
     new ResizeObserver(() => {
       if (this.root.clientWidth === this.width) return;
       this.width = this.root.clientWidth;
@@ -66,8 +75,14 @@ export class LayerView {
     this.root.classList.remove("is-empty");
     for (const layer of frame.layers) {
       const section = this.sections.get(layer.name) || this.build(layer);
-      this.paint(section, layer);
+      if (section.visible) this.paint(section, layer);
+      else section.stale = true;
     }
+  }
+
+  paintLatest(section) {
+    const layer = this.frame && this.frame.layers.find((l) => l.name === section.name);
+    if (layer) this.paint(section, layer);
   }
 
   // One layer's maps into its ImageData, then onto the canvas: no allocation per frame.
@@ -93,6 +108,7 @@ export class LayerView {
       }
     }
     section.ctx.putImageData(section.image, 0, 0);
+    section.stale = false;
     if (lo !== section.lo || hi !== section.hi) {
       section.lo = lo;
       section.hi = hi;
@@ -106,6 +122,7 @@ export class LayerView {
     if (!frame) return;
     for (const layer of frame.layers) {
       const section = this.sections.get(layer.name);
+      if (section.stale) this.paint(section, layer);
       const size = layer.width * layer.height;
       for (let m = 0; m < layer.maps; m++) {
         const values = layer.values.subarray(m * size, (m + 1) * size);
@@ -129,6 +146,7 @@ export class LayerView {
     for (const section of this.sections.values()) {
       section.range.textContent = "";
       section.lo = section.hi = NaN;
+      section.stale = false;
       section.texts.fill(null);
       this.blank(section);
       this.label(section);
@@ -206,8 +224,7 @@ export class LayerView {
     section.image = new ImageData(canvas.width, canvas.height);
     section.pixels = new Uint32Array(section.image.data.buffer);
     this.placeFocusBox(section);
-    const layer = this.frame && this.frame.layers.find((l) => l.name === section.name);
-    if (layer) this.paint(section, layer);
+    if (this.frame) this.paintLatest(section);
     else this.blank(section);
   }
 
@@ -238,7 +255,7 @@ export class LayerView {
     const section = {
       el, grid, canvas, ctx: canvas.getContext("2d"), box: el.querySelector(".map-focus"), range: el.querySelector(".layer-range"),
       kernels, name: layer.name, dense, w: layer.width, h: layer.height, maps: layer.maps, columns: 0, focus: 0, hovered: -1,
-      texts: new Array(layer.maps).fill(null), scratch: new Uint8Array(256), lo: NaN, hi: NaN,
+      texts: new Array(layer.maps).fill(null), scratch: new Uint8Array(256), lo: NaN, hi: NaN, visible: true, stale: false,
     };
     canvas.addEventListener("click", (e) => {
       const m = this.mapAt(section, e);
@@ -267,6 +284,7 @@ export class LayerView {
     });
     this.root.append(el);
     this.sections.set(layer.name, section);
+    this.seen.observe(el);
     this.label(section);
     this.layout(section);
     return section;
