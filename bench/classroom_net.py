@@ -649,6 +649,11 @@ def phase(text):
 async def inside(args):
     port = free_port()
     phase("starting the server")
+    # The first page view builds the Keras model for the layer table (model/architecture.py),
+    # importing TensorFlow in the event loop: on a busy 2-core machine that passes gunicorn's
+    # 30 s worker timeout and the worker is killed before it ever answers. Only the start
+    # waits longer; the measurements come after.
+    os.environ.setdefault("GUNICORN_CMD_ARGS", "--timeout 180")
     server, url = start_server(port)
     settle = 1.0 if args.quick else 3.0
     try:
@@ -695,10 +700,16 @@ def netns_problem():
     if made.returncode != 0:
         return f"`ip netns add` is not permitted here: {made.stderr.strip()}"
     try:
-        shaped = subprocess.run(["ip", "netns", "exec", name, "tc", "qdisc", "add", "dev", "lo", "root", "tbf",
-                                 "rate", "2mbit", "burst", "64kb", "latency", "100ms"], capture_output=True, text=True)
-        if shaped.returncode != 0:
-            return f"`tc` cannot shape a namespace's loopback here: {shaped.stderr.strip()}"
+        # What shape() uses: htb, a tbf under one of its classes, a u32 filter.
+        for command in (["qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10"],
+                        ["class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit"],
+                        ["qdisc", "add", "dev", "lo", "parent", "1:10", "handle", "20:", "tbf", "rate", "2mbit",
+                         "burst", "64kb", "latency", "100ms"],
+                        ["filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+                         "match", "ip", "dport", "80", "0xffff", "flowid", "1:10"]):
+            shaped = subprocess.run(["ip", "netns", "exec", name, "tc", *command], capture_output=True, text=True)
+            if shaped.returncode != 0:
+                return f"`tc {' '.join(command[:2])}` cannot shape a namespace's loopback here: {shaped.stderr.strip()}"
     finally:
         subprocess.run(["ip", "netns", "del", name], capture_output=True)
     return None
