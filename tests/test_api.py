@@ -76,16 +76,19 @@ def test_page_carries_the_real_conv_filters(client, network):
     import re
 
     html = client.get("/").get_data(as_text=True)
-    kernels = json.loads(re.search(r'<script type="application/json" id="kernel-data">(.*?)</script>', html, re.S).group(1))
+    url = re.search(r'<link rel="preload" id="network-data" href="([^"]+)"', html).group(1)
+    kernels = client.get(url).get_json()["kernels"]
     conv1, bias1 = network.weights["conv1"]
     assert (kernels["conv1"]["height"], kernels["conv1"]["width"], len(kernels["conv1"]["values"])) == (2, 2, 24)
-    np.testing.assert_allclose(np.asarray(kernels["conv1"]["values"]).reshape(24, 2, 2), conv1[:, :, 0, :].transpose(2, 0, 1), atol=1e-5)
-    np.testing.assert_allclose(kernels["conv1"]["bias"], bias1, atol=1e-5)
+    # Exact: each value is the shortest decimal of a float32, which the page reads back
+    # with Math.fround (what np.float32 does here), to the very weights.
+    np.testing.assert_array_equal(np.asarray(kernels["conv1"]["values"], np.float32).reshape(24, 2, 2), conv1[:, :, 0, :].transpose(2, 0, 1))
+    np.testing.assert_array_equal(np.asarray(kernels["conv1"]["bias"], np.float32), bias1)
     conv2, _ = network.weights["conv2"]
-    images = np.asarray(kernels["conv2"]["values"]).reshape(48, 8, 12)
+    images = np.asarray(kernels["conv2"]["values"], np.float32).reshape(48, 8, 12)
     # Input map c of filter f sits at block row c // 6, column c % 6.
-    np.testing.assert_allclose(images[7, 2:4, 4:6], conv2[:, :, 8, 7], atol=1e-5)
-    np.testing.assert_allclose(images[47, 6:8, 10:12], conv2[:, :, 23, 47], atol=1e-5)
+    np.testing.assert_array_equal(images[7, 2:4, 4:6], conv2[:, :, 8, 7])
+    np.testing.assert_array_equal(images[47, 6:8, 10:12], conv2[:, :, 23, 47])
 
 
 def test_saliency_is_the_gradient_of_the_predicted_score(client, network):

@@ -206,7 +206,7 @@ def test_selecting_a_map_shows_what_its_filter_responds_to(page):
     settled_digit(page)
     click_map(page, "relu2", 11)
     top = page.locator("#inspector .inspector-top")
-    assert top.is_visible()
+    top.wait_for(state="visible")  # the top patches are fetched when first needed
     assert top.locator("canvas").count() == 9
     assert "conv2 filter 11" in top.locator("figcaption").inner_text()
     page.keyboard.press("Escape")

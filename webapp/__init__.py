@@ -29,10 +29,11 @@ def create_app(test_config=None):
     from .config import load_config
 
     load_config(app, test_config)
-    from . import api, classroom, events, fastjson, guards, packets, security, views
+    from . import api, classroom, compression, events, fastjson, guards, packets, security, views
     from .classroom import events as classroom_events, views as classroom_views
 
     security.init_app(app)
+    compression.init_app(app)  # brotli or gzip for pages, scripts, styles, JSON, SVG; not Socket.IO
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(classroom_views.bp)

@@ -21,15 +21,42 @@ const RING = 1024;
 const timings = { made: new Float64Array(RING), paints: new Float64Array(3 * RING), count: 0 };
 globalThis.cnnPaintTimings = timings;
 
-function pageData() {
-  const architecture = JSON.parse($("#architecture-data").textContent);
+async function fetchJSON(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  return response.json();
+}
+
+// The network's data, from JSON files the browser keeps (views.py): the layer table and
+// the conv filters before the page starts; the top patches only when the inspector first
+// shows a conv layer's map. Filter values come as the shortest decimals of their float32
+// values: Math.fround gives back exactly the numbers the server computes with.
+async function pageData() {
+  const { architecture, kernels } = await fetchJSON($("#network-data").href);
+  for (const kernel of Object.values(kernels)) {
+    kernel.values = kernel.values.map((row) => row.map(Math.fround));
+    kernel.bias = kernel.bias.map(Math.fround);
+  }
   const notes = {}; // explanations of flatten and dropout go with the next layer that has maps
   for (const layer of architecture) (notes[layer.shown_at] ||= []).push(`${layer.name}: ${layer.explanation}`);
+  let patches = null;
+  // Top patches come as grey levels 0-255; the inspector takes them in 0..1.
+  const topPatches = () =>
+    (patches ||= fetchJSON($("#inspector").dataset.topPatches).then(
+      (data) => {
+        for (const conv of Object.values(data)) conv.patches = conv.patches.map((row) => row.map((p) => p.map((v) => v / 255)));
+        return data;
+      },
+      (error) => {
+        patches = null; // asked again next time
+        throw error;
+      },
+    ));
   return {
     notes,
-    kernels: JSON.parse($("#kernel-data").textContent),
+    kernels,
     fields: Object.fromEntries(architecture.filter((l) => l.field).map((l) => [l.name, l.field])),
-    topPatches: JSON.parse($("#top-patch-data").textContent),
+    topPatches,
   };
 }
 
@@ -37,11 +64,20 @@ function pageData() {
 // still be sent to the server (a teacher drawing for the class, whose screens must clear too).
 // `keyScope`: where the keyboard shortcuts apply (the teacher's stage, or the whole page).
 // `onChange(pad)`: after every change to the drawing. `onShow(frame)`: a result is shown
-// (null: nothing drawn).
-export function startDrawingApp({
+// (null: nothing drawn). Resolves once the network's data is loaded and the page is wired
+// (it connects right after).
+export async function startDrawingApp({
   onConnect = () => {}, sendEmpty = () => false, keyScope = document.body, onChange = () => {}, onShow = () => {},
 } = {}) {
-  const { notes, kernels, fields, topPatches } = pageData();
+  let data;
+  try {
+    data = await pageData();
+  } catch (error) {
+    $("#message").textContent = `Could not load the network's data (${error.message}): reload the page.`;
+    $("#status").textContent = $("#status").dataset.state = "cannot reach the server";
+    throw error;
+  }
+  const { notes, kernels, fields, topPatches } = data;
   useWeights(kernels); // conv1 is worked out from the input with these (frame.js)
   const message = $("#message");
   const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"));

@@ -7,7 +7,8 @@ const f4 = (v) => v.toFixed(4);
 const signed = (v) => (v < 0 ? `(${f4(v)})` : f4(v));
 
 export class Inspector {
-  // `fields`: layer → [jump, size] of its receptive field; `kernels`: conv filters (views.py).
+  // `fields`: layer → [jump, size] of its receptive field; `kernels`: conv filters (views.py);
+  // `topPatches()`: a promise of the top patches, fetched the first time it is asked.
   constructor(dialog, { fields, kernels, topPatches }) {
     this.dialog = dialog;
     this.fields = fields;
@@ -56,9 +57,18 @@ export class Inspector {
   }
 
   // What this filter looks for: the MNIST test patches that excite its channel most.
-  showTopPatches(name, map) {
+  async showTopPatches(name, map) {
     const conv = { conv1: "conv1", relu1: "conv1", pool1: "conv1", conv2: "conv2", relu2: "conv2", pool2: "conv2" }[name];
-    const data = conv && this.topPatches[conv];
+    this.top.hidden = true;
+    if (!conv) return;
+    let patches;
+    try {
+      patches = await this.topPatches(); // loaded the first time, then at once
+    } catch {
+      return; // the inspector works without them; the next map asks again
+    }
+    if (!this.target || this.target.name !== name || this.target.map !== map) return; // moved on meanwhile
+    const data = patches[conv];
     this.top.hidden = !data;
     if (!data) return;
     const row = this.top.querySelector(".top-patches");

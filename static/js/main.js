@@ -1,4 +1,4 @@
 // The main page: draw a digit, watch every layer respond.
 import { startDrawingApp } from "./app.js";
 
-startDrawingApp();
+await startDrawingApp();

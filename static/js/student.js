@@ -12,7 +12,7 @@ const note = $("#class-message");
 const state = { intended: null, closed: !$("#closed-banner").hidden, following: false, sending: false, ended: false };
 const mine = [];
 
-const app = startDrawingApp({
+const app = await startDrawingApp({
   onConnect: (socket) => socket.emit("join_class", { code, role: "student" }),
   onChange: () => update(),
   // On a phone the prediction panel is below the fold: repeat the reading by the send button.

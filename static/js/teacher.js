@@ -13,7 +13,7 @@ const stage = $("#stage");
 // following: the class is following a teacher page; drawing: this page is the one drawing.
 const state = { following: false, drawing: false, closed: $("#close-class").getAttribute("aria-pressed") === "true", filter: null };
 
-const app = startDrawingApp({
+const app = await startDrawingApp({
   onConnect: (socket) => socket.emit("join_class", { code, role: "teacher" }),
   sendEmpty: () => state.following, // students' screens clear when the teacher's pad does
   keyScope: stage,

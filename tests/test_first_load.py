@@ -1,0 +1,169 @@
+"""A first visit fits in 150 KB on the wire (issue 11): pages, scripts, styles and JSON are
+compressed, and the network's data is a JSON file the browser keeps, not inline."""
+import gzip
+import io
+import json
+import re
+import zipfile
+
+import brotli
+import numpy as np
+import pytest
+
+from bench.first_load import is_text, measure, start_server, summary
+from model.network import DEFAULT_MODEL_PATH
+from model.top_patches import load as load_top_patches
+from tests.classroom import start_class
+
+BUDGET = 150_000  # bytes on the wire for a first visit
+BROWSER = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # what Chromium sends
+
+
+@pytest.fixture(scope="module")
+def production(tmp_path_factory):
+    """README's production command: gunicorn with gevent."""
+    process, url = start_server(database=tmp_path_factory.mktemp("first-load") / "classroom.sqlite3")
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+def test_each_page_loads_in_150_kb_compressed_and_then_from_cache(browser, production):
+    results = measure(browser, production)
+    assert [r["page"] for r in results] == ["main", "student", "teacher"]
+    for result in results:
+        page, first, second = result["page"], result["first"], result["second"]
+        totals = summary(first)
+        assert totals["wire"] <= BUDGET, (page, totals)
+        texts = [r for r in first if is_text(r["mime"])]
+        assert texts and all(r["status"] == 200 for r in first), (page, [(r["url"], r["status"]) for r in first])
+        assert [r["url"] for r in texts if r["encoding"] not in ("br", "gzip")] == [], page
+        network = [r for r in first if "/network/" in r["url"]]
+        assert len(network) == 1 and network[0]["mime"] == "application/json", page
+        assert "immutable" in network[0]["cache_control"]
+        assert not any("top-patches" in r["url"] for r in first), "top patches wait for the inspector"
+
+        # Again, in the same browser: the JSON comes from its cache, the static files are
+        # revalidated (304) or cached, only the page itself is sent again.
+        again = {re.sub(r"^https?://[^/]+", "", r["url"]): r for r in second}
+        (json_again,) = [r for path, r in again.items() if path.startswith("/network/")]
+        assert json_again["from_cache"] or json_again["status"] == 304, json_again
+        # (Chromium fetches the favicon by rules of its own: it may report it as a 200.)
+        static = [r for path, r in again.items() if path.startswith("/static/") and not path.endswith("favicon.svg")]
+        assert static and all(r["from_cache"] or r["status"] == 304 for r in static), page
+        assert summary(second)["wire"] < totals["wire"] / 3, page
+        # The inspector's top patches, fetched later, are compressed too.
+        (top,) = result["top_patches"]
+        assert top["encoding"] == "br" and top["wire"] < 15_000
+
+
+def body(response):
+    encoding = response.headers.get("Content-Encoding")
+    data = response.get_data()
+    return {"br": brotli.decompress, "gzip": gzip.decompress, None: lambda d: d}[encoding](data)
+
+
+@pytest.fixture
+def page_links(client):
+    html = body(client.get("/", headers=BROWSER)).decode()
+    network = re.search(r'<link rel="preload" id="network-data" href="([^"]+)"', html).group(1)
+    top = re.search(r'data-top-patches="([^"]+)"', html).group(1)
+    return html, network, top
+
+
+def test_pages_scripts_styles_and_svg_are_compressed(client, page_links):
+    html, network, _ = page_links
+    assert '<script type="application/json"' not in html  # no inline data any more
+    assert len(html) < 20_000
+    for path in ("/", "/static/js/app.js", "/static/css/app.css", "/static/vendor/socket.io/socket.io.esm.min.js", "/static/favicon.svg", network):
+        for accept, expected in ((BROWSER["Accept-Encoding"], "br"), ("gzip", "gzip"), ("", None)):
+            response = client.get(path, headers={"Accept-Encoding": accept})
+            assert response.status_code == 200, path
+            assert response.headers.get("Content-Encoding") == expected, (path, accept)
+            assert "Accept-Encoding" in response.headers["Vary"]
+    code = start_class(client)
+    for path in (f"/class/{code}/teach", f"/class/{code}/qr.svg"):
+        assert client.get(path, headers=BROWSER).headers.get("Content-Encoding") == "br", path
+
+
+def test_static_files_keep_their_validators(client):
+    first = client.get("/static/js/app.js", headers=BROWSER)
+    assert first.headers["Content-Encoding"] == "br" and first.headers["Cache-Control"] == "no-cache"
+    assert first.headers["ETag"].endswith(':br"') and first.headers["Last-Modified"]
+    with open(client.application.static_folder + "/js/app.js", "rb") as f:
+        assert body(first) == f.read()
+    for validator in ({"If-None-Match": first.headers["ETag"]}, {"If-Modified-Since": first.headers["Last-Modified"]}):
+        again = client.get("/static/js/app.js", headers={**BROWSER, **validator})
+        assert again.status_code == 304 and again.get_data() == b"", validator
+    # A validator of the gzip encoding does not get the brotli one a 304.
+    assert client.get("/static/js/app.js", headers={**BROWSER, "If-None-Match": first.headers["ETag"].replace(":br", ":gzip")}).status_code == 200
+
+
+def test_network_json_is_cached_for_good_under_its_digest(client, page_links, network):
+    _, url, _ = page_links
+    assert re.fullmatch(r"/network/[0-9a-f]{20}\.json", url)
+    answer = client.get(url, headers=BROWSER)
+    assert answer.status_code == 200 and answer.mimetype == "application/json"
+    assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    etag = answer.headers["ETag"]
+    assert etag == f'W/"{url[9:-5]}"'
+    data = body(answer)
+    assert len(answer.get_data()) < 25_000 < len(data)
+    # The same data in every encoding, and at the plain address (which asks each time).
+    assert body(client.get(url, headers={"Accept-Encoding": "gzip"})) == data == client.get(url).get_data()
+    plain = client.get("/network.json", headers=BROWSER)
+    assert body(plain) == data and plain.headers["Cache-Control"] == "no-cache" and plain.headers["ETag"] == etag
+    for path in (url, "/network.json"):
+        for accept in (BROWSER["Accept-Encoding"], "gzip", ""):
+            again = client.get(path, headers={"Accept-Encoding": accept, "If-None-Match": etag})
+            assert again.status_code == 304 and again.get_data() == b"" and again.headers["ETag"] == etag
+    assert client.get(url, headers={"If-None-Match": 'W/"0000"'}).status_code == 200
+    assert client.get("/network/0123456789abcdef0123.json").status_code == 404  # another model's
+
+    parsed = json.loads(data)
+    assert [layer["name"] for layer in parsed["architecture"]][:3] == ["conv1", "relu1", "pool1"]
+    assert parsed["architecture"][0]["field"] == [1, 2]
+    conv1, _ = network.weights["conv1"]
+    assert np.array_equal(np.asarray(parsed["kernels"]["conv1"]["values"], np.float32).reshape(24, 2, 2), conv1[:, :, 0, :].transpose(2, 0, 1))
+
+
+def test_top_patches_as_grey_levels(client, page_links):
+    _, _, url = page_links
+    answer = client.get(url, headers=BROWSER)
+    assert answer.headers["Content-Encoding"] == "br" and "immutable" in answer.headers["Cache-Control"]
+    data = json.loads(body(answer))
+    shipped = load_top_patches(DEFAULT_MODEL_PATH.with_name("top_patches.npz"))
+    for name, size in (("conv1", 2), ("conv2", 5)):
+        grey = np.asarray(data[name]["patches"])
+        assert data[name]["size"] == size and grey.shape == (24 if name == "conv1" else 48, 9, size * size)
+        assert grey.min() >= 0 and grey.max() <= 255
+        # The page divides by 255: within half a grey level of the shipped patches (MNIST's own levels).
+        np.testing.assert_allclose(grey / 255, shipped[name]["patches"].reshape(grey.shape), atol=0.5 / 255)
+    assert client.get(url, headers={"If-None-Match": answer.headers["ETag"]}).status_code == 304
+
+
+def test_the_address_follows_the_model(tmp_path):
+    """Another model (here: conv1's biases changed) has another address for its data."""
+    import h5py
+
+    from webapp import views
+
+    copy = tmp_path / "other.keras"
+    with zipfile.ZipFile(DEFAULT_MODEL_PATH) as original, zipfile.ZipFile(copy, "w") as changed:
+        for item in original.infolist():
+            data = original.read(item)
+            if item.filename == "model.weights.h5":
+                buffer = io.BytesIO(data)
+                with h5py.File(buffer, "r+") as h5:
+                    h5.visititems(lambda name, obj: obj.__setitem__((), obj[()] + 0.5) if isinstance(obj, h5py.Dataset) and obj.shape == (24,) else None)
+                data = buffer.getvalue()
+            changed.writestr(item, data)
+    ours, theirs = views.network_data(str(DEFAULT_MODEL_PATH)), views.network_data(str(copy))
+    assert ours.digest != theirs.digest
+
+
+def test_socket_io_is_left_to_engine_io(client):
+    """Engine.IO answers /socket.io/ before Flask: Flask-Compress never sees it."""
+    answer = client.get("/socket.io/?EIO=4&transport=polling", headers=BROWSER)
+    assert answer.status_code == 200 and answer.headers.get("Content-Encoding") in (None, "gzip", "deflate")
+    assert answer.get_data().startswith(b'0{"sid"')
