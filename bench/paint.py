@@ -228,7 +228,7 @@ async def measure(browser, url, samples, rate, seconds, categories=()):
         "task_duration_per_frame": task_duration / max(1, len(paints)),
         "fps": during.sum() / down_s if down_s else float("nan"),
         "age_p50": pct(ages, 50), "age_p95": pct(ages, 95),
-        "long_tasks": len(long), "longest": max(long, default=0.0),
+        "long_tasks": len(long), "longest": max(long, default=0.0), "load": os.getloadavg()[0],
     }, raw
 
 
@@ -238,7 +238,8 @@ def report(name, r):
           f" CPU {r['cpu_per_frame_p50']:.1f} p50 / {r['cpu_per_frame_p95']:.1f} p95 (mean {r['cpu_per_frame_mean']:.1f}),"
           f" {r['fps']:.1f} painted frames/s while drawing, result age {r['age_p50']:.0f} ms p50 /"
           f" {r['age_p95']:.0f} ms p95, long tasks > 50 ms: {r['long_tasks']} (longest {r['longest']:.0f} ms);"
-          f" {r['digits']} digits, {r['pen_down_s']:.1f} s pen down, {r['painted']} frames painted", flush=True)
+          f" {r['digits']} digits, {r['pen_down_s']:.1f} s pen down, {r['painted']} frames painted;"
+          f" load average {r['load']:.1f}", flush=True)
 
 
 async def run_tree(name, tree, samples, rates, seconds, save_trace=None):
