@@ -1,8 +1,11 @@
-"""What each filter looks for: `python -m model.top_patches`.
+"""What each filter looks for: `python -m model.top_patches [--model FILE.keras]`.
 
-For every conv1 and conv2 channel, the 9 MNIST test images that activate it most, each
-cropped to the receptive field of its strongest unit (2x2 for conv1, 5x5 for conv2),
-saved beside the model. Nine different images per channel, so one digit cannot fill them all.
+For every channel of every conv layer (conv1 and conv2 in the tutorial's network), the 9
+MNIST test images that activate it most, each cropped to the receptive field of its
+strongest unit (2x2 for conv1, 5x5 for conv2), saved beside the model. Nine different
+images per channel, so one digit cannot fill them all. Works with the tutorial's
+hand-written network (model.network) and with the generic forward pass of any described
+model (model.forward), whose conv layers and fields come from its description.
 """
 import argparse
 from pathlib import Path
@@ -10,36 +13,53 @@ from pathlib import Path
 import numpy as np
 
 from .data import load_mnist
-from .network import DEFAULT_MODEL_PATH, Network
+from .evaluate import load_network
+from .fields import receptive_fields as described_fields
+from .network import DEFAULT_MODEL_PATH
 from .receptive import receptive_field, receptive_fields
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "top_patches.npz"
-LAYERS = ("conv1", "conv2")
+LAYERS = ("conv1", "conv2")  # the tutorial's
 TOP = 9
+PARTS = ("patches", "images", "rows", "cols", "values")
+
+
+def conv_layers(network):
+    """The layers to find patches for, and a function (layer, row, col) → the input box
+    (top, left, bottom, right) a unit reads, and each layer's field size (rows, columns)."""
+    description = getattr(network, "description", None)
+    if description is None:  # the tutorial's hand-written network
+        sizes = {name: (receptive_fields()[name][1],) * 2 for name in LAYERS}
+        return LAYERS, receptive_field, sizes
+    fields = described_fields(description)
+    names = tuple(layer.name for layer in description.layers if layer.kind == "conv" and layer.name in description.shown_names)
+    return names, lambda name, row, col: fields[name].box(row, col), {name: fields[name].size for name in names}
 
 
 def top_patches(network, images, batch_size=500):
-    """layer → dict of patches (channels, 9, size, size) in 0..1, and where each came from."""
-    best = {name: [] for name in LAYERS}  # per batch: (strongest value, its flat position) per image and channel
+    """layer → dict of patches (channels, 9, size, size) in 0..1, and where each came from.
+    `network`: anything whose `.run(images)` gives layer outputs by name; one with a
+    `.description` (model.forward.Forward) gets every shown conv layer of it."""
+    layers, field_of, sizes = conv_layers(network)
+    best = {name: [] for name in layers}  # per batch: (strongest value, its flat position) per image and channel
     for start in range(0, len(images), batch_size):
         outputs = network.run(images[start : start + batch_size])
-        for name in LAYERS:
+        for name in layers:
             maps = outputs[name]  # (n, h, w, c)
             flat = maps.reshape(len(maps), -1, maps.shape[-1])
             best[name].append((flat.max(axis=1), flat.argmax(axis=1)))
     result = {}
-    for name in LAYERS:
+    for name in layers:
         values = np.concatenate([v for v, _ in best[name]])  # (images, channels)
         where = np.concatenate([w for _, w in best[name]])
         width = network.run(images[:1])[name].shape[2]
-        size = receptive_fields()[name][1]
         order = np.argsort(-values, axis=0, kind="stable")[:TOP].T  # (channels, 9) image indices
-        patches = np.zeros((order.shape[0], TOP, size, size), np.float32)
+        patches = np.zeros((order.shape[0], TOP, *sizes[name]), np.float32)
         rows, cols = np.zeros(order.shape, np.int64), np.zeros(order.shape, np.int64)
         for channel, picks in enumerate(order):
             for k, index in enumerate(picks):
                 rows[channel, k], cols[channel, k] = divmod(int(where[index, channel]), width)
-                top, left, bottom, right = receptive_field(name, rows[channel, k], cols[channel, k])
+                top, left, bottom, right = field_of(name, rows[channel, k], cols[channel, k])
                 patches[channel, k, : bottom - top + 1, : right - left + 1] = images[index, top : bottom + 1, left : right + 1]
         result[name] = {
             "patches": patches,
@@ -56,8 +76,15 @@ def save(result, path):
 
 
 def load(path=DEFAULT_OUTPUT):
+    """layer → its parts, for every layer in the file, in the file's order (keys are
+    "<layer>_<part>", and a layer name may itself hold an underscore)."""
     with np.load(path) as data:
-        return {name: {key.split("_", 1)[1]: data[key] for key in data.files if key.startswith(name + "_")} for name in LAYERS}
+        result = {}
+        for key in data.files:
+            name, part = key.rsplit("_", 1)
+            if part in PARTS:
+                result.setdefault(name, {})[part] = data[key]
+        return result
 
 
 def main(argv=None):
@@ -65,12 +92,13 @@ def main(argv=None):
     parser.add_argument("--model", default=str(DEFAULT_MODEL_PATH))
     parser.add_argument("--mnist", help="mnist.npz (default: $MNIST_PATH, else Keras' download)")
     parser.add_argument("--limit", type=int, help="only the first N test images (quick checks)")
-    parser.add_argument("--output", default=str(DEFAULT_OUTPUT))
+    parser.add_argument("--output", help="default: top_patches.npz beside the model")
     args = parser.parse_args(argv)
     (_, _), (x_test, _) = load_mnist(args.mnist)
-    result = top_patches(Network.load(args.model), x_test[: args.limit])
-    save(result, args.output)
-    print(f"wrote {args.output}: " + ", ".join(f"{n} {r['patches'].shape}" for n, r in result.items()))
+    result = top_patches(load_network(args.model), x_test[: args.limit])
+    output = args.output or str(Path(args.model).with_name(DEFAULT_OUTPUT.name))
+    save(result, output)
+    print(f"wrote {output}: " + ", ".join(f"{n} {r['patches'].shape}" for n, r in result.items()))
 
 
 if __name__ == "__main__":

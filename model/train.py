@@ -2,7 +2,12 @@
 
 MNIST plus the UCI pen trajectories, rendered through the app's own preprocessing
 with random slant, rotation, wobble and pen width; MNIST itself gets small random
-shifts, rotations and zooms. Writes the weights (no optimizer state) and metrics.json.
+shifts, rotations and zooms. Writes the weights (no optimizer state), metrics.json and
+top_patches.npz. `--architecture` picks the network: the tutorial's (the default, what the
+app ships) or the deeper 3x3 one of model/deep.py; the model zoo (model/zoo/) is made with
+
+    python -m model.train --pen-train '' --output model/zoo/mnist-only/mnist_cnn.keras
+    python -m model.train --architecture deep3x3 --output model/zoo/deep3x3/mnist_cnn.keras
 """
 import argparse
 import json
@@ -15,19 +20,28 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+
+try:  # the data pipeline (and MNIST jitter) use tf.data; other Keras backends get plain batches
+    import tensorflow as tf  # noqa: E402
+except ImportError:  # e.g. KERAS_BACKEND=jax on a GPU machine without TensorFlow
+    tf = None
 
 from .architecture import build_model  # noqa: E402
+from .deep import build_deep_model  # noqa: E402
 from .data import DEFAULT_PEN_TEST, DEFAULT_PEN_TRAIN, augmented_pen_images, load_mnist, load_pen_samples, render_pen_samples  # noqa: E402
-from .evaluate import evaluate_mnist, evaluate_pen  # noqa: E402
-from .network import DEFAULT_MODEL_PATH, Network  # noqa: E402
+from .evaluate import evaluate_mnist, evaluate_pen, load_network  # noqa: E402
+from .network import DEFAULT_MODEL_PATH  # noqa: E402
 from .top_patches import DEFAULT_OUTPUT as TOP_PATCHES  # noqa: E402
 from .top_patches import save as save_top_patches  # noqa: E402
 from .top_patches import top_patches  # noqa: E402
 
+# --architecture → the function that builds it (untrained).
+ARCHITECTURES = {"tutorial": build_model, "deep3x3": build_deep_model}
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--architecture", choices=sorted(ARCHITECTURES), default="tutorial", help="the network to train (default: the tutorial's)")
     parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=1)
@@ -39,6 +53,7 @@ def parse_args(argv=None):
     parser.add_argument("--mnist-jitter", type=float, default=0.0, help="random shift/zoom/rotation of MNIST images (0: none)")
     parser.add_argument("--holdout-writers", default="", help="pen-train writer ids kept out, for tuning")
     parser.add_argument("--limit", type=int, help="use only the first N MNIST and pen digits (quick checks)")
+    parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: its default, every core)")
     parser.add_argument("--pen-test", default=str(DEFAULT_PEN_TEST), help="pen digits to report on, never trained on")
     return parser.parse_args(argv)
 
@@ -60,6 +75,27 @@ def mnist_jitter(strength):
     )
 
 
+class ShuffledBatches(keras.utils.PyDataset):
+    """Shuffled batches of arrays, reshuffled every epoch: the pipeline without jitter for
+    Keras backends other than TensorFlow."""
+
+    def __init__(self, x, y, batch_size, seed):
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(x))
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, index):
+        picks = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        return self.x[picks], self.y[picks]
+
+    def on_epoch_end(self):
+        self.order = self.rng.permutation(len(self.x))
+
+
 def make_dataset(mnist, pen, batch_size, seed, jitter_strength):
     x_mnist, y_mnist = mnist
     x_pen, y_pen = pen
@@ -67,6 +103,10 @@ def make_dataset(mnist, pen, batch_size, seed, jitter_strength):
     x = np.concatenate([x_mnist, x_pen])[..., None]
     y = np.concatenate([y_mnist, y_pen])
     is_mnist = np.concatenate([np.ones(len(x_mnist)), np.zeros(len(x_pen))]).astype(np.float32)
+    if keras.backend.backend() != "tensorflow":
+        if jitter_strength > 0:
+            raise SystemExit("--mnist-jitter needs the TensorFlow backend (tf.data)")
+        return ShuffledBatches(x, y, batch_size, seed)
 
     data = tf.data.Dataset.from_tensor_slices((x, y, is_mnist)).shuffle(len(x), seed=seed).batch(batch_size)
     if jitter_strength <= 0:
@@ -82,6 +122,9 @@ def make_dataset(mnist, pen, batch_size, seed, jitter_strength):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.threads and tf is not None:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     keras.utils.set_random_seed(args.seed)
     started = time.time()
     (x_train, y_train), (x_test, y_test) = load_mnist(args.mnist)
@@ -96,15 +139,18 @@ def main(argv=None):
     dataset = make_dataset((x_train, y_train), pen, args.batch_size, args.seed, args.mnist_jitter)
     steps = len(dataset) * args.epochs
 
-    model = build_model()
+    build = ARCHITECTURES[args.architecture]
+    model = build()
     schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps, alpha=0.02)
     model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(dataset, epochs=args.epochs, validation_data=(x_test[..., None], y_test), verbose=1)
     trained_seconds = time.time() - started
 
-    save_weights_only(model, args.output)
-    network = Network.load(args.output)
+    save_weights_only(model, args.output, build)
+    network = load_network(args.output)
     metrics = {
+        "architecture": args.architecture,
+        "params": int(model.count_params()),
         **evaluate_mnist(network, x_test, y_test),
         "pen_accuracy": {},
         "epochs": args.epochs,
@@ -120,7 +166,13 @@ def main(argv=None):
             "holdout_writers": sorted(holdout),
         },
         "train_seconds": round(trained_seconds, 1),
-        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
+        "versions": {
+            "python": platform.python_version(),
+            "keras_backend": keras.backend.backend(),
+            "tensorflow": tf.__version__ if tf is not None else None,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+        },
     }
     if held_samples:
         metrics["pen_accuracy"]["holdout_writers"] = evaluate_pen(network, held_samples)
@@ -134,10 +186,12 @@ def main(argv=None):
     print(f"MNIST test accuracy {metrics['mnist_test_accuracy']:.4f}; pen accuracy {summary}; {trained_seconds:.0f} s")
 
 
-def save_weights_only(model, path):
-    """Save a fresh, uncompiled copy: the file holds the weights, not the optimizer's state."""
-    clean = build_model()
+def save_weights_only(model, path, build=build_model):
+    """Save a fresh, uncompiled copy (`build` makes the same architecture): the file holds
+    the weights, not the optimizer's state."""
+    clean = build()
     clean.set_weights(model.get_weights())
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     clean.save(path)
 
 
