@@ -166,6 +166,7 @@ def main(argv=None):
             "holdout_writers": sorted(holdout),
         },
         "train_seconds": round(trained_seconds, 1),
+        "trained_on": trained_on(),
         "versions": {
             "python": platform.python_version(),
             "keras_backend": keras.backend.backend(),
@@ -184,6 +185,19 @@ def main(argv=None):
     Path(metrics_path).write_text(json.dumps(metrics, indent=1) + "\n")
     summary = {k: v["accuracy"] for k, v in metrics["pen_accuracy"].items()}
     print(f"MNIST test accuracy {metrics['mnist_test_accuracy']:.4f}; pen accuracy {summary}; {trained_seconds:.0f} s")
+
+
+def trained_on():
+    """The processor training ran on, so that train_seconds can be read: "cpu", or the GPU."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return "cpu" if device.platform == "cpu" else f"{device.platform}: {device.device_kind}"
+    if tf is not None:
+        gpus = tf.config.list_physical_devices("GPU")
+        return ", ".join(tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus) or "cpu"
+    return "unknown"
 
 
 def save_weights_only(model, path, build=build_model):
