@@ -43,18 +43,29 @@ def start_server(root=ROOT, dev=False, database=None):
         command = [gunicorn, "-k", "gevent", "-w", "1", "--worker-connections", "2000", "-b", f"127.0.0.1:{port}", "webapp:create_app()"]
     database = database or Path(tempfile.mkdtemp(prefix="cnnview-first-load-")) / "classroom.sqlite3"
     env = {**os.environ, "CNNVIEW_CLASSROOM_DB": str(database)}
-    process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + 120  # a busy machine (a CI run beside) takes a while
     while True:
         try:
-            urllib.request.urlopen(url, timeout=1)
+            urllib.request.urlopen(url, timeout=5)
             return process, url
         except OSError:
             if time.time() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("the app did not start")
+                stop(process)
+                log.seek(0)
+                raise RuntimeError("the app did not start:\n" + log.read().decode(errors="replace")[-3000:])
             time.sleep(0.2)
+
+
+def stop(process):
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def is_text(mime):
@@ -198,8 +209,7 @@ def main(argv=None):
     finally:
         browser.close()
         playwright.stop()
-        process.terminate()
-        process.wait(10)
+        stop(process)
 
 
 if __name__ == "__main__":

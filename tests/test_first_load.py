@@ -10,7 +10,7 @@ import brotli
 import numpy as np
 import pytest
 
-from bench.first_load import is_text, measure, start_server, summary
+from bench.first_load import is_text, measure, start_server, stop, summary
 from model.network import DEFAULT_MODEL_PATH
 from model.top_patches import load as load_top_patches
 from tests.classroom import start_class
@@ -24,8 +24,7 @@ def production(tmp_path_factory):
     """README's production command: gunicorn with gevent."""
     process, url = start_server(database=tmp_path_factory.mktemp("first-load") / "classroom.sqlite3")
     yield url
-    process.terminate()
-    process.wait(10)
+    stop(process)
 
 
 def test_each_page_loads_in_150_kb_compressed_and_then_from_cache(browser, production):
