@@ -36,6 +36,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -238,13 +239,16 @@ def sh(*command, check=True):
     return subprocess.run(command, check=check, capture_output=True, text=True).stdout
 
 
+TBF_LATENCY = "100ms"  # the shaper's queue: 100 ms of the link (--tbf-latency, for diagnosis)
+
+
 def shape(rate, bypass_port=None):
-    """The namespace's loopback as the link: `rate` (None: unshaped); packets to or from
-    `bypass_port` (the teacher) are not shaped."""
+    """The namespace's loopback as the link: `rate` (None or "unshaped": unshaped); packets
+    to or from `bypass_port` (the teacher) are not shaped."""
     sh("tc", "qdisc", "del", "dev", "lo", "root", check=False)
-    if rate is None:
+    if rate in (None, "unshaped"):
         return
-    tbf = ["tbf", "rate", rate, "burst", "64kb", "latency", "100ms"]
+    tbf = ["tbf", "rate", rate, "burst", "64kb", "latency", TBF_LATENCY]
     if bypass_port is None:
         sh("tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", *tbf)
         return
@@ -324,7 +328,20 @@ class Cpu:
         fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
         return sum(fields), fields[3] + fields[4]
 
+    @staticmethod
+    def waited(pids):
+        """Seconds the processes' threads spent runnable but waiting for a CPU (schedstat)."""
+        total = 0
+        for pid in pids:
+            for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+                try:
+                    total += int(task.read_text().split()[1])
+                except (OSError, IndexError, ValueError):
+                    pass
+        return total / 1e9
+
     def __enter__(self):
+        self.wait0 = self.waited(self.pids), self.waited([os.getpid()])
         self.t0 = time.perf_counter()
         self.server0 = cpu_seconds(self.pids)
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -341,6 +358,9 @@ class Cpu:
             "client_cores": (usage.ru_utime + usage.ru_stime - self.client0) / wall,
             "machine_busy": 1 - idle / max(total, 1),
             "load": os.getloadavg()[0],
+            # Runnable but not running: the CPU others' processes took from the server and clients.
+            "server_waited": (self.waited(self.pids) - self.wait0[0]) / wall,
+            "client_waited": (self.waited([os.getpid()]) - self.wait0[1]) / wall,
         }
 
 
@@ -589,11 +609,20 @@ def fmt(x):
 
 
 def cpu_text(r):
-    return f"server {r['server_cores']:.2f}, clients {r['client_cores']:.2f} cores; machine {r['machine_busy']:.0%} busy, load {r['load']:.1f}"
+    return (f"server {r['server_cores']:.2f}, clients {r['client_cores']:.2f} cores; waiting for a CPU: server "
+            f"{r.get('server_waited', 0):.2f}, clients {r.get('client_waited', 0):.2f} s/s; machine {r['machine_busy']:.0%} busy, load {r['load']:.1f}")
 
 
 def print_tables(results, args):
-    s = results["students"]
+    if "students" in results:
+        print_students(results["students"])
+    if any(key in results for key in ("follow", "follow_slow", "follow_alone")):
+        print_follow(results)
+    if "lan" in results:
+        print_lan(results["lan"])
+
+
+def print_students(s):
     print(f"\n### 1. {s['students']} students drawing at once, link {s['link']} ({s['seconds']:g} s)\n")
     print("| digits | lost | pen-up → final p50 | p99 | per-student p99 min / median / max | server → clients | "
           "clients → server | link (both ways, with headers) | frames/s (all) | frame | CPU |")
@@ -606,10 +635,12 @@ def print_tables(results, args):
           f"digits {s['digits']} lost {s['lost']} read as meant {s['read_as_meant']} client tick late p99 {s['client_tick_late_p99_ms']:.0f} ms "
           f"states sent {s['states_sent_per_s']:.0f}/s errors {s['errors']} disconnected {s['disconnected']}")
 
+
+def print_follow(results):
     print(f"\n### 2. Follow me: teacher's pen-up → each student has that frame\n")
     print("| link | students | part | teacher's digits × students | not received (a newer frame came instead) | p50 | p99 | server → students | students → server | shaped link, both ways |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for key in ("follow", "follow_slow", "follow_alone"):
+    for key in [k for k in ("follow", "follow_slow", "follow_alone") if k in results]:
         f = results[key]
         who = f"{f['students']}" + (f" + {f['slow']} acking 2 s late" if f["slow"] else "")
         for row in f["rows"]:
@@ -619,7 +650,7 @@ def print_tables(results, args):
         if "slow_row" in f:
             r = f["slow_row"]
             print(f"| {f['link']} | the slow one | all {f['seconds']:g} s | {r['finals']} | {r['lost']} | {fmt(r['p50'])} | {fmt(r['p99'])} | | | |")
-    for key in ("follow", "follow_slow", "follow_alone"):
+    for key in [k for k in ("follow", "follow_slow", "follow_alone") if k in results]:
         f = results[key]
         rows = {r["part"]: r for r in f["rows"]}
         print(f"\nfollow link {f['link']} students {f['students']} slow {f['slow']} first p99 {rows['first']['p99']:.0f} ms "
@@ -629,7 +660,8 @@ def print_tables(results, args):
               f"{f['frame_bytes'] / 1000:.1f} KB; link {f['link_Bps'] * 8 / 1e6:.2f} Mbit/s {f['drops']} drops; "
               f"disconnected {f['disconnected']}; {cpu_text(f)}")
 
-    lan = results["lan"]
+
+def print_lan(lan):
     print(f"\n### 3. One user drawing on the unshaped loopback ({lan['seconds']:g} s, {lan['drawing_s']:.1f} s with the pen down)\n")
     print("| states sent/s while drawing | frames received/s while drawing | Mbit/s while drawing | frame | round trip p50 / p99 | CPU |")
     print("| --- | --- | --- | --- | --- | --- |")
@@ -660,20 +692,26 @@ async def inside(args):
         warm_up(url)
         pids = server_pids(server.pid)
         results = {"namespace_tcp": sh("sysctl", "-n", "net.ipv4.tcp_congestion_control").strip()}
-        phase(f"1. {args.students} students drawing on {args.rate}, {args.student_seconds:g} s")
-        results["students"] = await students_drawing(
-            url, port, pids, args.students, args.student_seconds, args.rate, args.pen_rate, args.pause, settle)
-        phase(f"2. follow me, {args.students} students on {args.rate}, {args.minutes:g} min")
-        results["follow"] = await follow_me(
-            url, port, pids, args.students, args.minutes * 60, args.rate, args.pen_rate, args.pause, args.window, 0, settle)
-        phase(f"2. follow me with a slow follower, {args.slow_seconds:g} s")
-        results["follow_slow"] = await follow_me(
-            url, port, pids, args.students, args.slow_seconds, args.rate, args.pen_rate, args.pause, args.window, 1, settle)
-        phase(f"2. follow me, one student on {args.slow_link}, {args.minutes:g} min")
-        results["follow_alone"] = await follow_me(
-            url, port, pids, 1, args.minutes * 60, args.slow_link, args.pen_rate, args.pause, args.window, 0, settle)
-        phase(f"3. one user on the unshaped loopback, {args.lan_seconds:g} s")
-        results["lan"] = await one_user(url, port, pids, args.lan_seconds, args.pen_rate)
+        run = set(args.only.split(","))
+        if "students" in run:
+            phase(f"1. {args.students} students drawing on {args.rate}, {args.student_seconds:g} s")
+            results["students"] = await students_drawing(
+                url, port, pids, args.students, args.student_seconds, args.rate, args.pen_rate, args.pause, settle)
+        if "follow" in run:
+            phase(f"2. follow me, {args.students} students on {args.rate}, {args.minutes:g} min")
+            results["follow"] = await follow_me(
+                url, port, pids, args.students, args.minutes * 60, args.rate, args.pen_rate, args.pause, args.window, 0, settle)
+        if "slow" in run:
+            phase(f"2. follow me with a slow follower, {args.slow_seconds:g} s")
+            results["follow_slow"] = await follow_me(
+                url, port, pids, args.students, args.slow_seconds, args.rate, args.pen_rate, args.pause, args.window, 1, settle)
+        if "alone" in run:
+            phase(f"2. follow me, one student on {args.slow_link}, {args.minutes:g} min")
+            results["follow_alone"] = await follow_me(
+                url, port, pids, 1, args.minutes * 60, args.slow_link, args.pen_rate, args.pause, args.window, 0, settle)
+        if "lan" in run:
+            phase(f"3. one user on the unshaped loopback, {args.lan_seconds:g} s")
+            results["lan"] = await one_user(url, port, pids, args.lan_seconds, args.pen_rate)
     finally:
         phase("stopping the server")
         server.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown (SIGTERM waits for connections)
@@ -758,11 +796,15 @@ def parse(argv):
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between pen-up and the next digit")
     parser.add_argument("--quick", action="store_true", help="small numbers, under a minute in all")
     parser.add_argument("--json", help="write every figure here")
+    parser.add_argument("--only", default="students,follow,slow,alone,lan",
+                        help="the parts to run, of students,follow,slow,alone,lan")
+    parser.add_argument("--tbf-latency", default="100ms", help="the shaper's queue, as time at its rate (for diagnosis)")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.students, args.minutes, args.student_seconds, args.slow_seconds, args.lan_seconds = 4, 0.1, 4, 4, 3
     args.window = min(60.0, args.minutes * 60 / 3)
+    globals()["TBF_LATENCY"] = args.tbf_latency
     return args
 
 
