@@ -94,6 +94,11 @@ def test_static_files_keep_their_validators(client):
     for validator in ({"If-None-Match": first.headers["ETag"]}, {"If-Modified-Since": first.headers["Last-Modified"]}):
         again = client.get("/static/js/app.js", headers={**BROWSER, **validator})
         assert again.status_code == 304 and again.get_data() == b"", validator
+    assert "Accept-Ranges" not in first.headers  # ranges would be of the uncompressed file
+    with open(client.application.static_folder + "/js/app.js", "rb") as f:
+        raw = f.read()
+    part = client.get("/static/js/app.js", headers={**BROWSER, "Range": "bytes=10-99"})
+    assert part.status_code == 206 and "Content-Encoding" not in part.headers and part.get_data() == raw[10:100]
     # A validator of the gzip encoding does not get the brotli one a 304.
     assert client.get("/static/js/app.js", headers={**BROWSER, "If-None-Match": first.headers["ETag"].replace(":br", ":gzip")}).status_code == 200
 

@@ -34,7 +34,20 @@ def init_app(app):
     # ~130 bytes up (the smallest module, 129 → 102 bytes, and the favicon, 211 → 149)
     # by more than its 22-byte header costs.
     app.config.setdefault("COMPRESS_MIN_SIZE", 100)
+    app.config["COMPRESS_REGISTER"] = False  # registered below, around byte ranges
     compress.init_app(app)
+    app.after_request(compress_response)
+
+
+def compress_response(response):
+    """A byte range (206) is of the file as stored: sent as it is. A compressed answer
+    offers no ranges: they would be of the uncompressed file."""
+    if response.status_code == 206:
+        return response
+    response = compress.after_request(response)
+    if "Content-Encoding" in response.headers:
+        response.headers.pop("Accept-Ranges", None)
+    return response
 
 
 class Precompressed:
