@@ -29,6 +29,14 @@ layer looks exactly like a sent one. A value the page shows is within half a ste
 own map of the network's float value, plus, for a layer derived from a SENT layer, half a
 step of that source map (`error_bound`).
 
+Which layers are derived is decided once per set of layers by `derivation`, one rule per
+kind of layer, reading `Step`s: `tutorial_steps()` (from model/architecture.py) or
+`steps_from_description` (model/description.py, any Keras CNN). For the tutorial network:
+conv1 CONV (2x2, stride 1, pad 0), relu1 RELU(conv1), pool1 MAXPOOL(relu1, 2, 2), conv2
+SENT, relu2 RELU(conv2), pool2 MAXPOOL(relu2, 2, 2), dense1, dense2, output SENT: 13,836
+bytes a frame (69,240 in version 3, when every layer was sent). The price: relu2 and pool2
+are rounded twice, so they may be off by half a step of conv2's map more than before.
+
 Dense layers are one map of height 1. Keeping all sent values together lets the encoder
 scale every map of every sent layer in a handful of array operations.
 """

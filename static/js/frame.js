@@ -102,7 +102,7 @@ function derive(table, image) {
       if (source !== INPUT || !kernel) throw new Error(`${name}: computed from the input, but its filters are unknown`);
       values = conv(image, kernel, maps, height, width, size, stride, pad);
     } else if (how === RELU) {
-      values = Float64Array.from(exact[source], (v) => (v > 0 ? v : 0));
+      values = relu(exact[source]);
     } else if (how === MAXPOOL) {
       const from = table[source];
       values = maxpool(exact[source], maps, from.height, from.width, height, width, size, stride);
@@ -128,25 +128,35 @@ function trueValues(layer) {
   return out;
 }
 
-// Each filter over the one-channel input: bias, then the taps row by row; zeros past the edges.
+// Each filter over the one-channel input: bias, then the taps row by row (each output sums
+// in that order); taps past the input's edges see zeros, which add nothing.
 function conv(image, kernel, maps, height, width, size, stride, pad) {
-  const out = new Float64Array(maps * height * width);
-  for (let f = 0, i = 0; f < maps; f++) {
-    const w = kernel.values[f], bias = kernel.bias[f];
-    for (let r = 0; r < height; r++) {
-      for (let c = 0; c < width; c++, i++) {
-        let sum = bias;
-        for (let dy = 0; dy < size; dy++) {
+  const area = height * width;
+  const out = new Float64Array(maps * area);
+  for (let f = 0; f < maps; f++) {
+    const w = kernel.values[f];
+    out.fill(kernel.bias[f], f * area, (f + 1) * area);
+    for (let dy = 0; dy < size; dy++) {
+      for (let dx = 0; dx < size; dx++) {
+        const weight = w[dy * size + dx];
+        for (let r = 0; r < height; r++) {
           const y = r * stride + dy - pad;
-          for (let dx = 0; dx < size; dx++) {
-            const x = c * stride + dx - pad;
-            sum += (y >= 0 && y < INPUT_SIDE && x >= 0 && x < INPUT_SIDE ? image[y * INPUT_SIDE + x] : 0) * w[dy * size + dx];
-          }
+          if (y < 0 || y >= INPUT_SIDE) continue;
+          const at = f * area + r * width, row = y * INPUT_SIDE + dx - pad;
+          // the columns whose tap falls inside the input: 0 <= c * stride + dx - pad < INPUT_SIDE
+          const first = Math.max(0, Math.ceil((pad - dx) / stride));
+          const last = Math.min(width, Math.ceil((INPUT_SIDE + pad - dx) / stride));
+          for (let c = first; c < last; c++) out[at + c] += image[row + c * stride] * weight;
         }
-        out[i] = sum;
       }
     }
   }
+  return out;
+}
+
+function relu(source) {
+  const out = new Float64Array(source.length);
+  for (let i = 0; i < source.length; i++) out[i] = source[i] > 0 ? source[i] : 0;
   return out;
 }
 
