@@ -447,7 +447,8 @@ async def students_drawing(url, port, pids, count, seconds, rate, pen_rate, paus
         await asyncio.sleep(settle)  # the last answers
         end = time.perf_counter()
         stats1 = link_stats()
-        await asyncio.gather(clock, metering)
+        clock.cancel()  # drawing is over: no more animation frames
+        await metering
     await close_all(pages)
 
     latencies, per_student, right = [], [], 0
@@ -516,7 +517,8 @@ async def follow_me(url, port, pids, count, seconds, rate, pen_rate, pause, wind
         await asyncio.sleep(settle)
         end = time.perf_counter()
         stats1 = link_stats()
-        await asyncio.gather(clock, metering)
+        clock.cancel()  # drawing is over: no more animation frames
+        await metering
     await teacher.sio.emit("follow", {"on": False})
     await close_all(pages + [teacher])
 
@@ -577,7 +579,8 @@ async def one_user(url, port, pids, seconds, pen_rate):
             page.skip()
         await asyncio.sleep(1.0)
         end = time.perf_counter()
-        await asyncio.gather(clock, metering)
+        clock.cancel()  # drawing is over: no more animation frames
+        await metering
     await page.close()
     drawing = sum(up - down for down, up in strokes_times)
 
@@ -687,7 +690,7 @@ async def inside(args):
     # waits longer; the measurements come after.
     os.environ.setdefault("GUNICORN_CMD_ARGS", "--timeout 180")
     server, url = start_server(port)
-    settle = 1.0 if args.quick else 3.0
+    settle = 0.5 if args.quick else 3.0
     try:
         warm_up(url)
         pids = server_pids(server.pid)
@@ -794,7 +797,7 @@ def parse(argv):
     parser.add_argument("--lan-seconds", type=float, default=20)
     parser.add_argument("--pen-rate", type=float, default=60, help="pen points a second")
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between pen-up and the next digit")
-    parser.add_argument("--quick", action="store_true", help="small numbers, under a minute in all")
+    parser.add_argument("--quick", action="store_true", help="small numbers: about a minute on a quiet machine (the smoke test)")
     parser.add_argument("--json", help="write every figure here")
     parser.add_argument("--only", default="students,follow,slow,alone,lan",
                         help="the parts to run, of students,follow,slow,alone,lan")
@@ -802,7 +805,8 @@ def parse(argv):
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.students, args.minutes, args.student_seconds, args.slow_seconds, args.lan_seconds = 4, 0.1, 4, 4, 3
+        args.students, args.minutes, args.student_seconds, args.slow_seconds, args.lan_seconds = 4, 0.07, 3, 3, 2.5
+        args.pause = 0.6
     args.window = min(60.0, args.minutes * 60 / 3)
     globals()["TBF_LATENCY"] = args.tbf_latency
     return args
