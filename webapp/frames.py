@@ -16,12 +16,14 @@ Layout, little-endian, every block 4-byte aligned so a browser can view it in pl
   RELU    1  max(0, x) of layer `source` (an index in the table, always an earlier layer)
   MAXPOOL 2  the maximum of each size x size window of layer `source`, windows `stride`
              apart, no padding
-  CONV    3  the convolution of the input (`source` 255) with the layer's own filters, which
-             the page has (`kernels` in webapp/views.py): single-channel size x size kernels,
-             `stride`, `pad` rows and columns of zeros before the input (and zeros past its
-             end, as far as the layer's height and width need: Keras' "same" padding)
+  CONV    3  the convolution of the input (`source` 255) or of a derived layer `source` with
+             the layer's own filters, which the page has (`kernels` in webapp/views.py):
+             size x size kernels over every input map, `stride`, `pad` rows and columns of
+             zeros before the input (and zeros past its end, as far as the layer's height and
+             width need: Keras' "same" padding)
 The page and `decode` derive in the table's order, in float64: CONV from the exact input
-and exact float32 weights; RELU and MAXPOOL from their source's float values (a SENT
+(or a layer derived from it) and exact float32 weights, each unit summed as bias, then the
+taps input map by input map, row by row; RELU and MAXPOOL from their source's float values (a SENT
 source's dequantized values, min + q/255 * (max - min); a derived source's values before
 they were quantized). Each derived map is then quantized to 0..255 over its own min..max
 as the encoder quantizes (round half up), with min and max kept as float32, so a derived
@@ -33,9 +35,10 @@ Which layers are derived is decided once per set of layers by `derivation`, one 
 kind of layer, reading `Step`s: `tutorial_steps()` (from model/architecture.py) or
 `steps_from_description` (model/description.py, any Keras CNN). For the tutorial network:
 conv1 CONV (2x2, stride 1, pad 0), relu1 RELU(conv1), pool1 MAXPOOL(relu1, 2, 2), conv2
-SENT, relu2 RELU(conv2), pool2 MAXPOOL(relu2, 2, 2), dense1, dense2, output SENT: 13,836
-bytes a frame (69,240 in version 3, when every layer was sent). The price: relu2 and pool2
-are rounded twice, so they may be off by half a step of conv2's map more than before.
+CONV(pool1), relu2 RELU(conv2), pool2 MAXPOOL(relu2, 2, 2), dense1, dense2, output SENT:
+4,052 bytes a frame (69,240 in version 3, when every layer was sent; 13,836 when conv2 was
+sent too). Every map the page shows is then worked out from the exact input, as exact as the
+server's own: a conv is never computed from rounded maps, which would carry their error.
 
 Dense layers are one map of height 1. Keeping all sent values together lets the encoder
 scale every map of every sent layer in a handful of array operations.
@@ -85,7 +88,7 @@ def tutorial_steps():
     for name in LAYER_NAMES:
         kind = layer_kind(name)
         if kind == "conv":
-            steps.append(Step(name, "conv", source, 2, 1, 0, INPUT_SHAPE[2] if source is None else 0))
+            steps.append(Step(name, "conv", source, 2, 1, 0, INPUT_SHAPE[2] if source is None else 0))  # 0: from maps
         elif kind == "pool":
             steps.append(Step(name, "maxpool", source, 2, 2))
         else:
@@ -120,17 +123,20 @@ def steps_from_description(description):
 TUTORIAL_STEPS = tutorial_steps()
 
 
-def derivation(step, earlier) -> tuple:
+def derivation(step, earlier, exact=()) -> tuple:
     """How the page gets one layer: (how, source index, size, stride, pad). `earlier`:
     the names of the layers before it in the frame, with their indices.
 
-    conv of the one-channel input: computed on the page (a few multiplications a unit,
-    exact, the largest layers of the frame); ReLU and max pooling of a layer in the frame:
-    computed on the page; everything else is sent. A conv of maps (conv2) is sent: from
-    quantized maps it would carry their error and cost the page many multiplications."""
+    conv of the one-channel input or of a layer the page derives exactly: computed on the
+    page (conv1: 4 multiplications a unit; conv2: 96, under a million a frame, about a
+    millisecond); ReLU and max pooling of a layer in the frame: computed on the page;
+    everything else is sent. `exact`: the earlier layers derived from the input alone. A
+    conv of sent (rounded) maps is sent: it would carry their error."""
     if step is not None:
-        if step.kind == "conv" and step.source is None and step.channels == 1 and step.size < 256 and step.stride < 256 and step.pad < 256:
-            return CONV, INPUT, step.size, step.stride, step.pad
+        small = step.size < 256 and step.stride < 256 and step.pad < 256
+        from_input = step.source is None and step.channels == 1
+        if step.kind == "conv" and small and (from_input or step.source in exact):
+            return CONV, INPUT if step.source is None else earlier[step.source], step.size, step.stride, step.pad
         if step.kind == "relu" and step.source in earlier:
             return RELU, earlier[step.source], 0, 0, 0
         if step.kind == "maxpool" and step.source in earlier and 0 < step.size < 256 and 0 < step.stride < 256:
@@ -142,15 +148,21 @@ def plan(names, shapes, steps=TUTORIAL_STEPS) -> list:
     """Every layer's derivation, for layers `names` with (h, w, c) `shapes` in frame order.
     A derivation whose shape would not come out as the layer's is dropped: sent instead."""
     by_name = {step.name: step for step in steps}
-    earlier, out = {}, []
+    earlier, exact, out = {}, set(), []
     for i, (name, (h, w, c)) in enumerate(zip(names, shapes)):
-        how, source, size, stride, pad = derivation(by_name.get(name), earlier)
+        how, source, size, stride, pad = derivation(by_name.get(name), earlier, exact)
         if how in (RELU, MAXPOOL):
             sh, sw, sc = shapes[source]
             fits = (sh, sw) == (h, w) if how == RELU else ((sh - size) // stride + 1, (sw - size) // stride + 1) == (h, w)
             if sc != c or not fits:
                 how = SENT
+        elif how == CONV and source != INPUT:
+            sh, sw, _ = shapes[source]
+            if (h - 1) * stride >= sh + pad or (w - 1) * stride >= sw + pad:
+                how = SENT  # a unit whose window lies wholly in the padding after the input
         out.append((how, source, size, stride, pad) if how != SENT else (SENT, 0, 0, 0, 0))
+        if how == CONV or (how != SENT and names[source] in exact):
+            exact.add(name)
         earlier[name] = i
     return out
 
@@ -260,18 +272,19 @@ def dequantize(q, low, high):
     return lo + (q / 255) * (hi - lo)
 
 
-def _conv(image, kernel, bias, h, w, stride, pad):
-    """(c, h*w) float64: each filter over the one-channel image, summed in the page's order
-    (bias, then the taps row by row)."""
+def _conv(maps, kernel, bias, h, w, stride, pad):
+    """(filters, h*w) float64: each filter over the (channels, height, width) maps, summed in
+    the page's order (bias, then the taps input map by input map, row by row)."""
     size = kernel.shape[0]
-    height, width = image.shape
-    padded = np.zeros((pad + (h - 1) * stride + size, pad + (w - 1) * stride + size))
-    padded[pad : pad + height, pad : pad + width] = image[: padded.shape[0] - pad, : padded.shape[1] - pad]
+    channels, height, width = maps.shape
+    padded = np.zeros((channels, pad + (h - 1) * stride + size, pad + (w - 1) * stride + size))
+    padded[:, pad : pad + height, pad : pad + width] = maps[:, : padded.shape[1] - pad, : padded.shape[2] - pad]
     total = np.broadcast_to(bias.astype(np.float64)[:, None, None], (len(bias), h, w))
-    for dy in range(size):
-        for dx in range(size):
-            window = padded[dy : dy + (h - 1) * stride + 1 : stride, dx : dx + (w - 1) * stride + 1 : stride]
-            total = total + window[None] * kernel[dy, dx, 0].astype(np.float64)[:, None, None]
+    for c in range(channels):
+        for dy in range(size):
+            for dx in range(size):
+                window = padded[c, dy : dy + (h - 1) * stride + 1 : stride, dx : dx + (w - 1) * stride + 1 : stride]
+                total = total + window[None] * kernel[dy, dx, c].astype(np.float64)[:, None, None]
     return total.reshape(len(bias), h * w)
 
 
@@ -315,9 +328,14 @@ def decode(data: bytes, weights=None) -> dict:
         else:
             if how == CONV:
                 if weights is None or name not in weights:
-                    raise ValueError(f"{name} is computed from the input: decode needs the network's weights")
+                    raise ValueError(f"{name} is computed on the page: decode needs the network's weights")
                 kernel, bias = weights[name]
-                exact = _conv(image.astype(np.float64), np.asarray(kernel), np.asarray(bias), h, w, stride, pad)
+                if source == INPUT:
+                    maps = image.astype(np.float64)[None]
+                else:
+                    sh, sw, sc = list(layers.values())[source]["shape"]
+                    maps = floats[source].reshape(sc, sh, sw)
+                exact = _conv(maps, np.asarray(kernel), np.asarray(bias), h, w, stride, pad)
             elif how == RELU:
                 exact = np.maximum(floats[source], 0)
             elif how == MAXPOOL:

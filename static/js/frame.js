@@ -1,6 +1,6 @@
 // Decodes the server's binary frame; the layout is documented in webapp/frames.py.
-// Only some layers come with their values; the others (conv1 from the exact input and
-// conv1's own filters, ReLU and max pooling of a layer before them) are worked out here,
+// Only some layers come with their values; the others (conv layers from the exact input and
+// their own filters, ReLU and max pooling of a layer before them) are worked out here,
 // once, when `frame.layers` is first read: the page decodes every frame but paints only the
 // newest. Every layer then looks alike: {name, height, width, maps, min, max, values}, the
 // values 0..255 over each map's own min..max.
@@ -13,10 +13,13 @@ const VERSION = 4;
 export const SENT = 0, RELU = 1, MAXPOOL = 2, CONV = 3;
 const INPUT = 255;
 
-let weights = {}; // conv layer name → { values: [filter][size * size], bias: [filter] }
+// conv layer name → { height, width, values: [filter][height * width], bias: [filter] }: a
+// filter as an image, its size x size weights for input map c in block c of a grid of
+// width / size blocks a row (webapp/views.py `kernels`).
+let weights = {};
 
-// The conv filters the page has (`kernels` from webapp/views.py): conv1's, exact, compute
-// conv1 from the input. Called once, before any frame is decoded.
+// The conv filters the page has, exact: the conv layers are computed from the input with
+// them. Called once, before any frame is decoded.
 export function useWeights(kernels) {
   weights = kernels || {};
 }
@@ -99,8 +102,11 @@ function derive(table, image) {
     let values;
     if (how === CONV) {
       const kernel = weights[name];
-      if (source !== INPUT || !kernel) throw new Error(`${name}: computed from the input, but its filters are unknown`);
-      values = conv(image, kernel, maps, height, width, size, stride, pad);
+      if (!kernel) throw new Error(`${name}: computed here, but its filters are unknown`);
+      const input = source === INPUT
+        ? { values: image, maps: 1, height: INPUT_SIDE, width: INPUT_SIDE }
+        : { values: exact[source], maps: table[source].maps, height: table[source].height, width: table[source].width };
+      values = conv(input, kernel, maps, height, width, size, stride, pad);
     } else if (how === RELU) {
       values = relu(exact[source]);
     } else if (how === MAXPOOL) {
@@ -128,25 +134,30 @@ function trueValues(layer) {
   return out;
 }
 
-// Each filter over the one-channel input: bias, then the taps row by row (each output sums
-// in that order); taps past the input's edges see zeros, which add nothing.
-function conv(image, kernel, maps, height, width, size, stride, pad) {
-  const area = height * width;
-  const out = new Float64Array(maps * area);
+// Each filter over every input map: bias, then the taps input map by input map, row by row
+// (each output sums in that order, as frames.decode does); taps past the input's edges see
+// zeros, which add nothing.
+function conv(input, kernel, maps, height, width, size, stride, pad) {
+  const area = height * width, inArea = input.height * input.width;
+  const blocks = kernel.width / size; // input map c's weights: block row c / blocks, column c % blocks
+  const src = input.values, out = new Float64Array(maps * area);
   for (let f = 0; f < maps; f++) {
     const w = kernel.values[f];
     out.fill(kernel.bias[f], f * area, (f + 1) * area);
-    for (let dy = 0; dy < size; dy++) {
-      for (let dx = 0; dx < size; dx++) {
-        const weight = w[dy * size + dx];
-        for (let r = 0; r < height; r++) {
-          const y = r * stride + dy - pad;
-          if (y < 0 || y >= INPUT_SIDE) continue;
-          const at = f * area + r * width, row = y * INPUT_SIDE + dx - pad;
-          // the columns whose tap falls inside the input: 0 <= c * stride + dx - pad < INPUT_SIDE
+    for (let ch = 0; ch < input.maps; ch++) {
+      const top = Math.floor(ch / blocks) * size, left = (ch % blocks) * size;
+      for (let dy = 0; dy < size; dy++) {
+        for (let dx = 0; dx < size; dx++) {
+          const weight = w[(top + dy) * kernel.width + left + dx];
+          // the columns whose tap falls inside the input: 0 <= c * stride + dx - pad < width
           const first = Math.max(0, Math.ceil((pad - dx) / stride));
-          const last = Math.min(width, Math.ceil((INPUT_SIDE + pad - dx) / stride));
-          for (let c = first; c < last; c++) out[at + c] += image[row + c * stride] * weight;
+          const last = Math.min(width, Math.ceil((input.width + pad - dx) / stride));
+          for (let r = 0; r < height; r++) {
+            const y = r * stride + dy - pad;
+            if (y < 0 || y >= input.height) continue;
+            const at = f * area + r * width, row = ch * inArea + y * input.width + dx - pad;
+            for (let c = first; c < last; c++) out[at + c] += src[row + c * stride] * weight;
+          }
         }
       }
     }
