@@ -63,16 +63,20 @@ def layer_kind(name: str) -> str:
     return "output" if name == "output" else name.rstrip("0123456789")
 
 
-def summary():
-    """Every layer: name, kind, output shape and parameter count (1,276,466 in all)."""
-    model = build_model()
+def summary(path=None):
+    """Every layer of the model file at `path` (default: the shipped one): name, kind, output
+    shape and parameter count (1,276,466 in all). Read from the file's description, without
+    Keras: a page that asks for this must not wait seconds for TensorFlow's import."""
+    from .description import describe_file
+    from .network import DEFAULT_MODEL_PATH
+
     return [
         {
             "name": layer.name,
             "kind": layer_kind(layer.name),
-            "shape": tuple(layer.output.shape[1:]),
-            "params": layer.count_params(),
+            "shape": tuple(layer.shape),
+            "params": layer.param_count,
             "explanation": EXPLANATIONS[layer_kind(layer.name)],
         }
-        for layer in model.layers
+        for layer in describe_file(path or DEFAULT_MODEL_PATH).layers
     ]

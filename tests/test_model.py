@@ -166,3 +166,11 @@ def test_shipped_top_patches_match_the_shipped_model(network, mnist_test):
         for channel, index in enumerate(picks):
             got = outputs[channel, parts["rows"][channel, 0], parts["cols"][channel, 0], channel]
             np.testing.assert_allclose(got, parts["values"][channel, 0], rtol=1e-5)
+
+
+def test_the_summary_needs_no_keras():
+    """The page's layer table is read from the file: a first page view on a fresh server
+    waited 30-40 s for TensorFlow's import on a busy machine, past gunicorn's timeout."""
+    code = "import sys; from model.architecture import summary; summary(); print('keras' in sys.modules, 'tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.stdout.split() == ["False", "False"]

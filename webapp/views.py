@@ -21,10 +21,10 @@ bp = Blueprint("views", __name__)
 
 
 @functools.cache
-def architecture():
+def architecture(model_path):
     """The layer table for the page, built once: each layer with where its maps are shown
     (flatten and dropout have none of their own; they point at the next layer that does)."""
-    layers = summary()
+    layers = summary(model_path)
     fields = receptive_fields()
     for i, layer in enumerate(layers):
         layer["shown_at"] = next(later["name"] for later in layers[i:] if later["name"] in SHOWN_LAYERS)
@@ -110,7 +110,7 @@ class Published:
 def network_data(model_path) -> Published:
     """The page's static data about the network: the layer table (with each layer's
     receptive field) and the conv filters."""
-    return Published({"architecture": architecture(), "kernels": kernels(model_path)})
+    return Published({"architecture": architecture(model_path), "kernels": kernels(model_path)})
 
 
 @functools.cache
@@ -121,8 +121,8 @@ def top_patch_data(model_path) -> Published:
 def page_context() -> dict:
     """What every page with live maps needs: the layers, and where their filters and top
     patches are (fetched by the page, then kept by the browser)."""
-    layers = architecture()
     model_path = current_app.config["MODEL_PATH"]
+    layers = architecture(model_path)
     return {
         "layers": SHOWN_LAYERS,
         "architecture": layers,
