@@ -5,7 +5,7 @@ are made on the other core meanwhile, so the two add up instead of taking turns 
 one GIL. The worker holds the network's weights as NumPy arrays (sent to it once, so it
 never imports TensorFlow) and answers a batch with each drawing's frame or error.
 
-Frames (69 KB each) travel through shared memory, not the pipe: read back from a pipe in
+Frames (4 KB each; 69 KB when every map was sent) travel through shared memory, not the pipe: read back from a pipe in
 64 KB pieces they cost the Socket.IO process a seventh of its time. The pipe carries the
 jobs in and, for each frame, where it lies in the shared buffer.
 """

@@ -179,7 +179,7 @@ def return_big_buffers_to_the_system():
     """glibc raises its mmap threshold after a large buffer is freed, so later messages of up
     to a megabyte come from the heap and the heap keeps its peak: a client streaming big
     messages left the server tens of MB larger. A fixed threshold (glibc's own default,
-    128 KB) keeps such buffers in mmap, returned when freed. Frames (69 KB) stay below it."""
+    128 KB) keeps such buffers in mmap, returned when freed. Frames (4 KB) stay below it."""
     import ctypes
     import ctypes.util
 
