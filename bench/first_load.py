@@ -11,61 +11,14 @@ serves another checkout (a `git worktree` of an older commit) with this one's Py
 measure "before". Kilobytes are 1,000 bytes.
 """
 import argparse
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.load import ROOT, start_server, stop
+
 TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(root=ROOT, dev=False, database=None):
-    """(process, url): the app served from `root`."""
-    port = free_port()
-    if dev:
-        command = [sys.executable, "-m", "webapp", "--port", str(port)]
-    else:
-        gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
-        command = [gunicorn, "-k", "gevent", "-w", "1", "--worker-connections", "2000", "-b", f"127.0.0.1:{port}", "webapp:create_app()"]
-    database = database or Path(tempfile.mkdtemp(prefix="cnnview-first-load-")) / "classroom.sqlite3"
-    env = {**os.environ, "CNNVIEW_CLASSROOM_DB": str(database)}
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120  # a busy machine (a CI run beside) takes a while
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=5)
-            return process, url
-        except OSError:
-            if time.time() > deadline or process.poll() is not None:
-                stop(process)
-                log.seek(0)
-                raise RuntimeError("the app did not start:\n" + log.read().decode(errors="replace")[-3000:])
-            time.sleep(0.2)
-
-
-def stop(process):
-    process.terminate()
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def is_text(mime):

@@ -37,29 +37,43 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(port, threads=100, worker="gevent", database=None):
-    """README's production command (gevent), or the older one with a thread per client
-    (gthread); the classroom database in a temporary folder unless given."""
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
-    if worker == "gevent":
-        options = ["-k", "gevent", "--worker-connections", "2000"]
+def start_server(port=None, threads=100, worker="gevent", database=None, root=ROOT, dev=False, wait=180):
+    """(process, url): README's production command (gevent), the older one with a thread
+    per client (gthread), or the development server (`dev`), serving the app in `root` (another
+    working tree, for a baseline); the classroom database in a temporary folder unless
+    given. `wait`: seconds for the first page (a busy machine, a CI run beside, is slow)."""
+    port = port or free_port()
+    if dev:
+        command = [sys.executable, "-m", "webapp", "--port", str(port)]
     else:
-        options = ["--threads", str(threads)]
-    command = [gunicorn, *options, "-w", "1", "-b", f"127.0.0.1:{port}", "webapp:create_app()"]
+        gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
+        options = ["-k", "gevent", "--worker-connections", "2000"] if worker == "gevent" else ["--threads", str(threads)]
+        command = [gunicorn, *options, "-w", "1", "-b", f"127.0.0.1:{port}", "webapp:create_app()"]
     database = database or Path(tempfile.mkdtemp(prefix="cnnview-bench-")) / "classroom.sqlite3"
-    env = {**os.environ, "CNNVIEW_CLASSROOM_DB": str(database)}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "CNNVIEW_CLASSROOM_DB": str(database), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + wait
     while True:
         try:
-            urllib.request.urlopen(url, timeout=1)
+            urllib.request.urlopen(url, timeout=5)
             return process, url
         except OSError:
             if time.time() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("the server did not start")
+                stop(process)
+                log.seek(0)
+                raise RuntimeError(f"the app in {root} did not start:\n" + log.read().decode(errors="replace")[-3000:])
             time.sleep(0.2)
+
+
+def stop(process):
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def server_pids(master):

@@ -34,18 +34,13 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
 from bench.common import fit
-from bench.load import free_port
+from bench.load import start_server, stop
 from model.data import DEFAULT_PEN_TRAIN, load_pen_samples
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,29 +58,6 @@ try {
   }).observe({ type: 'longtask', buffered: true });
 } catch (e) {}
 """
-
-
-def start_server(tree):
-    """gunicorn as README's production command, serving `tree`'s app: (process, url)."""
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
-    port = free_port()
-    database = Path(tempfile.mkdtemp(prefix="cnnview-paint-")) / "classroom.sqlite3"
-    command = [gunicorn, "-k", "gevent", "--worker-connections", "2000", "-w", "1", "--timeout", "300", "--chdir", str(tree),
-               "-b", f"127.0.0.1:{port}", "webapp:create_app()"]
-    env = {**os.environ, "CNNVIEW_CLASSROOM_DB": str(database), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    log = open(database.parent / "server.log", "w")
-    process = subprocess.Popen(command, cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return process, url
-        except OSError:
-            if time.time() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError(f"the server in {tree} did not start: {log.name}")
-            time.sleep(0.2)
 
 
 async def draw_digit(cdp, box, strokes, size, pen_down):
@@ -245,7 +217,7 @@ def report(name, r):
 async def run_tree(name, tree, samples, rates, seconds, save_trace=None):
     from playwright.async_api import async_playwright
 
-    process, url = start_server(tree)
+    process, url = start_server(root=tree)
     results = []
     try:
         async with async_playwright() as p:
@@ -259,8 +231,7 @@ async def run_tree(name, tree, samples, rates, seconds, save_trace=None):
                 results.append(r)
             await browser.close()
     finally:
-        process.terminate()
-        process.wait(10)
+        stop(process)
     return results
 
 

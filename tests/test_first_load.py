@@ -10,7 +10,8 @@ import brotli
 import numpy as np
 import pytest
 
-from bench.first_load import is_text, measure, start_server, stop, summary
+from bench.first_load import is_text, measure, summary
+from bench.load import start_server, stop
 from model.network import DEFAULT_MODEL_PATH
 from model.top_patches import load as load_top_patches
 from tests.classroom import start_class
