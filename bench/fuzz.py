@@ -14,12 +14,10 @@ drawings lost; the last line is a one-line summary."""
 import argparse
 import multiprocessing
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -29,22 +27,11 @@ os.environ.setdefault("MNIST_PATH", str(ROOT.parent / "shared" / "data" / "mnist
 
 
 def launch(folder, port):
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
+    from bench.load import start_server
+
     log = folder / "server.log"
-    command = [gunicorn, "-k", "gevent", "-w", "1", "--worker-connections", "2000", "-b", f"127.0.0.1:{port}", "webapp:create_app()"]
-    env = {**os.environ, "CNNVIEW_CLASSROOM_DB": str(folder / "classroom.sqlite3")}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return process, url, log
-        except OSError:
-            if time.time() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError(f"the server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.3)
+    process, url = start_server(port, database=folder / "classroom.sqlite3", wait=120, log=log)
+    return process, url, log
 
 
 def socket_share(url, cases, seed, name, with_corpus):

@@ -37,11 +37,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(port=None, threads=100, worker="gevent", database=None, root=ROOT, dev=False, wait=180):
+def start_server(port=None, threads=100, worker="gevent", database=None, root=ROOT, dev=False, wait=180, env=None, log=None):
     """(process, url): README's production command (gevent), the older one with a thread
     per client (gthread), or the development server (`dev`), serving the app in `root` (another
     working tree, for a baseline); the classroom database in a temporary folder unless
-    given. `wait`: seconds for the first page (a busy machine, a CI run beside, is slow)."""
+    given. `wait`: seconds for the first page (a busy machine, a CI run beside, is slow).
+    `env`: more environment variables (settings); `log`: a file for the server's log, which
+    a test reads (else a temporary one, whose end an error shows)."""
     port = port or free_port()
     if dev:
         command = [sys.executable, "-m", "webapp", "--port", str(port)]
@@ -50,8 +52,8 @@ def start_server(port=None, threads=100, worker="gevent", database=None, root=RO
         options = ["-k", "gevent", "--worker-connections", "2000"] if worker == "gevent" else ["--threads", str(threads)]
         command = [gunicorn, *options, "-w", "1", "-b", f"127.0.0.1:{port}", "webapp:create_app()"]
     database = database or Path(tempfile.mkdtemp(prefix="cnnview-bench-")) / "classroom.sqlite3"
-    env = {**os.environ, "CNNVIEW_CLASSROOM_DB": str(database), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    log = tempfile.TemporaryFile()
+    env = {**os.environ, "CNNVIEW_CLASSROOM_DB": str(database), "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    log = open(log, "w+b") if log else tempfile.TemporaryFile()
     process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + wait

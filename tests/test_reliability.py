@@ -3,11 +3,8 @@ README's production command: malformed Socket.IO traffic is answered without a t
 a client that never reads is dropped with the server's memory bounded, and silent peers
 are closed after the ping timeout while new visitors are served."""
 import json
-import os
-import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -17,8 +14,8 @@ import pytest
 import socketio as socketio_client
 import websocket
 
-from bench.load import server_pids
-from tests.conftest import ROOT, free_port
+from bench.load import server_pids, start_server
+from tests.conftest import free_port
 from tests.drawings import SEVEN
 from webapp import frames
 
@@ -30,27 +27,10 @@ DRAW = {"seq": 1, "strokes": SEVEN, "width": 400, "height": 400}
 def launch(kind, tmp_path, short_pings=True):
     """(process, url, log path): `python -m webapp` or README's gunicorn command, with a
     short heartbeat so that silent peers are found in seconds, or the default one."""
-    port, log = free_port(), tmp_path / f"{kind}.log"
-    if kind == "dev":
-        command = [sys.executable, "-m", "webapp", "--port", str(port)]
-    else:
-        gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
-        command = [gunicorn, "-k", "gevent", "-w", "1", "--worker-connections", "2000", "-b", f"127.0.0.1:{port}", "webapp:create_app()"]
-    env = {**os.environ, "CNNVIEW_CLASSROOM_DB": str(tmp_path / f"{kind}.sqlite3")}
-    if short_pings:
-        env.update(CNNVIEW_PING_INTERVAL=str(PING_INTERVAL), CNNVIEW_PING_TIMEOUT=str(PING_TIMEOUT))
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return process, url, log
-        except OSError:
-            if time.time() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError(f"the {kind} server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
+    log = tmp_path / f"{kind}.log"
+    env = dict(CNNVIEW_PING_INTERVAL=str(PING_INTERVAL), CNNVIEW_PING_TIMEOUT=str(PING_TIMEOUT)) if short_pings else {}
+    process, url = start_server(free_port(), database=tmp_path / f"{kind}.sqlite3", dev=kind == "dev", wait=60, env=env, log=log)
+    return process, url, log
 
 
 @pytest.fixture(scope="module", params=["dev", "gunicorn"])

@@ -5,11 +5,9 @@ import os
 import queue
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +15,7 @@ import pytest
 import requests
 import socketio as socketio_client
 
-from bench.load import free_port, server_pids
+from bench.load import server_pids, start_server
 from bench.upload_stall import big_png
 from tests.drawings import SEVEN, photo_of
 from tests.test_socket import in_order
@@ -30,20 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("faults")
-    port, log = free_port(), folder / "server.log"
-    env = {**os.environ, "CNNVIEW_CLASSROOM_DB": str(folder / "classroom.sqlite3"), "CNNVIEW_WORKER_TIMEOUT": "2"}
-    command = [str(Path(sys.executable).parent / "gunicorn"), "-k", "gevent", "-w", "1", "--worker-connections", "2000",
-               "-b", f"127.0.0.1:{port}", "webapp:create_app()"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            break
-        except OSError:
-            assert time.time() < deadline and process.poll() is None, "the server did not start"
-            time.sleep(0.2)
+    log = folder / "server.log"
+    process, url = start_server(database=folder / "classroom.sqlite3", wait=90, env={"CNNVIEW_WORKER_TIMEOUT": "2"}, log=log)
     yield url, process.pid, log
     process.terminate()
     process.wait(10)
