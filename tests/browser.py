@@ -96,9 +96,21 @@ def focus_map(page, layer, n):
         page.keyboard.press("ArrowRight")
 
 
+# A layer canvas's pixels as shown. The paint worker owns the canvas (an OffscreenCanvas's
+# placeholder has no context of its own here): what it shows is copied onto a scratch canvas.
+SHOWN_PIXELS = """const shownPixels = (c) => {
+  const copy = document.createElement('canvas');
+  copy.width = c.width;
+  copy.height = c.height;
+  const ctx = copy.getContext('2d');
+  ctx.drawImage(c, 0, 0);
+  return ctx.getImageData(0, 0, c.width, c.height).data;
+};"""
+
 # (root) => [{ layer, map, colours }]: how many distinct colours each map's own pixels have.
-PAINTED_MAPS = """(root) => [...document.querySelectorAll(`${root} canvas.layer-maps`)].flatMap((c) => {
-  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+PAINTED_MAPS = """(root) => { """ + SHOWN_PIXELS + """
+return [...document.querySelectorAll(`${root} canvas.layer-maps`)].flatMap((c) => {
+  const d = shownPixels(c);
   const columns = +c.dataset.columns, w = +c.dataset.mapWidth, h = +c.dataset.mapHeight;
   return Array.from({ length: +c.dataset.maps }, (_, m) => {
     const left = (m % columns) * (w + 1), top = Math.floor(m / columns) * (h + 1), seen = new Set();
@@ -108,7 +120,7 @@ PAINTED_MAPS = """(root) => [...document.querySelectorAll(`${root} canvas.layer-
     }
     return { layer: c.closest('.layer').dataset.layer, map: m, colours: seen.size };
   });
-})"""
+}); }"""
 
 
 def painted_maps(page, root="#layers"):

@@ -1,5 +1,7 @@
 // Every layer's activation maps as a grid of heatmaps in one canvas; dense layers as strips.
+// The canvases are painted by a worker (painter.js): here only the page around them.
 import { LUT, diverging } from "./colormap.js";
+import { Painter } from "./painter.js";
 
 const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
 
@@ -9,9 +11,6 @@ export function layerLabel(layer) {
     : `${layer.name} · ${layer.maps} maps · ${layer.height}×${layer.width}`;
 }
 
-const IDENTITY = Uint8Array.from({ length: 256 }, (_, q) => q);
-const ZERO = new Uint8Array(256);
-const BLANK = 0xff1b110c; // #0c111b, packed like LUT
 const FALLBACK_COLUMNS = 24; // while the view is hidden (the teacher's stage before it opens)
 
 export function paintMap(canvas, layer, m, table, image) {
@@ -23,15 +22,19 @@ export function paintMap(canvas, layer, m, table, image) {
 }
 
 // Each layer is one canvas: its maps as a grid with a 1-pixel gap (dense layers: a strip),
-// painted with one putImageData per frame and scaled up by CSS. Hundreds of small canvases
-// cost the browser a composited layer each, every frame. The canvas is one tab stop: arrow
+// scaled up by CSS; hundreds of small canvases would cost the browser a composited layer
+// each, every frame. Each canvas is handed to the paint worker when it is made, which
+// decodes, derives and paints every frame off the main thread; the frame's values come
+// back here for the text alternatives and the inspector. The canvas is one tab stop: arrow
 // keys move a focus box from map to map, Enter or Space opens the focused map, and the
 // canvas's accessible name is the focused map's description; a click opens the map under it.
 export class LayerView {
   // `notes`: layer name → explanations to show with its maps (see model/architecture.py).
-  // `kernels`: conv layer name → its filters as small signed images (webapp/views.py).
+  // `kernels`: conv layer name → its filters as small signed images (webapp/views.py), exact:
+  // also what the worker computes conv layers with.
   constructor(root, onSelect, notes = {}, kernels = {}) {
     this.root = root;
+    this.painter = new Painter(kernels);
     this.onSelect = onSelect;
     this.notes = notes;
     this.kernels = kernels;
@@ -49,15 +52,6 @@ export class LayerView {
     this.probe.style.cssText = "position:absolute;visibility:hidden;height:0;width:var(--map-size)";
     root.append(this.help, this.live, this.probe);
     this.width = 0;
-    // Only layers in (or near) view are painted while drawing; the others when they come
-    // into view, and all of them once the result is for what is drawn (describe()).
-    this.seen = new IntersectionObserver((entries) => {
-      for (const entry of entries) {
-        const section = this.sections.get(entry.target.dataset.layer);
-        section.visible = entry.isIntersecting;
-        if (section.visible && section.stale) this.paintLatest(section);
-      }
-    }, { rootMargin: "200px" });
     new ResizeObserver(() => {
       if (this.root.clientWidth === this.width) return;
       this.width = this.root.clientWidth;
@@ -67,48 +61,29 @@ export class LayerView {
 
   setScale(scale) {
     this.scale = scale;
-    if (this.frame) this.render(this.frame);
+    this.painter.setScale(scale);
   }
 
+  // A frame (an ArrayBuffer, taken) to paint; `onShown(frame)` once it is painted, with its
+  // values, unless a newer frame or a clear overtook it (painter.js).
+  show(bytes, onShown) {
+    this.painter.show(bytes, onShown);
+  }
+
+  // The page around the maps for a frame the worker has painted: the first frame builds
+  // every layer's section (and hands its canvas over, which the worker then paints).
   render(frame) {
     this.frame = frame;
     this.root.classList.remove("is-empty");
-    for (const layer of frame.layers) {
-      const section = this.sections.get(layer.name) || this.build(layer);
-      if (section.visible) this.paint(section, layer);
-      else section.stale = true;
-    }
+    for (const layer of frame.layers) this.showRange(this.sections.get(layer.name) || this.build(layer), layer);
   }
 
-  paintLatest(section) {
-    const layer = this.frame && this.frame.layers.find((l) => l.name === section.name);
-    if (layer) this.paint(section, layer);
-  }
-
-  // One layer's maps into its ImageData, then onto the canvas: no allocation per frame.
-  paint(section, layer) {
-    const { pixels, columns, canvas, scratch } = section;
-    const w = layer.width, h = layer.height, size = w * h, stride = canvas.width, values = layer.values;
+  showRange(section, layer) {
     let lo = Infinity, hi = -Infinity;
     for (let m = 0; m < layer.maps; m++) {
       if (layer.min[m] < lo) lo = layer.min[m];
       if (layer.max[m] > hi) hi = layer.max[m];
     }
-    for (let m = 0; m < layer.maps; m++) {
-      const span = layer.max[m] - layer.min[m];
-      let table = span > 0 ? IDENTITY : ZERO; // bytes already span the map's own range
-      if (this.scale === "layer" && hi > lo) {
-        table = scratch;
-        for (let q = 0; q < 256; q++) table[q] = Math.round(((layer.min[m] + (q / 255) * span - lo) / (hi - lo)) * 255);
-      }
-      let at = Math.floor(m / columns) * (h + 1) * stride + (m % columns) * (w + 1);
-      let i = m * size;
-      for (let y = 0; y < h; y++, at += stride) {
-        for (let x = 0; x < w; x++) pixels[at + x] = LUT[table[values[i++]]];
-      }
-    }
-    section.ctx.putImageData(section.image, 0, 0);
-    section.stale = false;
     if (lo !== section.lo || hi !== section.hi) {
       section.lo = lo;
       section.hi = hi;
@@ -122,7 +97,6 @@ export class LayerView {
     if (!frame) return;
     for (const layer of frame.layers) {
       const section = this.sections.get(layer.name);
-      if (section.stale) this.paint(section, layer);
       const size = layer.width * layer.height;
       for (let m = 0; m < layer.maps; m++) {
         const values = layer.values.subarray(m * size, (m + 1) * size);
@@ -140,28 +114,17 @@ export class LayerView {
     }
   }
 
+  // Every map blank (the worker paints them so); frames on their way are dropped.
   clear() {
     this.frame = null;
     this.root.classList.add("is-empty");
+    this.painter.clear();
     for (const section of this.sections.values()) {
       section.range.textContent = "";
       section.lo = section.hi = NaN;
-      section.stale = false;
       section.texts.fill(null);
-      this.blank(section);
       this.label(section);
     }
-  }
-
-  // Every map as an empty (dark) square, the gaps transparent.
-  blank(section) {
-    const { pixels, columns, canvas, w, h, maps } = section;
-    pixels.fill(0);
-    for (let m = 0; m < maps; m++) {
-      let at = Math.floor(m / columns) * (h + 1) * canvas.width + (m % columns) * (w + 1);
-      for (let y = 0; y < h; y++, at += canvas.width) pixels.fill(BLANK, at, at + w);
-    }
-    section.ctx.putImageData(section.image, 0, 0);
   }
 
   // The focused map's description (or what it does, before there is one) as the canvas's name.
@@ -177,10 +140,10 @@ export class LayerView {
 
   // The map under a pointer event, or -1 (between two rows past the last map).
   mapAt(section, e) {
-    const { canvas, columns, w, h, maps } = section;
+    const { canvas, columns, w, h, maps, width, height } = section;
     const rect = canvas.getBoundingClientRect();
-    const x = ((e.clientX - rect.left) / rect.width) * canvas.width;
-    const y = ((e.clientY - rect.top) / rect.height) * canvas.height;
+    const x = ((e.clientX - rect.left) / rect.width) * width;
+    const y = ((e.clientY - rect.top) / rect.height) * height;
     const col = Math.min(columns - 1, Math.max(0, Math.floor(x / (w + 1))));
     const row = Math.max(0, Math.floor(y / (h + 1)));
     const m = row * columns + col;
@@ -194,12 +157,12 @@ export class LayerView {
   }
 
   placeFocusBox(section) {
-    const { canvas, columns, w, h, focus, box } = section;
+    const { columns, w, h, focus, box, width, height } = section;
     const col = focus % columns, row = Math.floor(focus / columns);
-    box.style.left = `${(100 * col * (w + 1)) / canvas.width}%`;
-    box.style.top = `${(100 * row * (h + 1)) / canvas.height}%`;
-    box.style.width = `${(100 * w) / canvas.width}%`;
-    box.style.height = `${(100 * h) / canvas.height}%`;
+    box.style.left = `${(100 * col * (w + 1)) / width}%`;
+    box.style.top = `${(100 * row * (h + 1)) / height}%`;
+    box.style.width = `${(100 * w) / width}%`;
+    box.style.height = `${(100 * h) / height}%`;
   }
 
   // How many maps a row holds at the current width: the maps keep their --map-size each.
@@ -216,16 +179,24 @@ export class LayerView {
     if (columns === section.columns) return;
     const rows = Math.ceil(maps / columns);
     section.columns = columns;
-    canvas.width = dense ? w : columns * (w + 1) - 1;
-    canvas.height = dense ? 1 : rows * (h + 1) - 1;
+    section.width = dense ? w : columns * (w + 1) - 1;
+    section.height = dense ? 1 : rows * (h + 1) - 1;
     canvas.dataset.columns = columns;
-    if (!dense) canvas.style.width = `calc(var(--map-size) * ${canvas.width / w})`;
+    if (!dense) {
+      canvas.style.width = `calc(var(--map-size) * ${section.width / w})`;
+      // The box's shape at once: the canvas's own size follows when the worker next paints.
+      canvas.style.aspectRatio = `${section.width} / ${section.height}`;
+    }
     if (section.kernels) section.kernels.layout(columns, canvas.style.width);
-    section.image = new ImageData(canvas.width, canvas.height);
-    section.pixels = new Uint32Array(section.image.data.buffer);
     this.placeFocusBox(section);
-    if (this.frame) this.paintLatest(section);
-    else this.blank(section);
+    const geometry = { columns, w, h, maps, width: section.width, height: section.height };
+    if (section.adopted) this.painter.layout(section.name, geometry); // the worker repaints it
+    else {
+      canvas.width = section.width; // the size the worker's canvas starts with
+      canvas.height = section.height;
+      this.painter.adopt(section.name, canvas, geometry);
+      section.adopted = true;
+    }
   }
 
   build(layer) {
@@ -253,9 +224,9 @@ export class LayerView {
     canvas.dataset.mapWidth = layer.width;
     canvas.dataset.mapHeight = dense ? 1 : layer.height;
     const section = {
-      el, grid, canvas, ctx: canvas.getContext("2d"), box: el.querySelector(".map-focus"), range: el.querySelector(".layer-range"),
+      el, grid, canvas, box: el.querySelector(".map-focus"), range: el.querySelector(".layer-range"),
       kernels, name: layer.name, dense, w: layer.width, h: layer.height, maps: layer.maps, columns: 0, focus: 0, hovered: -1,
-      texts: new Array(layer.maps).fill(null), scratch: new Uint8Array(256), lo: NaN, hi: NaN, visible: true, stale: false,
+      texts: new Array(layer.maps).fill(null), lo: NaN, hi: NaN, width: 0, height: 0, adopted: false,
     };
     canvas.addEventListener("click", (e) => {
       const m = this.mapAt(section, e);
@@ -284,7 +255,6 @@ export class LayerView {
     });
     this.root.append(el);
     this.sections.set(layer.name, section);
-    this.seen.observe(el);
     this.label(section);
     this.layout(section);
     return section;

@@ -78,7 +78,7 @@ export async function startDrawingApp({
     throw error;
   }
   const { notes, kernels, fields, topPatches } = data;
-  useWeights(kernels); // conv1 is worked out from the input with these (frame.js)
+  useWeights(kernels); // for decodeFrame on this thread; the paint worker gets them from LayerView
   const message = $("#message");
   const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"));
   const inspector = new Inspector($("#inspector"), { fields, kernels, topPatches });
@@ -126,10 +126,9 @@ export async function startDrawingApp({
       $("#status").textContent = status;
       $("#status").dataset.state = status;
     },
-    onFrame: (frame) => {
-      // Paint at most once per display frame: when frames arrive faster, only the newest shows.
-      if (!incoming) requestAnimationFrame(paint);
-      incoming = frame;
+    // The paint worker decodes, derives and paints the frame; what it painted comes back.
+    onFrame: (bytes, seq) => {
+      if (!guest && isNewer(seq, shown)) layers.show(bytes, arrived);
     },
     onError: ({ error, seq }) => {
       message.textContent = error;
@@ -139,6 +138,19 @@ export async function startDrawingApp({
       }
     },
   });
+
+  function arrived(frame) {
+    // The rest of the page at most once per display frame: only the newest frame shows.
+    if (!incoming) requestAnimationFrame(paint);
+    incoming = frame;
+  }
+
+  function showGuestFrame(frame) {
+    render(frame);
+    prediction.setBusy(false);
+    message.textContent = "";
+    layers.describe();
+  }
 
   function changed(kind) {
     onChange(pad);
@@ -229,15 +241,14 @@ export async function startDrawingApp({
   return {
     connection,
     pad,
-    // Someone else's frame, and their drawing to show on the pad: own drawing waits.
-    showGuest(frame, drawing = null) {
+    // Someone else's frame (bytes, taken; null: nothing drawn), and their drawing to show on
+    // the pad: own drawing waits.
+    showGuest(bytes, drawing = null) {
       guest = true;
       pad.lock(drawing);
       saliency.request(null);
-      render(frame);
-      prediction.setBusy(false);
-      message.textContent = "";
-      layers.describe();
+      if (bytes) layers.show(bytes, (frame) => guest && showGuestFrame(frame));
+      else showGuestFrame(null);
     },
     // Back to own drawing, asking afresh for its result.
     release() {

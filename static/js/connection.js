@@ -3,13 +3,14 @@
 // when an answer comes, so the rate follows the link. Pen-up always goes at once. Each frame
 // is acknowledged once taken: the server sends a client no more than two unacknowledged.
 import { io } from "../vendor/socket.io/socket.io.esm.min.js";
-import { decodeFrame } from "./frame.js";
+import { frameSeq } from "./frame.js";
 
 const WINDOW = 2;
 const ANSWER_TIMEOUT_MS = 3000; // an answer the server never sent (a refused message) must not stall the page
 const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
 
 export class Connection {
+  // `onFrame(bytes, seq)`: a frame (an ArrayBuffer) for drawing state `seq`.
   constructor({ onFrame, onError, onStatus, onConnect = () => {} }) {
     this.seq = 0;
     this.pending = null;
@@ -25,11 +26,15 @@ export class Connection {
     });
     this.socket.on("disconnect", () => onStatus("disconnected"));
     this.socket.on("connect_error", () => onStatus("cannot reach the server"));
+    // Acknowledged on receipt, not once painted: the page keeps only the newest frame
+    // waiting for its paint worker (painter.js), so a frame taken is never a backlog, and
+    // the server can send the next one while this one is painted, which keeps what is shown
+    // a round trip fresher. What a slow device cannot paint costs a 4 KB frame, dropped.
     this.socket.on("frame", (data, ack) => {
       ack?.();
-      const frame = decodeFrame(data);
-      this.answered(frame.seq);
-      onFrame(frame);
+      const seq = frameSeq(data);
+      this.answered(seq);
+      onFrame(data, seq);
     });
     // The teacher's frames in follow me: shown by teacher.js or student.js, acknowledged here.
     this.socket.on("follow_frame", (_payload, ack) => ack?.());

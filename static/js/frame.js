@@ -1,8 +1,8 @@
 // Decodes the server's binary frame; the layout is documented in webapp/frames.py.
 // Only some layers come with their values; the others (conv layers from the exact input and
 // their own filters, ReLU and max pooling of a layer before them) are worked out here,
-// once, when `frame.layers` is first read: the page decodes every frame but paints only the
-// newest. Every layer then looks alike: {name, height, width, maps, min, max, values}, the
+// once, when `frame.layers` is first read. The page runs this in its paint worker
+// (paint-worker.js), which only gets the newest frame when it is busy. Every layer then looks alike: {name, height, width, maps, min, max, values}, the
 // values 0..255 over each map's own min..max.
 const HEADER_BYTES = 12;
 const CLASSES = 10;
@@ -22,6 +22,12 @@ let weights = {};
 // them. Called once, before any frame is decoded.
 export function useWeights(kernels) {
   weights = kernels || {};
+}
+
+// The drawing state a frame answers, read without decoding the rest (connection.js acts on
+// it; the paint worker decodes the frame).
+export function frameSeq(buffer) {
+  return new DataView(buffer).getUint32(8, true);
 }
 
 export function decodeFrame(buffer) {

@@ -1,7 +1,6 @@
 // A student's page: the drawing page, plus choosing the digit meant and sending it to the
 // class, a list of what was sent with ✓/✗, and the teacher's drawing when they "follow me".
 import { startDrawingApp } from "./app.js";
-import { decodeFrame } from "./frame.js";
 import { thumbnail, unpackThumbnails, verdict } from "./submissions.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -111,7 +110,7 @@ socket.on("follow_frame", ({ strokes, width, height, frame }) => {
     state.following = true; // joined while the teacher was drawing
     update();
   }
-  app.showGuest(decodeFrame(frame), { strokes, width, height });
+  app.showGuest(frame, { strokes, width, height });
 });
 
 socket.on("class_closed", ({ closed }) => {

@@ -3,7 +3,6 @@
 // drawing, sent live to every student (follow me); closing, exporting and deleting.
 import { startDrawingApp } from "./app.js";
 import { ConfusionMatrix } from "./confusion.js";
-import { decodeFrame } from "./frame.js";
 import { Gallery } from "./gallery.js";
 import { unpackThumbnails, verdict } from "./submissions.js";
 
@@ -84,13 +83,13 @@ socket.on("submission", ({ submission, stats }) => {
 socket.on("spotlight", ({ submission, frame }) => {
   if (state.following) return; // the teacher is drawing for the class: don't take the stage away
   openStage("spotlight", `${submission.name}: ${verdict(submission)} (${Math.round(100 * submission.confidence)}% sure)`);
-  app.showGuest(decodeFrame(frame), null);
+  app.showGuest(frame, null);
 });
 socket.on("follow", ({ on }) => {
   if (on !== state.following) setFollowing(on);
 });
 socket.on("follow_frame", ({ strokes, width, height, frame }) => {
-  if (state.following && !state.drawing) app.showGuest(decodeFrame(frame), { strokes, width, height });
+  if (state.following && !state.drawing) app.showGuest(frame, { strokes, width, height });
 });
 socket.on("class_closed", ({ closed }) => setClosed(closed));
 socket.on("class_deleted", () => {

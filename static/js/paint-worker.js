@@ -1,0 +1,79 @@
+// The paint worker (started by painter.js): decodes each frame, works out the layers the
+// server does not send (frame.js) and paints every layer's canvas, an OffscreenCanvas the
+// page handed over, all off the page's main thread. It answers each frame once it is
+// painted, with the frame's values (copies, transferred, so nothing is cloned twice): the
+// page's prediction strip, inspector and text alternatives read them.
+import { decodeFrame, useWeights } from "./frame.js";
+import { blankGrid, paintGrid } from "./mapgrid.js";
+
+const grids = new Map(); // layer name → { canvas, ctx, image, pixels, columns, w, h, maps, width, height, scratch }
+let latest = new Map(); // layer name → the newest painted frame's layer (empty: cleared)
+let scale = "map";
+
+const handlers = {
+  weights: ({ kernels }) => useWeights(kernels),
+  canvas: ({ name, canvas, geometry }) => {
+    grids.set(name, { canvas, ctx: canvas.getContext("2d"), scratch: new Uint8Array(256) });
+    resize(name, geometry);
+  },
+  layout: ({ name, geometry }) => resize(name, geometry),
+  scale: (message) => {
+    scale = message.scale;
+    paintAll();
+  },
+  clear: () => {
+    latest = new Map();
+    paintAll();
+  },
+  frame: ({ bytes }) => show(bytes),
+};
+
+onmessage = ({ data }) => handlers[data.type](data);
+
+function resize(name, geometry) {
+  const grid = grids.get(name);
+  Object.assign(grid, geometry);
+  if (grid.canvas.width !== grid.width) grid.canvas.width = grid.width;
+  if (grid.canvas.height !== grid.height) grid.canvas.height = grid.height;
+  grid.image = new ImageData(grid.width, grid.height);
+  grid.pixels = new Uint32Array(grid.image.data.buffer);
+  paint(grid, latest.get(name));
+}
+
+function paint(grid, layer) {
+  if (layer) paintGrid(grid, layer, scale);
+  else blankGrid(grid, grid.maps);
+  grid.ctx.putImageData(grid.image, 0, 0);
+}
+
+function paintAll() {
+  for (const [name, grid] of grids) paint(grid, latest.get(name));
+}
+
+// A frame's answer is sent whatever happens, so the page never waits on a frame forever.
+function show(bytes) {
+  try {
+    const frame = decodeFrame(bytes);
+    const layers = frame.layers; // derived here, once
+    latest = new Map(layers.map((layer) => [layer.name, layer]));
+    paintAll(); // a layer whose canvas the page has not made yet is painted when it comes
+    postMessage(...answer(frame, layers));
+  } catch (error) {
+    postMessage({ type: "shown", error: error.message });
+  }
+}
+
+// The frame's values as the page reads them, in buffers of their own to transfer: this
+// worker keeps its own for painting again (a resize, the scale switch).
+function answer(frame, layers) {
+  const transfer = [];
+  const own = (array) => {
+    const copy = array.slice();
+    transfer.push(copy.buffer);
+    return copy;
+  };
+  const { seq, digit, probabilities, image } = frame;
+  const values = layers.map(({ name, height, width, maps, min, max, values }) =>
+    ({ name, height, width, maps, min: own(min), max: own(max), values: own(values) }));
+  return [{ type: "shown", frame: { seq, digit, probabilities: own(probabilities), image: own(image), layers: values } }, transfer];
+}

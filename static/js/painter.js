@@ -1,0 +1,66 @@
+// The page's side of the paint worker (paint-worker.js), which decodes frames, derives their
+// layers and paints the layers' canvases off the main thread: here a frame is only handed
+// over (its buffer transferred, not copied). One frame at a time is in the worker; one that
+// comes while it is busy waits, and a newer one replaces it, so the worker never works
+// through a backlog and always paints the newest frame it can.
+export class Painter {
+  // `kernels`: the conv filters, exact (app.js), which the worker derives conv layers with.
+  constructor(kernels) {
+    this.worker = new Worker(new URL("./paint-worker.js", import.meta.url), { type: "module" });
+    this.worker.postMessage({ type: "weights", kernels });
+    this.worker.addEventListener("message", ({ data }) => this.done(data));
+    this.worker.addEventListener("error", (e) => reportError(new Error(`paint worker: ${e.message}`)));
+    this.inWorker = null; // { onShown, generation } of the frame being painted
+    this.waiting = null; // { bytes, onShown, generation }: the newest frame not yet handed over
+    this.generation = 0; // a clear makes every earlier frame's answer moot
+    this.replaced = 0; // frames that never reached the worker (for tests and benchmarks)
+  }
+
+  // Paint the frame in `bytes` (an ArrayBuffer, taken: it is transferred); `onShown(frame)`
+  // once it is painted, with its values ({seq, digit, probabilities, image, layers}), unless a
+  // newer frame replaced it before the worker took it or the view was cleared meanwhile.
+  show(bytes, onShown) {
+    const job = { bytes, onShown, generation: this.generation };
+    if (!this.inWorker) return this.handOver(job);
+    if (this.waiting) this.replaced++;
+    this.waiting = job;
+  }
+
+  handOver({ bytes, onShown, generation }) {
+    this.inWorker = { onShown, generation };
+    this.worker.postMessage({ type: "frame", bytes }, [bytes]);
+  }
+
+  done({ frame, error }) {
+    const { onShown, generation } = this.inWorker;
+    this.inWorker = null;
+    if (this.waiting) {
+      this.handOver(this.waiting); // first: the worker starts on it while this thread goes on
+      this.waiting = null;
+    }
+    if (error) reportError(new Error(`a frame could not be shown: ${error}`));
+    else if (generation === this.generation) onShown(frame);
+  }
+
+  // Every map blank; frames handed over before now are not reported.
+  clear() {
+    this.generation++;
+    this.waiting = null;
+    this.worker.postMessage({ type: "clear" });
+  }
+
+  // A layer's canvas, handed to the worker for good (it then owns its size and pixels).
+  // `geometry`: { columns, w, h, maps, width, height } (see mapgrid.js).
+  adopt(name, canvas, geometry) {
+    const offscreen = canvas.transferControlToOffscreen();
+    this.worker.postMessage({ type: "canvas", name, canvas: offscreen, geometry }, [offscreen]);
+  }
+
+  layout(name, geometry) {
+    this.worker.postMessage({ type: "layout", name, geometry });
+  }
+
+  setScale(scale) {
+    this.worker.postMessage({ type: "scale", scale });
+  }
+}
