@@ -131,7 +131,8 @@ def test_spotlight_and_follow_me(teacher, join_as, pen_test_samples):
     send(student, four, 4)
     teacher.locator("#gallery .card").click()
     teacher.wait_for_selector("#stage[open][data-mode=spotlight]")
-    assert teacher.get_attribute("#stage #prediction", "data-digit") == "4"
+    # The stage opens at once; its frame shows once the paint worker has painted it.
+    teacher.wait_for_function("() => document.querySelector('#stage #prediction').dataset.digit === '4'")
     assert "Ana: meant 4, read 4" in teacher.inner_text("#stage-title")
     maps = painted_maps(teacher, "#stage")  # each map's own pixels in its layer's canvas
     assert len(maps) == 219

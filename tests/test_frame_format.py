@@ -1,12 +1,13 @@
 """Frame version 4 in a real Chromium: the layers the page works out itself (conv1 from the
 input, ReLU and pooling of an earlier layer) are the network's own, within the format's
 tolerance (tests/test_frames.py says which and why), and are the bytes `frames.decode`
-works out in Python."""
+works out in Python; and what the paint worker shows on each layer's canvas is those
+bytes, pixel for pixel, through the colour map."""
 import numpy as np
 import pytest
 
 from model.network import SHOWN_LAYERS
-from tests.browser import draw, settled_digit
+from tests.browser import SHOWN_PIXELS, draw, settled_digit
 from tests.drawings import fit_to_canvas
 from tests.test_frames import HOW, tolerance
 from webapp import frames
@@ -75,3 +76,45 @@ def test_the_page_derives_every_layer_as_the_network_computes_it(page, network, 
             np.testing.assert_array_equal(np.asarray(layer["bytes"], np.uint8), ours["layers"][name]["bytes"].ravel(), name)
             np.testing.assert_array_equal(np.asarray(layer["min"], np.float32), ours["layers"][name]["min"], name)
             np.testing.assert_array_equal(np.asarray(layer["max"], np.float32), ours["layers"][name]["max"], name)
+
+
+# In the page: for every layer's canvas (painted by the worker), the pixels of map m that
+# are not the colour map of the server's byte for them (`expected`: layer → bytes, channel
+# first), counted per layer; and how many pixels were compared.
+MISMATCHED_PIXELS = """async (expected) => {
+  const { LUT } = await import('/static/js/colormap.js');
+  """ + SHOWN_PIXELS + """
+  const out = {};
+  for (const [name, bytes] of Object.entries(expected)) {
+    const c = document.querySelector(`#layer-${name} canvas.layer-maps`);
+    const pixels = new Uint32Array(shownPixels(c).buffer);
+    const columns = +c.dataset.columns, w = +c.dataset.mapWidth, h = +c.dataset.mapHeight;
+    let wrong = 0, compared = 0;
+    for (let m = 0; m < +c.dataset.maps; m++) {
+      const left = (m % columns) * (w + 1), top = Math.floor(m / columns) * (h + 1);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++, compared++) {
+        if (pixels[(top + y) * c.width + left + x] !== LUT[bytes[m * w * h + y * w + x]]) wrong++;
+      }
+    }
+    out[name] = [wrong, compared];
+  }
+  return out;
+}"""
+
+
+def test_the_worker_paints_every_layer_as_the_server_computes_it(page, network, pen_test_samples):
+    sample = next(s for s in pen_test_samples if s["label"] == 5)
+    draw(page, fit_to_canvas(sample["strokes"], 560), 560, every=2)
+    settled_digit(page)
+    ours = frames.decode(page.received[-1], network)
+    # The page's "map" scale: each map's bytes as they are (they span its own min..max); a map
+    # whose min is its max shows as byte 0.
+    expected = {name: np.where((layer["max"] > layer["min"])[:, None], layer["bytes"], 0).ravel().tolist()
+                for name, layer in ours["layers"].items()}
+    assert len(expected) == len(SHOWN_LAYERS)
+    # The canvas a placeholder shows follows the worker's paint within a frame or two.
+    page.wait_for_function(f"async (expected) => Object.values(await ({MISMATCHED_PIXELS})(expected)).every(([wrong]) => wrong === 0)",
+                           arg=expected, timeout=5_000, polling=100)
+    counts = page.evaluate(MISMATCHED_PIXELS, expected)
+    assert {name: wrong for name, (wrong, _) in counts.items()} == {name: 0 for name in SHOWN_LAYERS}
+    assert sum(compared for _, compared in counts.values()) == sum(len(b) for b in expected.values())

@@ -34,7 +34,7 @@ export class LayerView {
   // also what the worker computes conv layers with.
   constructor(root, onSelect, notes = {}, kernels = {}) {
     this.root = root;
-    this.painter = new Painter(kernels);
+    this.painter = new Painter(kernels, (layers) => layers.forEach((layer) => this.build(layer)));
     this.onSelect = onSelect;
     this.notes = notes;
     this.kernels = kernels;
@@ -70,12 +70,12 @@ export class LayerView {
     this.painter.show(bytes, onShown);
   }
 
-  // The page around the maps for a frame the worker has painted: the first frame builds
-  // every layer's section (and hands its canvas over, which the worker then paints).
+  // The page around the maps for a frame the worker has painted (its first frame asked for
+  // every layer's section: build()).
   render(frame) {
     this.frame = frame;
     this.root.classList.remove("is-empty");
-    for (const layer of frame.layers) this.showRange(this.sections.get(layer.name) || this.build(layer), layer);
+    for (const layer of frame.layers) this.showRange(this.sections.get(layer.name), layer);
   }
 
   showRange(section, layer) {

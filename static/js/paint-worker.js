@@ -9,12 +9,17 @@ import { blankGrid, paintGrid } from "./mapgrid.js";
 const grids = new Map(); // layer name → { canvas, ctx, image, pixels, columns, w, h, maps, width, height, scratch }
 let latest = new Map(); // layer name → the newest painted frame's layer (empty: cleared)
 let scale = "map";
+let held = null; // the answer to a frame painted before the page had made every layer's canvas
 
 const handlers = {
   weights: ({ kernels }) => useWeights(kernels),
   canvas: ({ name, canvas, geometry }) => {
     grids.set(name, { canvas, ctx: canvas.getContext("2d"), scratch: new Uint8Array(256) });
     resize(name, geometry);
+    if (held && [...latest.keys()].every((layer) => grids.has(layer))) {
+      postMessage(...held);
+      held = null;
+    }
   },
   layout: ({ name, geometry }) => resize(name, geometry),
   scale: (message) => {
@@ -50,14 +55,19 @@ function paintAll() {
   for (const [name, grid] of grids) paint(grid, latest.get(name));
 }
 
-// A frame's answer is sent whatever happens, so the page never waits on a frame forever.
+// A frame is answered once every layer of it is painted, so that the page shows its
+// prediction with its maps. The first frame asks the page for the layers' canvases, and is
+// answered when the last comes. An error is answered at once: the page never waits forever.
 function show(bytes) {
   try {
     const frame = decodeFrame(bytes);
     const layers = frame.layers; // derived here, once
     latest = new Map(layers.map((layer) => [layer.name, layer]));
-    paintAll(); // a layer whose canvas the page has not made yet is painted when it comes
-    postMessage(...answer(frame, layers));
+    paintAll();
+    const missing = layers.filter((layer) => !grids.has(layer.name));
+    if (!missing.length) return postMessage(...answer(frame, layers));
+    held = answer(frame, layers);
+    postMessage({ type: "layers", layers: missing.map(({ name, height, width, maps }) => ({ name, height, width, maps })) });
   } catch (error) {
     postMessage({ type: "shown", error: error.message });
   }

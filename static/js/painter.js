@@ -5,10 +5,12 @@
 // through a backlog and always paints the newest frame it can.
 export class Painter {
   // `kernels`: the conv filters, exact (app.js), which the worker derives conv layers with.
-  constructor(kernels) {
+  // `onLayers(layers)`: the worker has a frame with layers ({name, height, width, maps}) it
+  // has no canvas for: make them and `adopt` them (it answers the frame once they come).
+  constructor(kernels, onLayers = () => {}) {
     this.worker = new Worker(new URL("./paint-worker.js", import.meta.url), { type: "module" });
     this.worker.postMessage({ type: "weights", kernels });
-    this.worker.addEventListener("message", ({ data }) => this.done(data));
+    this.worker.addEventListener("message", ({ data }) => (data.type === "layers" ? onLayers(data.layers) : this.done(data)));
     this.worker.addEventListener("error", (e) => reportError(new Error(`paint worker: ${e.message}`)));
     this.inWorker = null; // { onShown, generation } of the frame being painted
     this.waiting = null; // { bytes, onShown, generation }: the newest frame not yet handed over

@@ -1,0 +1,83 @@
+"""The page's paint worker (static/js/painter.js, paint-worker.js) in a real Chromium: a
+frame is handed over, not copied; while the worker is busy only the newest frame waits
+(never a backlog), and a clear drops what was on its way."""
+import pytest
+
+from tests.browser import draw, settled_digit
+from tests.drawings import fit_to_canvas
+
+# In the page: a Painter of its own (its own worker and canvases, with the network's filters
+# as app.js reads them) is given `frames` (lists of bytes) one after another in one task, with a clear
+# before the `clearBefore`-th; returns the seqs it reported shown, in order, once the last
+# one is, and what the handed-over buffers look like afterwards.
+SHOW_IN_ONE_TASK = """async ({ frames, clearBefore }) => {
+  const { Painter } = await import('/static/js/painter.js');
+  const { frameSeq } = await import('/static/js/frame.js');
+  const { kernels } = await (await fetch(document.querySelector('#network-data').href)).json();
+  for (const k of Object.values(kernels)) {
+    k.values = k.values.map((row) => row.map(Math.fround));
+    k.bias = k.bias.map(Math.fround);
+  }
+  // Its first frame asks for the layers' canvases: one column of maps each, off the document.
+  const painter = new Painter(kernels, (layers) => {
+    for (const { name, width: w, height: h, maps } of layers) {
+      const canvas = document.createElement('canvas');
+      painter.adopt(name, canvas, { columns: 1, w, h, maps, width: w, height: maps * (h + 1) - 1 });
+    }
+  });
+  const shown = [], buffers = frames.map((bytes) => Uint8Array.from(bytes).buffer);
+  const last = frameSeq(buffers[buffers.length - 1]);
+  const done = new Promise((resolve) => {
+    buffers.forEach((buffer, i) => {
+      if (i === clearBefore) painter.clear();
+      painter.show(buffer, (frame) => {
+        shown.push([frame.seq, frame.layers.length]);
+        if (frame.seq === last) resolve();
+      });
+    });
+  });
+  await Promise.race([done, new Promise((r) => setTimeout(r, 10000))]);
+  await new Promise((r) => setTimeout(r, 300)); // nothing else comes after the last
+  painter.worker.terminate();
+  return { shown, replaced: painter.replaced, lengths: buffers.map((b) => b.byteLength) };
+}"""
+
+
+@pytest.fixture
+def frames(browser, live_server, pen_test_samples):
+    """A page, and four frames it received (different drawing states), as bytes."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors, received = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: isinstance(data, bytes) and received.append(data)))
+    page.goto(live_server)
+    page.wait_for_selector("#status[data-state=connected]")
+    draw(page, fit_to_canvas(pen_test_samples[0]["strokes"], 560), 560, every=3)
+    settled_digit(page)
+    assert len({seq(data) for data in received[-4:]}) == 4
+    yield page, [list(data) for data in received[-4:]]
+    context.close()
+    assert errors == []
+
+
+def seq(data):
+    return int.from_bytes(bytes(data[8:12]), "little")
+
+
+def test_a_frame_that_comes_while_the_worker_is_busy_replaces_the_waiting_one(frames):
+    page, data = frames
+    result = page.evaluate(SHOW_IN_ONE_TASK, {"frames": data, "clearBefore": -1})
+    # The first goes to the worker at once; each later one replaces the one waiting.
+    assert [s for s, _ in result["shown"]] == [seq(data[0]), seq(data[-1])]
+    assert all(count == 9 for _, count in result["shown"])  # every layer's values come back
+    assert result["replaced"] == 2
+    # The two handed over were transferred, not copied; the two replaced never left the page.
+    assert result["lengths"] == [0, len(data[1]), len(data[2]), 0]
+
+
+def test_a_clear_drops_the_frames_on_their_way(frames):
+    page, data = frames
+    result = page.evaluate(SHOW_IN_ONE_TASK, {"frames": data, "clearBefore": 3})
+    # Frame 0 was in the worker and 1, 2 waited when the view was cleared: only 3 is shown.
+    assert [s for s, _ in result["shown"]] == [seq(data[3])]
