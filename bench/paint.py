@@ -24,6 +24,9 @@ between digits) for `--seconds` of drawing. Per rate it prints:
   drawing state shown (app.js: `event.timeStamp` of the pointer event, which is the
   scheduled time sent with the CDP event), for frames painted while the pen was down.
 - long tasks: PerformanceObserver('longtask') entries (> 50 ms) while drawing, and the longest.
+- worker ms per painted frame: the same trace's top-level tasks on the page's dedicated
+  worker threads (the paint worker: decoding, deriving and painting), wall and CPU, over the
+  drawing time / painted frames; 0 for a page without one.
 
 `--baseline DIR` first runs the same thing against another working tree (e.g. a
 `git worktree` of an older commit, which needs app.js's `cnnPaintTimings` ring), then this
@@ -91,14 +94,15 @@ async def settled(page, timeout=30_000):
         timeout=timeout)
 
 
-def main_thread_tasks(trace):
-    """(start, end) in ms of the renderer main thread's top-level tasks, and the trace time
-    (ms) of the `bench-zero` mark, from a Chromium trace."""
+def main_thread_tasks(trace, thread="CrRendererMain"):
+    """(start, end, cpu) in ms of the top-level tasks of the page's renderer main thread (or
+    of its threads whose name starts with `thread`: "DedicatedWorker" for the paint worker),
+    and the trace time (ms) of the `bench-zero` mark, from a Chromium trace."""
     events = trace["traceEvents"] if isinstance(trace, dict) else trace
     zero = next(e for e in events if e.get("name") == "bench-zero")
     pid = zero["pid"]
     main = {e["tid"] for e in events if e.get("ph") == "M" and e.get("name") == "thread_name"
-            and e["pid"] == pid and e["args"].get("name") == "CrRendererMain"}
+            and e["pid"] == pid and e["args"].get("name", "").startswith(thread)}
     tasks = [(e["ts"] / 1000, (e["ts"] + e.get("dur", 0)) / 1000, e.get("tdur", e.get("dur", 0)) / 1000) for e in events
              if e.get("ph") == "X" and e["pid"] == pid and e["tid"] in main and e.get("cat") == "toplevel"]
     tasks.sort()
@@ -187,6 +191,9 @@ async def measure(browser, url, samples, rate, seconds, categories=()):
     per_frame, per_frame_cpu = busy_between(tasks, edges) if len(edges) > 1 else (np.zeros(0), np.zeros(0))
     window = [(started - time_origin / 1000) * 1000 + offset, (ended - time_origin / 1000) * 1000 + offset]
     total_busy, total_cpu = (float(x[0]) for x in busy_between(tasks, window))
+    # The paint worker's share (decoding, deriving, painting), where the page has one.
+    workers, _ = main_thread_tasks(trace, "DedicatedWorker")
+    worker_busy, worker_cpu = (float(x[0]) for x in busy_between(workers, window)) if len(workers) else (0.0, 0.0)
     task_duration = (after["TaskDuration"] - before["TaskDuration"]) * 1000
     long = [d for s, d in result["long"] if s >= zero_page]
     pct = lambda a, q: float(np.percentile(a, q)) if len(a) else float("nan")  # noqa: E731
@@ -198,6 +205,7 @@ async def measure(browser, url, samples, rate, seconds, categories=()):
         "cpu_per_frame_p50": pct(per_frame_cpu, 50), "cpu_per_frame_p95": pct(per_frame_cpu, 95),
         "cpu_per_frame_mean": total_cpu / max(1, len(paints)),
         "task_duration_per_frame": task_duration / max(1, len(paints)),
+        "worker_per_frame_mean": worker_busy / max(1, len(paints)), "worker_cpu_per_frame_mean": worker_cpu / max(1, len(paints)),
         "fps": during.sum() / down_s if down_s else float("nan"),
         "age_p50": pct(ages, 50), "age_p95": pct(ages, 95),
         "long_tasks": len(long), "longest": max(long, default=0.0), "load": os.getloadavg()[0],
@@ -210,6 +218,7 @@ def report(name, r):
           f" CPU {r['cpu_per_frame_p50']:.1f} p50 / {r['cpu_per_frame_p95']:.1f} p95 (mean {r['cpu_per_frame_mean']:.1f}),"
           f" {r['fps']:.1f} painted frames/s while drawing, result age {r['age_p50']:.0f} ms p50 /"
           f" {r['age_p95']:.0f} ms p95, long tasks > 50 ms: {r['long_tasks']} (longest {r['longest']:.0f} ms);"
+          f" worker {r['worker_per_frame_mean']:.1f} ms (CPU {r['worker_cpu_per_frame_mean']:.1f}) per painted frame;"
           f" {r['digits']} digits, {r['pen_down_s']:.1f} s pen down, {r['painted']} frames painted;"
           f" load average {r['load']:.1f}", flush=True)
 

@@ -14,3 +14,5 @@ def test_paint_benchmark_quick():
     lines = out.stdout.strip().splitlines()
     assert [re.match(r"this tree CPU x(\d+): main thread ", line).group(1) for line in lines] == ["1", "4"], lines
     assert all("painted frames/s while drawing, result age" in line and "long tasks > 50 ms" in line for line in lines)
+    # The page's paint worker did the decoding, deriving and painting (its trace has it).
+    assert all(float(re.search(r" worker [\d.]+ ms \(CPU ([\d.]+)\)", line).group(1)) > 0 for line in lines), lines
