@@ -23,6 +23,11 @@ between digits) for `--seconds` of drawing. Per rate it prints:
 - result age p50/p95: painted time minus the time stamp of the pen event that made the
   drawing state shown (app.js: `event.timeStamp` of the pointer event, which is the
   scheduled time sent with the CDP event), for frames painted while the pen was down.
+- maps on screen/s and their age p50/p95: where the page has a paint worker
+  (static/js/painter.js), the maps are on screen when the worker has painted them, whatever
+  the main thread is doing; painter.js records each frame's paint time (`cnnWorkerPaints`).
+  The same counts and ages as above, from those times (for a page without one, the
+  figures above).
 - long tasks: PerformanceObserver('longtask') entries (> 50 ms) while drawing, and the longest.
 - worker ms per painted frame: the same trace's top-level tasks on the page's dedicated
   worker threads (the paint worker: decoding, deriving and painting), wall and CPU, over the
@@ -153,6 +158,7 @@ async def measure(browser, url, samples, rate, seconds, categories=()):
 
     await browser.start_tracing(page=page, categories=["toplevel", "blink.user_timing", "__metadata", *categories])
     origin = await page.evaluate("() => { window.benchLongTasks = []; cnnPaintTimings.count = 0;"
+                                 " if (window.cnnWorkerPaints) cnnWorkerPaints.count = 0;"
                                  " return [performance.timeOrigin, performance.mark('bench-zero').startTime]; }")
     time_origin, zero_page = origin
     before = {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
@@ -168,7 +174,8 @@ async def measure(browser, url, samples, rate, seconds, categories=()):
     ended = time.time()
     after = {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
     result = await page.evaluate("() => ({ count: cnnPaintTimings.count, paints: Array.from(cnnPaintTimings.paints),"
-                                 " long: window.benchLongTasks })")
+                                 " made: Array.from(cnnPaintTimings.made), long: window.benchLongTasks,"
+                                 " worker: window.cnnWorkerPaints && { count: cnnWorkerPaints.count, times: Array.from(cnnWorkerPaints.times) } })")
     raw = await browser.stop_tracing()
     trace = json.loads(raw)
     await cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
@@ -184,6 +191,17 @@ async def measure(browser, url, samples, rate, seconds, categories=()):
         during |= (painted_epoch >= a) & (painted_epoch <= b)
     down_s = sum(b - a for a, b in pen_down)
     ages = paints[during, 2] - paints[during, 1]
+    maps_fps, maps_ages = during.sum() / down_s if down_s else float("nan"), ages
+    if result["worker"]:
+        made = np.asarray(result["made"])
+        n = min(result["worker"]["count"], len(result["worker"]["times"]) // 2)
+        shown = np.asarray(result["worker"]["times"][: 2 * n]).reshape(-1, 2)  # seq, painted (page ms)
+        shown_epoch = (time_origin + shown[:, 1]) / 1000
+        on_screen = np.zeros(len(shown), bool)
+        for a, b in pen_down:
+            on_screen |= (shown_epoch >= a) & (shown_epoch <= b)
+        maps_fps = on_screen.sum() / down_s if down_s else float("nan")
+        maps_ages = shown[on_screen, 1] - made[shown[on_screen, 0].astype(int) % len(made)]
 
     tasks, zero_trace = main_thread_tasks(trace)
     offset = zero_trace - zero_page  # page ms -> trace ms
@@ -208,6 +226,7 @@ async def measure(browser, url, samples, rate, seconds, categories=()):
         "worker_per_frame_mean": worker_busy / max(1, len(paints)), "worker_cpu_per_frame_mean": worker_cpu / max(1, len(paints)),
         "fps": during.sum() / down_s if down_s else float("nan"),
         "age_p50": pct(ages, 50), "age_p95": pct(ages, 95),
+        "maps_fps": float(maps_fps), "maps_age_p50": pct(maps_ages, 50), "maps_age_p95": pct(maps_ages, 95),
         "long_tasks": len(long), "longest": max(long, default=0.0), "load": os.getloadavg()[0],
     }, raw
 
@@ -217,7 +236,8 @@ def report(name, r):
           f" per painted frame (mean {r['ms_per_frame_mean']:.1f}; TaskDuration {r['task_duration_per_frame']:.1f});"
           f" CPU {r['cpu_per_frame_p50']:.1f} p50 / {r['cpu_per_frame_p95']:.1f} p95 (mean {r['cpu_per_frame_mean']:.1f}),"
           f" {r['fps']:.1f} painted frames/s while drawing, result age {r['age_p50']:.0f} ms p50 /"
-          f" {r['age_p95']:.0f} ms p95, long tasks > 50 ms: {r['long_tasks']} (longest {r['longest']:.0f} ms);"
+          f" {r['age_p95']:.0f} ms p95, maps on screen {r['maps_fps']:.1f}/s, {r['maps_age_p50']:.0f} / {r['maps_age_p95']:.0f} ms old"
+          f" p50 / p95, long tasks > 50 ms: {r['long_tasks']} (longest {r['longest']:.0f} ms);"
           f" worker {r['worker_per_frame_mean']:.1f} ms (CPU {r['worker_cpu_per_frame_mean']:.1f}) per painted frame;"
           f" {r['digits']} digits, {r['pen_down_s']:.1f} s pen down, {r['painted']} frames painted;"
           f" load average {r['load']:.1f}", flush=True)

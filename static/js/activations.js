@@ -12,6 +12,10 @@ export function layerLabel(layer) {
 }
 
 const FALLBACK_COLUMNS = 24; // while the view is hidden (the teacher's stage before it opens)
+// Each layer's "values lo … hi" while results stream in: at most this often, as text that
+// changes every frame cannot be read, and each change costs the page a layout. The final
+// result's ranges are always shown (describe()).
+const RANGE_EVERY_MS = 250;
 
 export function paintMap(canvas, layer, m, table, image) {
   const size = layer.width * layer.height;
@@ -52,6 +56,7 @@ export class LayerView {
     this.probe.style.cssText = "position:absolute;visibility:hidden;height:0;width:var(--map-size)";
     root.append(this.help, this.live, this.probe);
     this.width = 0;
+    this.rangesShown = -Infinity; // when the layers' ranges were last updated
     new ResizeObserver(() => {
       if (this.root.clientWidth === this.width) return;
       this.width = this.root.clientWidth;
@@ -75,7 +80,12 @@ export class LayerView {
   render(frame) {
     this.frame = frame;
     this.root.classList.remove("is-empty");
-    for (const layer of frame.layers) this.showRange(this.sections.get(layer.name), layer);
+    if (performance.now() - this.rangesShown >= RANGE_EVERY_MS) this.showRanges();
+  }
+
+  showRanges() {
+    this.rangesShown = performance.now();
+    for (const layer of this.frame.layers) this.showRange(this.sections.get(layer.name), layer);
   }
 
   showRange(section, layer) {
@@ -95,6 +105,7 @@ export class LayerView {
   describe() {
     const frame = this.frame;
     if (!frame) return;
+    this.showRanges();
     for (const layer of frame.layers) {
       const section = this.sections.get(layer.name);
       const size = layer.width * layer.height;

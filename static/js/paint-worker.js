@@ -85,5 +85,7 @@ function answer(frame, layers) {
   const { seq, digit, probabilities, image } = frame;
   const values = layers.map(({ name, height, width, maps, min, max, values }) =>
     ({ name, height, width, maps, min: own(min), max: own(max), values: own(values) }));
-  return [{ type: "shown", frame: { seq, digit, probabilities: own(probabilities), image: own(image), layers: values } }, transfer];
+  // When it was painted (epoch ms): the page's clock differs from this worker's.
+  const painted = performance.timeOrigin + performance.now();
+  return [{ type: "shown", painted, frame: { seq, digit, probabilities: own(probabilities), image: own(image), layers: values } }, transfer];
 }

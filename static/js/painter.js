@@ -3,6 +3,13 @@
 // over (its buffer transferred, not copied). One frame at a time is in the worker; one that
 // comes while it is busy waits, and a newer one replaces it, so the worker never works
 // through a backlog and always paints the newest frame it can.
+
+// When the worker painted each frame, for bench/paint.py: [seq, painted] (ms on this page's
+// clock), in a fixed ring. The maps are on screen then, whatever this thread is doing.
+const RING = 1024;
+const paints = { times: new Float64Array(2 * RING), count: 0 };
+globalThis.cnnWorkerPaints = paints;
+
 export class Painter {
   // `kernels`: the conv filters, exact (app.js), which the worker derives conv layers with.
   // `onLayers(layers)`: the worker has a frame with layers ({name, height, width, maps}) it
@@ -33,15 +40,18 @@ export class Painter {
     this.worker.postMessage({ type: "frame", bytes }, [bytes]);
   }
 
-  done({ frame, error }) {
+  done({ frame, error, painted }) {
     const { onShown, generation } = this.inWorker;
     this.inWorker = null;
     if (this.waiting) {
       this.handOver(this.waiting); // first: the worker starts on it while this thread goes on
       this.waiting = null;
     }
-    if (error) reportError(new Error(`a frame could not be shown: ${error}`));
-    else if (generation === this.generation) onShown(frame);
+    if (error) return reportError(new Error(`a frame could not be shown: ${error}`));
+    const i = 2 * (paints.count++ % RING);
+    paints.times[i] = frame.seq;
+    paints.times[i + 1] = painted - performance.timeOrigin;
+    if (generation === this.generation) onShown(frame);
   }
 
   // Every map blank; frames handed over before now are not reported.
