@@ -28,6 +28,11 @@ DEFAULTS = {
     "MAX_BATCH": 12,
     # Classroom mode
     "CLASSROOM_DB": None,  # the SQLite file; None: instance/classroom.sqlite3
+    # Several processes or machines (README, "Several processes and machines"): PostgreSQL
+    # instead of the SQLite file ("postgresql://user:password@host/db"), and Redis as
+    # Socket.IO's message queue and the home of the live state ("redis://host:6379/0").
+    "DATABASE_URL": None,
+    "MESSAGE_QUEUE": None,
     "PUBLIC_URL": None,  # how students reach this server (for the join link and QR code); None: as the teacher did
     "MAX_NAME_LENGTH": 40,
     "MAX_STUDENTS_PER_CLASS": 300,
