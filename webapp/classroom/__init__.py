@@ -11,6 +11,7 @@ from flask import current_app, request
 
 from .guessing import CodeGuard, TooFast
 from .live import Roster
+from .shared import make_state
 from .store import Store, name_key
 
 TEACHER_COOKIE = "cnnview_teacher_"
@@ -44,11 +45,11 @@ class Classroom:
 
     def __init__(self, app, socketio):
         self.store = Store(database_url(app))
-        self.roster = Roster(socketio)
+        self.roster = Roster(socketio, make_state(app.config["MESSAGE_QUEUE"], socketio.start_background_task))
         self.config = app.config
         for name, value in GUESSING_DEFAULTS.items():  # CNNVIEW_<NAME> in the environment still wins
             app.config.setdefault(name, value)
-        self.codes = CodeGuard(app.config)
+        self.codes = CodeGuard(app.config, app.config["MESSAGE_QUEUE"])
         app.extensions["classroom"] = self
 
     def counts(self, klass) -> dict:

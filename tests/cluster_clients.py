@@ -1,0 +1,64 @@
+"""A browser's part in the cluster tests: an HTTP session (its cookies: the class's, and
+nginx's placement) and a python-socketio client carrying them, which joins its class on
+every (re)connection as the page does, acknowledges frames, and records every event."""
+import threading
+
+import requests
+import socketio as socketio_client
+
+from tests.classroom import cookie_header
+
+
+class Person:
+    def __init__(self, url, session, code, role, reconnect=False, transports=("websocket",)):
+        self.url, self.session, self.code, self.role = url, session, code, role
+        self.events = {}
+        self.connects = 0
+        self.arrived = threading.Condition()
+        self.client = socketio_client.Client(reconnection=reconnect, reconnection_delay=0.3, reconnection_delay_max=1)
+        self.client.on("connect", self.joined)
+        self.client.on("*", self.record)
+        self.client.connect(url, headers={"Cookie": cookie_header(session)}, transports=list(transports), wait_timeout=20)
+        self.wait("class_state")
+
+    def joined(self):
+        with self.arrived:
+            self.connects += 1
+        self.client.emit("join_class", {"code": self.code, "role": self.role})
+
+    def record(self, event, data=None):
+        with self.arrived:
+            self.events.setdefault(event, []).append(data)
+            self.arrived.notify_all()
+        return True  # the acknowledgement frames wait for (each client has a window of 2)
+
+    def wait(self, event, count=1, timeout=30, where=lambda data: True):
+        """The first `count` payloads of `event` that satisfy `where`."""
+        def found():
+            return [d for d in self.events.get(event, []) if where(d)]
+
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(found()) >= count, timeout), (self.role, event, count, list(self.events))
+            return found()[:count]
+
+    def seen(self, event) -> list:
+        with self.arrived:
+            return list(self.events.get(event, []))
+
+    def close(self):
+        self.client.disconnect()
+
+
+def start_class(url):
+    """A teacher's session that started a class at `url`: (session, code)."""
+    session = requests.Session()
+    started = session.post(url + "/class", allow_redirects=False)
+    assert started.status_code == 302, started.text[:300]
+    return session, started.headers["Location"].split("/")[2]
+
+
+def join(url, code, name):
+    session = requests.Session()
+    answer = session.post(url + "/join", data={"code": code, "name": name}, allow_redirects=False)
+    assert answer.status_code == 302, answer.text[:300]
+    return session
