@@ -44,7 +44,7 @@ def test_a_class_works_with_its_teacher_and_students_on_different_processes(clus
 
     samples = pen_test_samples[:4]
     for k, sample in enumerate(samples):
-        students[k % 2].client.emit("submit", drawing(sample["label"], fit_to_canvas(sample["strokes"], 400)))
+        students[k % 2].emit("submit", drawing(sample["label"], fit_to_canvas(sample["strokes"], 400)))
         students[k % 2].wait("submitted", k // 2 + 1)
     subs = teacher.wait("submission", 4)
     assert sorted(s["submission"]["name"] for s in subs) == ["Ana", "Ana", "Bo", "Bo"]
@@ -54,15 +54,15 @@ def test_a_class_works_with_its_teacher_and_students_on_different_processes(clus
 
     # Spotlight from A reaches the teacher's page on C; students never see it.
     first = subs[0]["submission"]["id"]
-    teacher.client.emit("spotlight", {"id": first})
+    teacher.emit("spotlight", {"id": first})
     assert projector.wait("spotlight")[0]["submission"]["id"] == first
     assert len(projector.seen("spotlight")[0]["frame"]) > 1000
 
     # Follow me: the teacher draws on A, students on B see it, a late joiner on C too.
-    teacher.client.emit("follow", {"on": True})
+    teacher.emit("follow", {"on": True})
     for student in students:
         student.wait("follow", where=lambda f: f["on"] is True)
-    teacher.client.emit("draw", {"seq": 1, "strokes": SEVEN, "width": 400, "height": 400})
+    teacher.emit("draw", {"seq": 1, "strokes": SEVEN, "width": 400, "height": 400})
     own = teacher.wait("frame")[0]
     for student in students:
         assert student.wait("follow_frame")[0]["frame"] == own
@@ -72,17 +72,17 @@ def test_a_class_works_with_its_teacher_and_students_on_different_processes(clus
     teacher.wait("class_roster", where=lambda r: r["online"] == 3)
 
     # Close: students everywhere are told, and new drawings are refused.
-    teacher.client.emit("close_class", {"closed": True})
+    teacher.emit("close_class", {"closed": True})
     late.wait("class_closed")
     students[0].wait("class_closed")
-    students[0].client.emit("submit", drawing(7))
+    students[0].emit("submit", drawing(7))
     assert "closed" in students[0].wait("error_message")[0]["error"]
 
     # Export from any process: every drawing, in order.
     exported = teacher_http.get(f"{b}/class/{code}/export.json").json()["submissions"]
     assert [r["id"] for r in exported] == sorted(s["submission"]["id"] for s in subs)
 
-    teacher.client.emit("delete_class", {"code": code})
+    teacher.emit("delete_class", {"code": code})
     for person in (*students, late, projector):
         assert person.wait("class_deleted")[0] == {"code": code}
     assert cluster.postgres.psql(f"SELECT COUNT(*) FROM classes WHERE code = '{code}'").strip() == "0"
@@ -102,14 +102,14 @@ def test_twenty_classes_over_three_processes_each_hear_only_their_own(cluster):
         classes.append({"code": code, "teacher": teacher, "students": pupils, "number": number})
     for c in classes:
         if c["number"] % 2 == 0:
-            c["teacher"].client.emit("follow", {"on": True})
+            c["teacher"].emit("follow", {"on": True})
     for c in classes:
         if c["number"] % 2 == 0:
             for pupil in c["students"]:
                 pupil.wait("follow")
-            c["teacher"].client.emit("draw", {"seq": 1, "strokes": SEVEN, "width": 400, "height": 400})
+            c["teacher"].emit("draw", {"seq": 1, "strokes": SEVEN, "width": 400, "height": 400})
         for pupil in c["students"]:
-            pupil.client.emit("submit", drawing(c["number"] % 10))
+            pupil.emit("submit", drawing(c["number"] % 10))
     for c in classes:
         subs = c["teacher"].wait("submission", 2)
         assert sorted(s["submission"]["name"] for s in subs) == [f"c{c['number']}-s0", f"c{c['number']}-s1"]
@@ -152,14 +152,14 @@ def test_a_redis_restart_mid_lesson_is_lived_through(cluster):
     # The queue's listeners reconnect (python-socketio waits 1, 2, 4 s between tries).
     deadline = time.time() + 40
     while not teacher.seen("submission") and time.time() < deadline:
-        student.client.emit("submit", drawing(7))
+        student.emit("submit", drawing(7))
         time.sleep(2)
     assert teacher.seen("submission"), "a drawing on B never reached the teacher on A after Redis came back"
-    teacher.client.emit("follow", {"on": True})
+    teacher.emit("follow", {"on": True})
     student.wait("follow", where=lambda f: f["on"])
     deadline = time.time() + 20
     while not student.seen("follow_frame") and time.time() < deadline:  # the follow-me listener reconnects too
-        teacher.client.emit("draw", {"seq": 2, "strokes": SEVEN, "width": 400, "height": 400})
+        teacher.emit("draw", {"seq": 2, "strokes": SEVEN, "width": 400, "height": 400})
         time.sleep(1)
     assert student.seen("follow_frame")
     teacher.close()
@@ -183,9 +183,9 @@ def test_a_killed_process_loses_no_acknowledged_drawing(cluster, pen_test_sample
     # polling requests must all reach one process (nginx's cookie).
     teacher = Person(lb, teacher_http, code, "teacher", reconnect=True, transports=("polling", "websocket"))
     deadline = time.time() + 10
-    while teacher.client.transport() != "websocket" and time.time() < deadline:
+    while teacher.transport() != "websocket" and time.time() < deadline:
         time.sleep(0.1)
-    assert teacher.client.transport() == "websocket"  # upgraded, on the process its polling reached
+    assert teacher.transport() == "websocket"  # upgraded, on the process its polling reached
     students = [Person(lb, join(lb, code, f"S{k}"), code, "student", reconnect=True) for k in range(9)]
     acknowledged, lock = [], threading.Lock()
 
@@ -196,7 +196,7 @@ def test_a_killed_process_loses_no_acknowledged_drawing(cluster, pen_test_sample
             sample = pen_test_samples[(k * 12 + sent) % len(pen_test_samples)]
             before = len(student.seen("submitted"))
             try:
-                student.client.emit("submit", drawing(sample["label"], fit_to_canvas(sample["strokes"], 400)))
+                student.emit("submit", drawing(sample["label"], fit_to_canvas(sample["strokes"], 400)))
                 answer = student.wait("submitted", before + 1, timeout=3)[-1]
             except (AssertionError, socketio_client.exceptions.SocketIOError):
                 time.sleep(0.2)
@@ -224,7 +224,7 @@ def test_a_killed_process_loses_no_acknowledged_drawing(cluster, pen_test_sample
     assert set(acknowledged) <= {int(i) for i in stored}
     # The lesson goes on for the teacher too: the gallery shows the drawings when the page comes back.
     states = len(teacher.seen("class_state"))
-    teacher.client.emit("join_class", {"code": code, "role": "teacher"})
+    teacher.emit("join_class", {"code": code, "role": "teacher"})
     assert len(teacher.wait("class_state", states + 1)[-1]["submissions"]) >= len(acknowledged)
     for person in (teacher, *students):
         person.close()
