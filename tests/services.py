@@ -40,5 +40,8 @@ _numbers = itertools.count(1)
 
 @pytest.fixture
 def postgres_url(postgres):
-    """A fresh, empty database of its own for each test."""
-    return postgres.create(f"test_{next(_numbers)}")
+    """A fresh, empty schema of its own for each test (a schema costs a millisecond, a
+    database a second: PostgreSQL copies its template through the write-ahead log)."""
+    schema = f"test_{next(_numbers)}"
+    postgres.psql(f"CREATE SCHEMA {schema}")
+    return postgres.url() + f"?options=-csearch_path%3D{schema}"

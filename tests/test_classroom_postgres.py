@@ -30,7 +30,7 @@ def test_deleting_a_class_removes_everything_stored_for_it_from_postgres(app, po
     wait_for_events(client, "submitted")
     teacher.emit("delete_class", {"code": klass})
     assert wait_for_events(client, "class_deleted") == [{"code": klass}]
-    database = postgres_url.rsplit("/", 1)[1]
-    counts = postgres.psql("SELECT (SELECT COUNT(*) FROM classes), (SELECT COUNT(*) FROM students), (SELECT COUNT(*) FROM submissions)", database)
+    schema = postgres_url.rsplit("%3D", 1)[1]
+    counts = postgres.psql(f"SELECT (SELECT COUNT(*) FROM {schema}.classes), (SELECT COUNT(*) FROM {schema}.students), (SELECT COUNT(*) FROM {schema}.submissions)")
     assert counts.strip() == "1|1|1"  # only the other class is left, whole
-    assert postgres.psql("SELECT name FROM students", database).strip() == "Kim"
+    assert postgres.psql(f"SELECT name FROM {schema}.students").strip() == "Kim"

@@ -52,7 +52,8 @@ class Database:
 
     def columns(self, table) -> list:
         if self.postgres:
-            rows = self.query("SELECT column_name AS name FROM information_schema.columns WHERE table_name = :t", t=table)
+            rows = self.query("SELECT column_name AS name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = :t", t=table)
         else:
             rows = self.query(f"SELECT name FROM pragma_table_info('{table}')")
         return [row["name"] for row in rows]
