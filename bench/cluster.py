@@ -83,7 +83,8 @@ class Cluster:
             process.wait(30)
         self.apps = {}
         self.redis.stop()
-        self.postgres.stop()
+        if self.postgres.data.exists():
+            self.postgres.stop()
 
 
 def main(argv=None):

@@ -11,7 +11,7 @@ submission, and per follow-me frame (from Redis's INFO counters).
 """
 import argparse
 import multiprocessing
-import subprocess
+import shutil
 import tempfile
 import time
 
@@ -38,9 +38,8 @@ def drive(url, scripts, fps, seconds, processes=2):
 
 
 def redis_counters(cluster):
-    out = subprocess.run(["redis-cli", "-p", str(cluster.redis.port), "info", "stats"], capture_output=True, text=True).stdout
-    fields = dict(line.split(":", 1) for line in out.split() if ":" in line)
-    return np.array([int(fields[k]) for k in ("total_commands_processed", "total_net_input_bytes", "total_net_output_bytes")])
+    stats = cluster.redis.stats()
+    return np.array([stats[k] for k in ("total_commands_processed", "total_net_input_bytes", "total_net_output_bytes")])
 
 
 def queue_cost(cluster, students=20, rounds=5):
@@ -82,8 +81,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     scripts = client_scripts(args.clients)
     for n in args.processes:
-        cluster = Cluster(tempfile.mkdtemp(prefix="cnnview-bench-cluster-"), processes=n).start()
+        folder = tempfile.mkdtemp(prefix="cnnview-bench-cluster-")
+        cluster = Cluster(folder, processes=n)
         try:
+            cluster.start()
             for port in cluster.ports:
                 warm_up(cluster.url(port))
             connected, sent, answered, p50, p99 = drive(cluster.url(), scripts, args.fps, args.seconds)
@@ -96,6 +97,7 @@ def main(argv=None):
                       f"{frame[0]:.1f} commands, {frame[1] / 1024:.1f} KB in, {frame[2] / 1024:.1f} KB out", flush=True)
         finally:
             cluster.stop()
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

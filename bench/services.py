@@ -105,6 +105,11 @@ class Redis:
         answer = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True)
         return answer.stdout.strip() == "PONG"
 
+    def stats(self) -> dict:
+        """Redis's INFO counters (commands processed, bytes in and out, ...)."""
+        out = subprocess.run(["redis-cli", "-p", str(self.port), "info", "stats"], capture_output=True, text=True).stdout
+        return {k: int(v) for k, v in (line.split(":", 1) for line in out.split() if ":" in line) if v.isdigit()}
+
     def stop(self):
         if self.process is not None:
             self.process.terminate()

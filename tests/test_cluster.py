@@ -3,7 +3,9 @@ app processes (README's production command each) and nginx, all real, from Debia
 packages (.ci/run installs them). A class works whichever process each of its people is
 connected to, classes stay apart, the wrong-code limit is one limit, a Redis restart and
 a killed process are lived through, and no acknowledged drawing is lost."""
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -21,12 +23,14 @@ from tests.services import need_servers
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     need_servers()
-    import tempfile
-
     # Not under pytest's folder (private to root): PostgreSQL runs as `postgres`.
-    running = Cluster(tempfile.mkdtemp(prefix="cnnview-cluster-"), processes=3).start()
-    yield running
-    running.stop()
+    folder = tempfile.mkdtemp(prefix="cnnview-cluster-")
+    running = Cluster(folder, processes=3)
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def drawing(intended, strokes=SEVEN):
@@ -128,6 +132,23 @@ def test_twenty_classes_over_three_processes_each_hear_only_their_own(cluster):
             assert not pupil.seen("submission") and not pupil.seen("class_roster")  # teachers' events only
         for person in (c["teacher"], *c["students"]):
             person.close()
+
+
+def test_a_students_own_frames_stay_off_the_queue(cluster):
+    """Only what is shared goes through Redis: 40 frames of a student's own drawing (160 KB)
+    are sent by its process, not published to every process."""
+    a = cluster.url(cluster.ports[0])
+    http, code = start_class(a)
+    student = Person(a, join(a, code, "Ana"), code, "student")
+    student.wait("class_state")
+    before = cluster.redis.stats()["total_net_input_bytes"]
+    for seq in range(40):
+        student.emit("draw", {"seq": seq, "strokes": SEVEN, "width": 400, "height": 400})
+        student.wait("frame", seq + 1)
+    published = cluster.redis.stats()["total_net_input_bytes"] - before
+    assert sum(len(f) for f in student.seen("frame")) > 40 * 1000
+    assert published < 20_000, published  # the background renewals and checks, not frames
+    student.close()
 
 
 def test_the_wrong_code_limit_is_one_limit_for_all_processes(cluster):
