@@ -4,6 +4,7 @@ must survive a restart is in the store."""
 import threading
 from dataclasses import dataclass
 
+from .shared import MemoryState
 from .store import Class, Student
 
 
@@ -28,9 +29,9 @@ class Roster:
     """Who is connected to this process (sid → Member), and through `state` (shared.py)
     what all processes agree on: online counts and follow me."""
 
-    def __init__(self, socketio, state):
+    def __init__(self, socketio, state=None):
         self.socketio = socketio
-        self.state = state
+        self.state = state = state or MemoryState()  # one process unless told otherwise
         self._members = {}  # sid → Member
         self._lock = threading.Lock()
         self.flow = None  # events.py's FlowControl: follow-me frames go through each recipient's window
