@@ -105,6 +105,11 @@ class Redis:
         answer = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True)
         return answer.stdout.strip() == "PONG"
 
+    def subscribers(self, channel) -> int:
+        """How many connections (one per app process) listen on `channel`."""
+        out = subprocess.run(["redis-cli", "-p", str(self.port), "pubsub", "numsub", channel], capture_output=True, text=True).stdout
+        return int(out.split()[1])
+
     def stats(self) -> dict:
         """Redis's INFO counters (commands processed, bytes in and out, ...)."""
         out = subprocess.run(["redis-cli", "-p", str(self.port), "info", "stats"], capture_output=True, text=True).stdout

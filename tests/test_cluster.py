@@ -84,12 +84,19 @@ def test_a_class_works_with_its_teacher_and_students_on_different_processes(clus
 
     # Export from any process: every drawing, in order.
     exported = teacher_http.get(f"{b}/class/{code}/export.json").json()["submissions"]
+    class_id = int(cluster.postgres.psql(f"SELECT id FROM classes WHERE code = '{code}'"))
+    assert cluster.redis.subscribers(f"cnnview:follow:{class_id}") == 3  # A (teacher), B (students), C (late, projector)
     assert [r["id"] for r in exported] == sorted(s["submission"]["id"] for s in subs)
 
     teacher.emit("delete_class", {"code": code})
     for person in (*students, late, projector):
         assert person.wait("class_deleted")[0] == {"code": code}
     assert cluster.postgres.psql(f"SELECT COUNT(*) FROM classes WHERE code = '{code}'").strip() == "0"
+    # Every process forgot its members of the class: none listens for its follow-me any more.
+    deadline = time.time() + 5
+    while cluster.redis.subscribers(f"cnnview:follow:{class_id}") and time.time() < deadline:
+        time.sleep(0.1)
+    assert cluster.redis.subscribers(f"cnnview:follow:{class_id}") == 0
     assert teacher_http.get(f"{c}/class/{code}/teach").status_code == 404
     for person in (teacher, projector, *students, late):
         person.close()

@@ -22,6 +22,7 @@ ONLINE_SECONDS = 30  # a process killed without a word stops counting its studen
 REFRESH_SECONDS = 10  # each process renews its students' places this often
 KEEP_SECONDS = 86400  # follow-me keys of a class nobody touches any more go after a day
 PREFIX = "cnnview:"
+DELETED_CHANNEL = PREFIX + "deleted"  # class ids, as each class is deleted
 
 
 class MemoryState:
@@ -148,7 +149,15 @@ class RedisState:
         self._try(send)
 
     def forget_class(self, class_id):
-        self._try(lambda: self.redis.delete(online_key(class_id), on_key(class_id), last_key(class_id)))
+        """A deleted class: its keys go, and every process drops its members of it (they
+        would go on being counted, and listened for, until they disconnect)."""
+        def forget():
+            with self.redis.pipeline(transaction=False) as pipe:
+                pipe.delete(online_key(class_id), on_key(class_id), last_key(class_id))
+                pipe.publish(DELETED_CHANNEL, str(class_id))
+                pipe.execute()
+
+        self._try(forget)
 
     # The listener
     def _listen(self):
@@ -168,7 +177,7 @@ class RedisState:
         subscribed, renewed = set(), 0.0
         try:
             while True:
-                wanted = {follow_channel(c) for c in self._local.local_classes()}
+                wanted = {DELETED_CHANNEL, *(follow_channel(c) for c in self._local.local_classes())}
                 if wanted - subscribed:
                     pubsub.subscribe(*(wanted - subscribed))
                 if subscribed - wanted:
@@ -177,9 +186,10 @@ class RedisState:
                 if time.monotonic() - renewed > REFRESH_SECONDS:
                     self._renew()
                     renewed = time.monotonic()
-                # Subscribed to nothing, redis-py does not wait: sleep instead.
-                message = pubsub.get_message(timeout=0.2) if subscribed else time.sleep(0.2)
-                if message and message["type"] == "message":
+                message = pubsub.get_message(timeout=0.2)
+                if message and message["type"] == "message" and message["channel"] == DELETED_CHANNEL.encode():
+                    self._local.forget_local(int(message["data"]))
+                elif message and message["type"] == "message":
                     class_id = int(message["channel"].rsplit(b":", 1)[1])
                     origin, payload = unpack(message["data"])
                     self.deliver(class_id, origin, payload)
