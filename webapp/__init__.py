@@ -29,7 +29,7 @@ def create_app(test_config=None):
     from .config import load_config
 
     load_config(app, test_config)
-    from . import api, classroom, compression, events, fastjson, guards, packets, security, views
+    from . import api, classroom, compression, events, fastjson, guards, message_queue, packets, security, views
     from .classroom import events as classroom_events, views as classroom_views
 
     security.init_app(app)
@@ -52,11 +52,14 @@ def create_app(test_config=None):
         serializer=packets.serializer(app.config["MAX_MESSAGE_BYTES"], app.config["MAX_ATTACHMENTS"]),
         ping_interval=app.config["PING_INTERVAL"],
         ping_timeout=app.config["PING_TIMEOUT"],
+        # Several processes: Redis carries events between them (None: this process alone).
+        client_manager=message_queue.client_manager(app.config["MESSAGE_QUEUE"]),
     )
     guards.raise_open_file_limit()
     guards.return_big_buffers_to_the_system()
     guards.quiet_client_mistakes()
     guards.read_bodies_first(app)
+    guards.trust_proxies(app, app.config["TRUSTED_PROXIES"])
     app.wsgi_app = guards.websocket_guard(app.wsgi_app, app.config["PING_INTERVAL"] + app.config["PING_TIMEOUT"] + 2)
     room = classroom.Classroom(app, socketio)
     gate = events.register(socketio, app, classroom=room)

@@ -28,6 +28,14 @@ DEFAULTS = {
     "MAX_BATCH": 12,
     # Classroom mode
     "CLASSROOM_DB": None,  # the SQLite file; None: instance/classroom.sqlite3
+    # Several processes or machines (README, "Several processes and machines"): PostgreSQL
+    # instead of the SQLite file ("postgresql://user:password@host/db"), and Redis as
+    # Socket.IO's message queue and the home of the live state ("redis://host:6379/0").
+    "DATABASE_URL": None,
+    "MESSAGE_QUEUE": None,
+    # Proxies in front of the app (nginx: 1) whose X-Forwarded-For and -Proto are believed:
+    # the wrong-code limiter must count the client's address, not the proxy's.
+    "TRUSTED_PROXIES": 0,
     "PUBLIC_URL": None,  # how students reach this server (for the join link and QR code); None: as the teacher did
     "MAX_NAME_LENGTH": 40,
     "MAX_STUDENTS_PER_CLASS": 300,

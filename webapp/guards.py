@@ -190,3 +190,12 @@ def return_big_buffers_to_the_system():
             libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
     except OSError:  # not glibc: nothing to tune
         pass
+
+
+def trust_proxies(app, hops):
+    """Behind `hops` proxies (deploy/cnnview.conf), the client's address and scheme are the
+    ones they forward; with none, headers that claim them are ignored (anyone can send them)."""
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

@@ -1,7 +1,7 @@
 """Classroom mode: a teacher starts a class, students join with a code and draw, and the
 class sees together where the network is right and where it fails.
 
-`store` keeps classes, students and submissions in SQLite; `live` knows who is connected
+`store` keeps classes, students and submissions in SQLite or PostgreSQL; `live` knows who is connected
 where; `views` serves the pages, the QR code and the exports; `events` the Socket.IO side.
 """
 import unicodedata
@@ -11,6 +11,7 @@ from flask import current_app, request
 
 from .guessing import CodeGuard, TooFast
 from .live import Roster
+from .shared import make_state
 from .store import Store, name_key
 
 TEACHER_COOKIE = "cnnview_teacher_"
@@ -43,14 +44,12 @@ class Classroom:
     """Everything the classroom pages and events share, one per app."""
 
     def __init__(self, app, socketio):
-        path = app.config["CLASSROOM_DB"] or Path(app.instance_path) / "classroom.sqlite3"
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.store = Store(path)
-        self.roster = Roster(socketio)
+        self.store = Store(database_url(app))
+        self.roster = Roster(socketio, make_state(app.config["MESSAGE_QUEUE"], socketio.start_background_task))
         self.config = app.config
         for name, value in GUESSING_DEFAULTS.items():  # CNNVIEW_<NAME> in the environment still wins
             app.config.setdefault(name, value)
-        self.codes = CodeGuard(app.config)
+        self.codes = CodeGuard(app.config, app.config["MESSAGE_QUEUE"])
         app.extensions["classroom"] = self
 
     def counts(self, klass) -> dict:
@@ -113,6 +112,15 @@ class Classroom:
         if not name_key(name):  # all blanks or invisible characters: nobody could read it
             raise JoinRefused("type your name in letters people can read")
         return name
+
+
+def database_url(app) -> str:
+    """DATABASE_URL when given, else the SQLite file (its folder made if need be)."""
+    if app.config["DATABASE_URL"]:
+        return app.config["DATABASE_URL"]
+    path = app.config["CLASSROOM_DB"] or Path(app.instance_path) / "classroom.sqlite3"
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
 
 
 def get_classroom() -> Classroom:

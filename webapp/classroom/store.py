@@ -1,16 +1,17 @@
-"""Classes, students and submissions in SQLite: one real database file in WAL mode, each
-write committed and synced before it is acknowledged, so a killed server loses nothing."""
+"""Classes, students and submissions: in one SQLite file (WAL mode) or in PostgreSQL
+(webapp/database.py), each write committed and synced before it is acknowledged, so a
+killed server loses nothing."""
 import hashlib
 import json
 import secrets
-import sqlite3
-import threading
 import time
 import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 from disarm import skeleton_key
+
+from ..database import Database, IntegrityError
 
 # No 0/O or 1/I/L: a code read off a projector from the back of the room is typed right.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -52,6 +53,42 @@ CREATE INDEX IF NOT EXISTS submissions_by_class ON submissions(class_id, id);
 CREATE INDEX IF NOT EXISTS submissions_by_student ON submissions(student_id);
 """
 
+# The same tables in PostgreSQL's types; names are unique in a class whatever their case,
+# as SQLite's NOCASE makes them (for ASCII letters; name keys cover the rest).
+POSTGRES_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS classes (
+        id BIGSERIAL PRIMARY KEY,
+        code TEXT NOT NULL UNIQUE,
+        teacher_hash TEXT NOT NULL,
+        created DOUBLE PRECISION NOT NULL,
+        closed INTEGER NOT NULL DEFAULT 0
+    )""",
+    """CREATE TABLE IF NOT EXISTS students (
+        id BIGSERIAL PRIMARY KEY,
+        class_id BIGINT NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        joined DOUBLE PRECISION NOT NULL,
+        name_key TEXT
+    )""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS students_by_name ON students (class_id, lower(name))",
+    """CREATE TABLE IF NOT EXISTS submissions (
+        id BIGSERIAL PRIMARY KEY,
+        class_id BIGINT NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+        student_id BIGINT NOT NULL REFERENCES students(id) ON DELETE CASCADE,
+        strokes TEXT NOT NULL,
+        width DOUBLE PRECISION NOT NULL,
+        height DOUBLE PRECISION NOT NULL,
+        image BYTEA NOT NULL,
+        intended INTEGER NOT NULL,
+        predicted INTEGER NOT NULL,
+        probabilities TEXT NOT NULL,
+        created DOUBLE PRECISION NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS submissions_by_class ON submissions(class_id, id)",
+    "CREATE INDEX IF NOT EXISTS submissions_by_student ON submissions(student_id)",
+]
+
 
 class NameTaken(ValueError):
     """Someone in the class already has a name that reads the same; args[0] is theirs."""
@@ -89,50 +126,34 @@ class Student:
 
 
 class Store:
-    def __init__(self, path):
-        self.path = str(path)
-        # One connection shared by the server's threads under a lock: SQLite serialises
-        # writes anyway, and every statement here takes microseconds.
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")  # a commit is on disk before it is acknowledged
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA secure_delete=ON")  # a deleted class's drawings and names are overwritten
-            self._db.executescript(SCHEMA)
-            self._add_name_keys()
+    def __init__(self, url):
+        """`url`: a PostgreSQL URL, or the path of the SQLite file."""
+        self.db = Database(str(url))
+        if self.db.postgres:
+            self.db.script(POSTGRES_SCHEMA)
+        else:
+            with self.db.engine.connect() as connection:  # several statements: the driver's own script
+                connection.connection.driver_connection.executescript(SCHEMA)
+        self._add_name_keys()
 
     def _add_name_keys(self):
         """A database from before name keys gets the column, each student's key, and the
         index that keeps keys unique in a class. Look-alike names already in one class
         stay (the later ones get a key of their own); new ones are refused."""
-        columns = [row["name"] for row in self._db.execute("PRAGMA table_info(students)")]
-        with self._db:
-            if "name_key" not in columns:
-                self._db.execute("ALTER TABLE students ADD COLUMN name_key TEXT")
-            rows = self._db.execute("SELECT id, class_id, name FROM students WHERE name_key IS NULL ORDER BY id").fetchall()
-            taken = {(row["class_id"], row["name_key"]) for row in self._db.execute("SELECT class_id, name_key FROM students")}
-            for row in rows:
-                key = name_key(row["name"])
-                if (row["class_id"], key) in taken:
-                    key += f"#{row['id']}"
-                taken.add((row["class_id"], key))
-                self._db.execute("UPDATE students SET name_key = ? WHERE id = ?", (key, row["id"]))
-            self._db.execute("CREATE UNIQUE INDEX IF NOT EXISTS students_by_name_key ON students(class_id, name_key)")
+        statements = [] if "name_key" in self.db.columns("students") else ["ALTER TABLE students ADD COLUMN name_key TEXT"]
+        self.db.script(statements)
+        rows = self.db.query("SELECT id, class_id, name FROM students WHERE name_key IS NULL ORDER BY id")
+        taken = {(row["class_id"], row["name_key"]) for row in self.db.query("SELECT class_id, name_key FROM students")}
+        for row in rows:
+            key = name_key(row["name"])
+            if (row["class_id"], key) in taken:
+                key += f"#{row['id']}"
+            taken.add((row["class_id"], key))
+            self.db.write("UPDATE students SET name_key = :key WHERE id = :id", key=key, id=row["id"])
+        self.db.script(["CREATE UNIQUE INDEX IF NOT EXISTS students_by_name_key ON students(class_id, name_key)"])
 
     def close(self):
-        with self._lock:
-            self._db.close()
-
-    def _query(self, sql, args=()):
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
-
-    def _write(self, sql, args=()):
-        with self._lock, self._db:  # a transaction: committed (and synced) on leaving
-            return self._db.execute(sql, args)
+        self.db.close()
 
     # Classes
     def create_class(self):
@@ -141,32 +162,32 @@ class Store:
         for _ in range(20):
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
             try:
-                cursor = self._write(
-                    "INSERT INTO classes (code, teacher_hash, created) VALUES (?, ?, ?)",
-                    (code, token_hash(token), time.time()),
+                (row,) = self.db.write(
+                    "INSERT INTO classes (code, teacher_hash, created) VALUES (:code, :hash, :now) RETURNING id",
+                    code=code, hash=token_hash(token), now=time.time(),
                 )
-            except sqlite3.IntegrityError:  # that code is taken: draw another
+            except IntegrityError:  # that code is taken: draw another
                 continue
-            return Class(cursor.lastrowid, code, False), token
+            return Class(row["id"], code, False), token
         raise RuntimeError("could not find a free class code")
 
     def find_class(self, code):
-        rows = self._query("SELECT id, code, closed FROM classes WHERE code = ?", (normalise_code(code),))
+        rows = self.db.query("SELECT id, code, closed FROM classes WHERE code = :code", code=normalise_code(code))
         return Class(rows[0]["id"], rows[0]["code"], bool(rows[0]["closed"])) if rows else None
 
     def is_teacher(self, klass: Class, token) -> bool:
         if not isinstance(token, str) or not token:
             return False
-        rows = self._query("SELECT teacher_hash FROM classes WHERE id = ?", (klass.id,))
+        rows = self.db.query("SELECT teacher_hash FROM classes WHERE id = :id", id=klass.id)
         return bool(rows) and secrets.compare_digest(rows[0]["teacher_hash"], token_hash(token))
 
     def set_closed(self, klass: Class, closed: bool) -> Class:
-        self._write("UPDATE classes SET closed = ? WHERE id = ?", (int(closed), klass.id))
+        self.db.write("UPDATE classes SET closed = :closed WHERE id = :id", closed=int(closed), id=klass.id)
         return Class(klass.id, klass.code, closed)
 
     def delete_class(self, klass: Class):
         """The class and everything stored for it (students and submissions cascade)."""
-        self._write("DELETE FROM classes WHERE id = ?", (klass.id,))
+        self.db.write("DELETE FROM classes WHERE id = :id", id=klass.id)
 
     # Students
     def add_student(self, klass: Class, name: str):
@@ -175,77 +196,84 @@ class Store:
         token = secrets.token_urlsafe(24)
         key = name_key(name)
         try:
-            cursor = self._write(
-                "INSERT INTO students (class_id, name, token_hash, joined, name_key) VALUES (?, ?, ?, ?, ?)",
-                (klass.id, name, token_hash(token), time.time(), key),
+            (row,) = self.db.write(
+                "INSERT INTO students (class_id, name, token_hash, joined, name_key)"
+                " VALUES (:class_id, :name, :hash, :now, :key) RETURNING id",
+                class_id=klass.id, name=name, hash=token_hash(token), now=time.time(), key=key,
             )
-        except sqlite3.IntegrityError:
-            rows = self._query(
-                "SELECT name FROM students WHERE class_id = ? AND (name_key = ? OR name = ? COLLATE NOCASE)",
-                (klass.id, key, name),
+        except IntegrityError:
+            rows = self.db.query(
+                "SELECT name FROM students WHERE class_id = :class_id AND (name_key = :key OR lower(name) = lower(:name))",
+                class_id=klass.id, key=key, name=name,
             )
             raise NameTaken(rows[0]["name"] if rows else name) from None
-        return Student(cursor.lastrowid, klass.id, name), token
+        return Student(row["id"], klass.id, name), token
 
     def find_student(self, klass: Class, token):
         if not isinstance(token, str) or not token:
             return None
-        rows = self._query(
-            "SELECT id, name FROM students WHERE class_id = ? AND token_hash = ?", (klass.id, token_hash(token))
+        rows = self.db.query(
+            "SELECT id, name FROM students WHERE class_id = :class_id AND token_hash = :hash",
+            class_id=klass.id, hash=token_hash(token),
         )
         return Student(rows[0]["id"], klass.id, rows[0]["name"]) if rows else None
 
     def student_count(self, klass: Class) -> int:
-        return self._query("SELECT COUNT(*) AS n FROM students WHERE class_id = ?", (klass.id,))[0]["n"]
+        return self.db.query("SELECT COUNT(*) AS n FROM students WHERE class_id = :id", id=klass.id)[0]["n"]
 
     # Submissions
     def add_submission(self, student: Student, drawing, image: np.ndarray, intended: int, probabilities) -> dict:
         """Store a drawing (`{"strokes", "width", "height"}`) with what the network made of it."""
         probabilities = [round(float(p), 6) for p in probabilities]
-        cursor = self._write(
+        (row,) = self.db.write(
             "INSERT INTO submissions (class_id, student_id, strokes, width, height, image, intended, predicted,"
-            " probabilities, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                student.class_id, student.id, json.dumps(drawing["strokes"], separators=(",", ":")),
-                drawing["width"], drawing["height"], np.asarray(image, "<f4").tobytes(), intended,
-                int(np.argmax(probabilities)), json.dumps(probabilities), time.time(),
-            ),
+            " probabilities, created) VALUES (:class_id, :student_id, :strokes, :width, :height, :image, :intended,"
+            " :predicted, :probabilities, :now) RETURNING id",
+            class_id=student.class_id, student_id=student.id, strokes=json.dumps(drawing["strokes"], separators=(",", ":")),
+            width=drawing["width"], height=drawing["height"], image=np.asarray(image, "<f4").tobytes(),
+            intended=intended, predicted=int(np.argmax(probabilities)), probabilities=json.dumps(probabilities),
+            now=time.time(),
         )
-        return self.submission(student.class_id, cursor.lastrowid)
+        return self.submission(student.class_id, row["id"])
 
     def count_submissions(self, student: Student) -> int:
-        return self._query("SELECT COUNT(*) AS n FROM submissions WHERE student_id = ?", (student.id,))[0]["n"]
+        return self.db.query("SELECT COUNT(*) AS n FROM submissions WHERE student_id = :id", id=student.id)[0]["n"]
 
     _SUMMARIES = (
         "SELECT s.id, s.student_id, t.name, s.image, s.intended, s.predicted, s.probabilities, s.created"
-        " FROM submissions s JOIN students t ON t.id = s.student_id WHERE s.class_id = ?"
+        " FROM submissions s JOIN students t ON t.id = s.student_id WHERE s.class_id = :class_id"
     )
     # With the strokes: only the export needs them, and they are most of a row's bytes.
     _ROWS = _SUMMARIES.replace(" s.image,", " s.image, s.strokes, s.width, s.height,")
 
     def submission(self, class_id, submission_id):
         """One submission as the pages show it, only if it belongs to `class_id`."""
-        rows = self._query(self._SUMMARIES + " AND s.id = ?", (class_id, submission_id))
+        rows = self.db.query(self._SUMMARIES + " AND s.id = :id", class_id=class_id, id=submission_id)
         return summary(rows[0]) if rows else None
 
     def submission_image(self, class_id, submission_id):
         """The 28x28 input of one submission of `class_id`, or None."""
-        rows = self._query("SELECT image FROM submissions WHERE class_id = ? AND id = ?", (class_id, submission_id))
+        rows = self.db.query(
+            "SELECT image FROM submissions WHERE class_id = :class_id AND id = :id", class_id=class_id, id=submission_id
+        )
         return image_of(rows[0]) if rows else None
 
     def submissions(self, klass: Class, student: Student = None) -> list:
         if student is None:
-            rows = self._query(self._SUMMARIES + " ORDER BY s.id", (klass.id,))
+            rows = self.db.query(self._SUMMARIES + " ORDER BY s.id", class_id=klass.id)
         else:
-            rows = self._query(self._SUMMARIES + " AND s.student_id = ? ORDER BY s.id", (klass.id, student.id))
+            rows = self.db.query(
+                self._SUMMARIES + " AND s.student_id = :student_id ORDER BY s.id", class_id=klass.id, student_id=student.id
+            )
         return [summary(row) for row in rows]
 
     def stats(self, klass: Class) -> dict:
         """Class accuracy and the 10x10 confusion matrix (rows: intended, columns: predicted)."""
         matrix = [[0] * 10 for _ in range(10)]
-        rows = self._query(
-            "SELECT intended, predicted, COUNT(*) AS n FROM submissions WHERE class_id = ? GROUP BY intended, predicted",
-            (klass.id,),
+        rows = self.db.query(
+            "SELECT intended, predicted, COUNT(*) AS n FROM submissions WHERE class_id = :class_id"
+            " GROUP BY intended, predicted",
+            class_id=klass.id,
         )
         for row in rows:
             matrix[row["intended"]][row["predicted"]] = row["n"]
@@ -255,7 +283,7 @@ class Store:
 
     def export(self, klass: Class):
         """Everything submitted to the class, oldest first: (images (N, 28, 28) float32, records)."""
-        rows = self._query(self._ROWS + " ORDER BY s.id", (klass.id,))
+        rows = self.db.query(self._ROWS + " ORDER BY s.id", class_id=klass.id)
         images = np.stack([image_of(row) for row in rows]) if rows else np.zeros((0, 28, 28), np.float32)
         records = [
             {

@@ -1,0 +1,36 @@
+"""Every classroom test of tests/test_classroom.py again, with the classes, students and
+drawings in PostgreSQL (CNNVIEW_DATABASE_URL) instead of the SQLite file."""
+import pytest
+
+from tests import test_classroom
+from tests.classroom import connect, start_class, submission, wait_for_events
+from tests.services import postgres, postgres_url  # noqa: F401  (fixtures)
+from webapp import create_app
+
+# Those two read or write the SQLite file itself; test_deleting_… has a PostgreSQL twin below.
+SQLITE_ONLY = {"test_an_old_database_gets_name_keys_and_keeps_its_look_alikes", "test_deleting_a_class_removes_everything_stored_for_it"}
+globals().update({name: test for name, test in vars(test_classroom).items() if name.startswith("test_") and name not in SQLITE_ONLY})
+globals().update({name: fixture for name, fixture in vars(test_classroom).items() if name in ("teacher_http", "klass")})
+
+
+@pytest.fixture
+def app(postgres_url):  # noqa: F811
+    return create_app({"TESTING": True, "DATABASE_URL": postgres_url, "FRAME_WINDOW": None})
+
+
+def test_deleting_a_class_removes_everything_stored_for_it_from_postgres(app, postgres, postgres_url, teacher_http, klass):  # noqa: F811
+    other_teacher = app.test_client()
+    other = start_class(other_teacher)
+    _, keeper, _ = test_classroom.student(app, other, "Kim")
+    keeper.emit("submit", submission(3))
+    wait_for_events(keeper, "submitted")
+    teacher, _ = connect(app, teacher_http, klass, "teacher")
+    _, client, _ = test_classroom.student(app, klass, "Ana")
+    client.emit("submit", submission(7))
+    wait_for_events(client, "submitted")
+    teacher.emit("delete_class", {"code": klass})
+    assert wait_for_events(client, "class_deleted") == [{"code": klass}]
+    schema = postgres_url.rsplit("%3D", 1)[1]
+    counts = postgres.psql(f"SELECT (SELECT COUNT(*) FROM {schema}.classes), (SELECT COUNT(*) FROM {schema}.students), (SELECT COUNT(*) FROM {schema}.submissions)")
+    assert counts.strip() == "1|1|1"  # only the other class is left, whole
+    assert postgres.psql(f"SELECT name FROM {schema}.students").strip() == "Kim"
