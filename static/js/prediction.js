@@ -15,15 +15,18 @@ export class PredictionView {
     this.empty();
   }
 
+  // Called for every painted frame: bars move by transform (no layout), and text is only
+  // written when it changes (writing the same text still invalidates the page's layout).
   show(frame) {
     this.root.dataset.digit = frame.digit;
-    this.digit.textContent = frame.digit;
+    setText(this.digit, String(frame.digit));
     const confidence = (100 * frame.probabilities[frame.digit]).toFixed(0);
-    this.root.setAttribute("aria-label", `Prediction: ${frame.digit}, ${confidence}% sure`);
+    const label = `Prediction: ${frame.digit}, ${confidence}% sure`;
+    if (this.root.getAttribute("aria-label") !== label) this.root.setAttribute("aria-label", label);
     frame.probabilities.forEach((p, d) => {
       const { row, fill, value } = this.rows[d];
-      fill.style.width = `${(100 * p).toFixed(1)}%`;
-      value.textContent = `${(100 * p).toFixed(p < 0.1 ? 1 : 0)}%`;
+      fill.style.transform = `scaleX(${p.toFixed(3)})`;
+      setText(value, `${(100 * p).toFixed(p < 0.1 ? 1 : 0)}%`);
       row.classList.toggle("top", d === frame.digit);
     });
     const ctx = this.inputCanvas.getContext("2d");
@@ -40,7 +43,7 @@ export class PredictionView {
     this.digit.textContent = "–";
     this.root.setAttribute("aria-label", "Prediction: nothing drawn");
     for (const { row, fill, value } of this.rows) {
-      fill.style.width = "0";
+      fill.style.transform = "scaleX(0)";
       value.textContent = "";
       row.classList.remove("top");
     }
@@ -52,4 +55,8 @@ export class PredictionView {
   setBusy(busy) {
     this.root.dataset.busy = busy ? "true" : "false";
   }
+}
+
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
 }
