@@ -114,7 +114,7 @@ export async function startDrawingApp({
     timings.paints[i + 1] = timings.made[shown % RING];
     timings.paints[i + 2] = performance.now();
     if (shown === current) {
-      message.textContent = "";
+      if (message.textContent) message.textContent = ""; // written only to change it: a write costs a layout
       layers.describe(); // text alternatives once the result is for what is drawn
     }
     prediction.setBusy(shown !== current);
