@@ -19,8 +19,9 @@ export class DrawingPad {
     this.redraw();
   }
 
-  point(e) {
-    const rect = this.canvas.getBoundingClientRect();
+  // `rect`: the canvas's box, read once per stroke: read on every move, it forced a layout of
+  // the whole page whenever a frame had just changed some text.
+  point(e, rect = this.canvas.getBoundingClientRect()) {
     const x = ((e.clientX - rect.left) * this.canvas.width) / rect.width;
     const y = ((e.clientY - rect.top) * this.canvas.height) / rect.height;
     return [Math.round(x * 10) / 10, Math.round(y * 10) / 10];
@@ -35,7 +36,8 @@ export class DrawingPad {
       this.picture = null;
       this.redraw();
     }
-    const p = this.point(e);
+    this.rect = this.canvas.getBoundingClientRect();
+    const p = this.point(e, this.rect);
     this.strokes.push([p]);
     this.segment(p, p);
     this.onChange("draw");
@@ -48,7 +50,7 @@ export class DrawingPad {
     // Coalesced events keep fast strokes smooth where the browser batches them.
     const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
     for (const ev of events.length ? events : [e]) {
-      const p = this.point(ev);
+      const p = this.point(ev, this.rect);
       this.segment(stroke[stroke.length - 1], p);
       stroke.push(p);
     }
