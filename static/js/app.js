@@ -55,7 +55,7 @@ async function pageData() {
   return {
     notes,
     kernels,
-    fields: Object.fromEntries(architecture.filter((l) => l.field).map((l) => [l.name, l.field])),
+    fields: Object.fromEntries(architecture.filter((l) => l.field && l.frame_name).map((l) => [l.frame_name, l.field])),
     topPatches,
   };
 }

@@ -4,10 +4,26 @@ import { paintMap } from "./activations.js";
 import { trueValue } from "./frame.js";
 
 const f4 = (v) => v.toFixed(4);
+
+// The input pixels [top, left, bottom, right] unit (row, col) reads: its field's path
+// (model/fields.py), walked back layer by layer, clipping at each input's edges.
+export function fieldBox(field, row, col) {
+  const walk = (index, path) => {
+    let low = index, high = index;
+    for (const [window, stride, before, size] of [...path].reverse()) {
+      low = Math.max(low * stride - before, 0);
+      high = Math.min(high * stride - before + window - 1, size - 1);
+    }
+    return [low, high];
+  };
+  const [top, bottom] = walk(row, field.path[0]);
+  const [left, right] = walk(col, field.path[1]);
+  return [top, left, bottom, right];
+}
 const signed = (v) => (v < 0 ? `(${f4(v)})` : f4(v));
 
 export class Inspector {
-  // `fields`: layer → [jump, size] of its receptive field; `kernels`: conv filters (views.py);
+  // `fields`: layer → its receptive field (model/fields.py); `kernels`: conv filters (views.py);
   // `topPatches()`: a promise of the top patches, fetched the first time it is asked.
   constructor(dialog, { fields, kernels, topPatches }) {
     this.dialog = dialog;
@@ -136,8 +152,7 @@ export class Inspector {
       this.drawInput(null);
       return;
     }
-    const [jump, size] = this.fields[layer.name];
-    const region = [row * jump, col * jump, Math.min(row * jump + size - 1, 27), Math.min(col * jump + size - 1, 27)];
+    const region = fieldBox(this.fields[layer.name], row, col);
     this.drawInput(region);
     let math = "";
     if (layer.name === "conv1" || layer.name === "relu1") {
