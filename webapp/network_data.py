@@ -26,8 +26,19 @@ def architecture(description: NetworkDescription) -> list:
         entry["shown_at"] = short[layer.shows_as]
         entry["field"] = fields[layer.name].to_json() if layer.name in fields else None
         entry["in_shape"] = list(description.shape_of(layer.inputs[0]))
+        if layer.kind == "batchnorm":
+            entry["scale"], entry["shift"] = batchnorm_affine(layer)
         layers.append(entry)
     return layers
+
+
+def batchnorm_affine(layer):
+    """Batch normalisation at inference, per channel: x × scale + shift, float32 (the
+    forward pass's own numbers: model/forward.py), so the page can show a unit's sum."""
+    w, eps = layer.weights, np.float32(layer.params["epsilon"])
+    scale = (w["gamma"] / np.sqrt(w["moving_variance"] + eps)).astype(np.float32)
+    shift = (w["beta"] - w["moving_mean"] * scale).astype(np.float32)
+    return scale, shift
 
 
 def grid_columns(inputs: int) -> int:

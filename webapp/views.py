@@ -61,3 +61,18 @@ def top_patches_json(digest=None):
 @bp.get("/")
 def index():
     return render_template("index.html", taught=get_classroom().taught_here(), **page_context(chosen_model()))
+
+
+@bp.get("/compare")
+def compare():
+    """Two models side by side on one drawing (?a=NAME&b=NAME; default: the first two)."""
+    models = get_models()
+    others = [name for name in models.names if name != request.args.get("a", models.default)]
+    a = chosen_model(request.args.get("a", models.default))
+    b = chosen_model(request.args.get("b", others[0] if others else a.name))
+    sides = [
+        {"key": key, "model": m, "architecture": m.network.data["architecture"],
+         "network_url": url_for("views.network", digest=m.network.digest)}
+        for key, m in (("a", a), ("b", b))
+    ]
+    return render_template("compare.html", sides=sides, model=a, models=[m.summary for m in models])
