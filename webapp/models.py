@@ -57,10 +57,10 @@ def load_model(name, path) -> Model:
     """Read and check one model file; ModelRefused (with the description's reason) if it
     cannot be shown."""
     path = Path(path)
+    if not path.is_file():
+        raise ModelRefused(f"model {name!r}: no such file {path}")
     try:
         description = describe_file(path)
-    except FileNotFoundError:
-        raise ModelRefused(f"model {name!r}: no such file {path}") from None
     except UnsupportedModel as refused:
         raise ModelRefused(f"model {name!r} ({path}) cannot be shown: {refused}") from None
     if description.classes != CLASSES:
