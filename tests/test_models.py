@@ -139,3 +139,33 @@ def test_a_model_the_app_cannot_show_stops_the_start(tmp_path):
     assert out.returncode != 0
     assert "error: model 'scaled'" in out.stderr and "Rescaling" in out.stderr and "Supported:" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_long_named_layer_and_a_fused_activation_are_framed_under_short_names(tmp_path):
+    """A layer's frame name is 8 bytes at most: "first_convolution" and its fused ReLU
+    ("first_convolution/relu") travel as L0 and L1, still worked out on the page from the
+    input, and network.json says which is which."""
+    from tests.test_any_model import randomise
+
+    layers = keras.layers
+    path = tmp_path / "long.keras"
+    randomise(keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(4, 3, padding="same", activation="relu", name="first_convolution"),
+        layers.MaxPooling2D(2, name="pool"),
+        layers.Flatten(name="flat"),
+        layers.Dense(10, activation="softmax", name="out"),
+    ])).save(path)
+    app = make_app(tmp_path, MODELS=str(path))
+    table = app.test_client().get("/network.json").get_json()["architecture"]
+    assert [(layer["name"], layer["frame_name"]) for layer in table] == [
+        ("first_convolution", "L0"), ("first_convolution/relu", "L1"), ("pool", "pool"), ("flat", None), ("out", "out")]
+    service = get_models(app).get().service
+    result = service.from_strokes(SEVEN)
+    frame = frames.decode(frames.encode(3, result), service.network)
+    assert list(frame["layers"]) == ["L0", "L1", "pool", "out"]
+    assert [layer["how"] for layer in frame["layers"].values()] == [frames.CONV, frames.RELU, frames.MAXPOOL, frames.SENT]
+    for short, name in zip(frame["layers"], service.names):
+        layer = frame["layers"][short]
+        truth = result.layers[name].reshape(layer["shape"])
+        assert np.all(np.abs(layer["values"] - truth) <= layer["error_bound"] + 1e-5), short

@@ -315,7 +315,7 @@ def decode(data: bytes, weights=None) -> dict:
     magic, version, count, digit, seq = HEADER.unpack_from(data, 0)
     if magic != MAGIC or version != VERSION:
         raise ValueError(f"not a version-{VERSION} CNN frame")
-    weights = getattr(weights, "weights", weights)
+    weights = _by_frame_name(weights)
     probabilities = np.frombuffer(data, "<f4", NUM_CLASSES, HEADER.size)
     image = np.frombuffer(data, "<f4", INPUT_PIXELS, _INPUT_AT).reshape(28, 28)
     offset = _INPUT_AT + 4 * INPUT_PIXELS
@@ -366,6 +366,15 @@ def decode(data: bytes, weights=None) -> dict:
     for layer in layers.values():
         layer["error_bound"] = error_bound(layers, layer)
     return {"seq": seq, "digit": digit, "probabilities": probabilities, "image": image, "layers": layers}
+
+
+def _by_frame_name(weights):
+    """A Forward's conv weights under the names its frames give the layers (`frame_names`)."""
+    description = getattr(weights, "description", None)
+    if description is None:
+        return getattr(weights, "weights", weights)
+    alias = dict(zip(description.shown_names, frame_names(description.shown_names)))
+    return {alias.get(name, name): value for name, value in weights.weights.items()}
 
 
 def step_size(layer):
