@@ -1,6 +1,7 @@
 """Several models in one server (issue 12): each read once from its file, kept on the app,
 chosen by the address (?model=NAME) or the drawing message ("model"), each with its own
 layers, filters, frames and saliency; a model the app cannot show stops the start."""
+import io
 import os
 import subprocess
 import sys
@@ -12,8 +13,8 @@ import pytest
 from model.description import describe_file
 from model.forward import Forward
 from model.gradient import saliency
-from model.preprocess import strokes_to_input
-from tests.drawings import SEVEN
+from model.preprocess import image_to_input, strokes_to_input
+from tests.drawings import SEVEN, photo_of
 from tests.test_socket import collect
 from webapp import create_app, frames, socketio
 from webapp.models import SHIPPED, ModelRefused, get_models
@@ -109,6 +110,12 @@ def test_an_rgb_model_of_another_size_reads_drawings_with_the_ink_on_every_chann
     assert [layer["shape"] for layer in body["layers"]] == [[16, 16, 6], [16, 16, 6], [8, 8, 6], [10]]
     picture = np.asarray(client.post("/api/saliency", json={"strokes": SEVEN}).get_json()["saliency"])
     np.testing.assert_allclose(picture, saliency(forward, image)[0], atol=6e-4)
+    # A photo goes through the model's own picture worker, prepared at its size too.
+    photo = photo_of(SEVEN)
+    body = client.post("/api/predict", data={"image": (io.BytesIO(photo), "seven.png")}, content_type="multipart/form-data").get_json()
+    read = np.asarray(body["input"])
+    assert read.shape == (32, 32, 3) and np.array_equal(read[:, :, 0], read[:, :, 2])
+    np.testing.assert_allclose(read, image_to_input(photo, shape=(32, 32, 3)).round(4), atol=1e-6)
     sio = socketio.test_client(app)
     try:
         sio.emit("draw", {"seq": 1, "strokes": SEVEN, "width": 400, "height": 400})
