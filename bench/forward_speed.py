@@ -1,5 +1,6 @@
-"""The generic forward pass (model.forward) against the hand-written one (model.network):
-CPU µs per image on batches of 1 and 8, same process, interleaved rounds.
+"""The forward pass (model.forward) of a model: CPU µs per image on batches of 1 and 8,
+interleaved rounds. (The tutorial's hand-written pass it was compared with is gone: the
+server runs this one for every model.)
 
     python -m bench.forward_speed [--model FILE.keras] [--rounds 7] [--seconds 0.3]
 """
@@ -14,7 +15,7 @@ import numpy as np  # noqa: E402
 
 from model.description import describe_file  # noqa: E402
 from model.forward import Forward  # noqa: E402
-from model.network import DEFAULT_MODEL_PATH, SHOWN_LAYERS, Network  # noqa: E402
+from model.network import DEFAULT_MODEL_PATH  # noqa: E402
 
 
 def per_image_us(run, images, seconds):
@@ -38,9 +39,6 @@ def main(argv=None):
     description = describe_file(args.model)
     generic = Forward(description)
     runners = {"generic": generic.run}
-    if description.shown_names == SHOWN_LAYERS:  # the tutorial's network: time the hand-written pass too
-        weighted = {layer.name: (layer.weights["kernel"], layer.weights["bias"]) for layer in description.layers if layer.weights}
-        runners["hand-written"] = Network(weighted).run
     rng = np.random.default_rng(0)
     h, w, c = description.input_shape
     for batch in (1, 8):

@@ -201,9 +201,10 @@ def client_scripts(clients, steps=8):
     The whole digit carries the digit the model itself reads from those strokes here,
     so every answer the server gives for it can be checked.
     """
-    from webapp.inference import get_service
+    from model.description import describe_file
+    from webapp.service import InferenceService
 
-    service = get_service(DEFAULT_MODEL_PATH)
+    service = InferenceService(describe_file(DEFAULT_MODEL_PATH))
     states = drawing_states(clients * steps, steps=steps)
     scripts = []
     for i in range(0, len(states), steps):

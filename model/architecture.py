@@ -1,16 +1,9 @@
-"""The tutorial's CNN, with stable layer names that the web app relies on.
-
-Keras is imported only to build the model: the layer names are also what the frame
-worker process needs, and it never loads TensorFlow (half a gigabyte and seconds).
+"""The tutorial's CNN, for training (`python -m model.train`). The app reads any trained
+model's layers from its file (model/description.py): nothing else depends on these names.
 """
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
-
-# The names are the contract with the front end: it labels maps by them.
-FEATURE_LAYERS = ("conv1", "relu1", "pool1", "conv2", "relu2", "pool2")
-DENSE_LAYERS = ("dense1", "dense2", "output")
-LAYER_NAMES = FEATURE_LAYERS + ("flatten", "dense1", "dropout1", "dense2", "dropout2", "output")
 
 
 def build_model():
@@ -37,46 +30,3 @@ def build_model():
         ],
         name="mnist_cnn",
     )
-
-
-# Short explanations shown beside each layer in the app (the learning views).
-EXPLANATIONS = {
-    "conv": "Convolution: each filter slides a small 2×2 window of weights over its input "
-    "and adds up weight × value (plus a bias) at every position, so each map shows where "
-    "that filter's pattern appears.",
-    "relu": "ReLU keeps positive values and turns negatives into 0: only the places where a "
-    "filter found its pattern stay lit.",
-    "pool": "Max pooling keeps the largest value of every 2×2 block: the map halves in size "
-    "and the strongest responses survive, wherever exactly they were.",
-    "flatten": "Flatten lays all 48 maps of 7×7 out in one row of 2,352 numbers for the "
-    "dense layers.",
-    "dense": "Dense: every unit weighs all the numbers before it and adds a bias; ReLU then "
-    "keeps the positive ones. Here the network combines the parts it found into digit-like evidence.",
-    "dropout": "Dropout switches off half of the units at random, only while training, so the "
-    "network cannot lean on any single one. When drawing it does nothing.",
-    "output": "Softmax turns the last 10 numbers into probabilities that add up to 100%: the "
-    "largest is the prediction.",
-}
-
-
-def layer_kind(name: str) -> str:
-    return "output" if name == "output" else name.rstrip("0123456789")
-
-
-def summary(path=None):
-    """Every layer of the model file at `path` (default: the shipped one): name, kind, output
-    shape and parameter count (1,276,466 in all). Read from the file's description, without
-    Keras: a page that asks for this must not wait seconds for TensorFlow's import."""
-    from .description import describe_file
-    from .network import DEFAULT_MODEL_PATH
-
-    return [
-        {
-            "name": layer.name,
-            "kind": layer_kind(layer.name),
-            "shape": tuple(layer.shape),
-            "params": layer.param_count,
-            "explanation": EXPLANATIONS[layer_kind(layer.name)],
-        }
-        for layer in describe_file(path or DEFAULT_MODEL_PATH).layers
-    ]

@@ -1,8 +1,7 @@
 """Accuracy of the shipped model: `python -m model.evaluate [--pen FILE.json ...]`.
 
 Runs the served NumPy network (no TensorFlow training code) and prints one JSON object.
-Works for any described model: the tutorial's runs on its hand-written network
-(model.network), any other on the generic forward pass (model.forward).
+Works for any described model, on the generic forward pass (model.forward).
 """
 import argparse
 import json
@@ -17,17 +16,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow only reads the 
 from .data import DEFAULT_PEN_TEST, load_mnist, load_pen_samples, render_pen_samples
 from .description import describe_file
 from .forward import Forward
-from .network import DEFAULT_MODEL_PATH, SHOWN_LAYERS, Network
+from .network import DEFAULT_MODEL_PATH
 
 
 def load_network(path=DEFAULT_MODEL_PATH):
-    """The NumPy network of a Keras file: anything with `.run(images)` (layer outputs by
-    name) and `.predict(images)` (probabilities). The tutorial's network keeps its
-    hand-written pass, so its numbers stay those it shipped with."""
-    description = describe_file(path)
-    if description.shown_names == SHOWN_LAYERS:
-        return Network.load(path)
-    return Forward(description)
+    """The NumPy network of a Keras file: `.run(images)` (layer outputs by name) and
+    `.predict(images)` (probabilities)."""
+    return Forward(describe_file(path))
 
 
 def predict(network, images, batch_size=500):

@@ -37,6 +37,13 @@ class Forward:
         self.shown = description.shown_names
         self._steps = [self._compile(layer) for layer in description.layers]
 
+    @property
+    def weights(self) -> dict:
+        """Each conv and dense layer's (kernel, bias), float32 in Keras' layout: what
+        `webapp.frames.decode` needs to work out the layers a frame leaves to the page."""
+        return {layer.name: (layer.weights["kernel"], layer.weights["bias"])
+                for layer in self.description.layers if layer.kind in ("conv", "dense")}
+
     # -----------------------------------------------------------------------------------
     def run(self, images: np.ndarray) -> dict:
         """images (n, h, w, c), or (n, h, w) for grayscale, in 0..1 → {layer name: activations}.

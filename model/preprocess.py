@@ -140,11 +140,13 @@ def rasterise(strokes, pen_fraction=PEN_FRACTION, size=RASTER_SIZE) -> np.ndarra
     return np.asarray(image)
 
 
-def to_mnist(image: np.ndarray, threshold: float = 0.0) -> np.ndarray:
-    """Normalise a white-on-black image as MNIST was made; returns float32 (28, 28) in 0..1.
+def to_mnist(image: np.ndarray, threshold: float = 0.0, size=(MNIST_SIZE, MNIST_SIZE)) -> np.ndarray:
+    """Normalise a white-on-black image as MNIST was made; returns float32 `size` in 0..1.
 
     Crop to the ink, scale the longest side to 20 px keeping the aspect ratio
-    (anti-aliased), then place it in 28x28 with the centre of mass at (14, 14).
+    (anti-aliased), then place it in 28x28 with the centre of mass at (14, 14). Another
+    (height, width) gets the same proportions: a box of 20/28 of its shorter side, the
+    centre of mass at its middle.
     """
     gray = _as_uint8(image)
     mask = gray > threshold * 255
@@ -153,12 +155,13 @@ def to_mnist(image: np.ndarray, threshold: float = 0.0) -> np.ndarray:
         raise EmptyDrawing()
     crop = gray[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = crop.shape
-    factor = MNIST_BOX / max(h, w)
+    box = max(1, round(MNIST_BOX * min(size) / MNIST_SIZE))  # 20 px at 28x28
+    factor = box / max(h, w)
     new_w, new_h = max(1, round(w * factor)), max(1, round(h * factor))
     # Box filtering: each output pixel is the mean of the area it covers (anti-aliased).
     small = Image.fromarray(crop).resize((new_w, new_h), Image.Resampling.BOX)
     small = np.asarray(small, dtype=np.float32) / 255.0
-    return _centre_by_mass(small)
+    return _centre_by_mass(small, size)
 
 
 def _as_uint8(image: np.ndarray) -> np.ndarray:
@@ -171,31 +174,44 @@ def _as_uint8(image: np.ndarray) -> np.ndarray:
     return (np.clip(array, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
 
 
-def _centre_by_mass(small: np.ndarray) -> np.ndarray:
+def _centre_by_mass(small: np.ndarray, size=(MNIST_SIZE, MNIST_SIZE)) -> np.ndarray:
     total = small.sum()
     if total <= 0:
         raise EmptyDrawing()
+    height, width = size
     cy = (small.sum(axis=1) @ np.arange(small.shape[0])) / total
     cx = (small.sum(axis=0) @ np.arange(small.shape[1])) / total
-    top, left = int(round(MNIST_SIZE / 2 - cy)), int(round(MNIST_SIZE / 2 - cx))
-    out = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
+    top, left = int(round(height / 2 - cy)), int(round(width / 2 - cx))
+    out = np.zeros((height, width), np.float32)
     # Clip the paste rectangle: an off-centre mass can push a little ink out of frame.
     y0, x0 = max(top, 0), max(left, 0)
-    y1 = min(top + small.shape[0], MNIST_SIZE)
-    x1 = min(left + small.shape[1], MNIST_SIZE)
+    y1 = min(top + small.shape[0], height)
+    x1 = min(left + small.shape[1], width)
     out[y0:y1, x0:x1] = small[y0 - top : y1 - top, x0 - left : x1 - left]
     return out
 
 
-def strokes_to_input(strokes, pen_fraction=PEN_FRACTION) -> np.ndarray:
-    """A drawing, as lists of [x, y] points in any units, to the network's 28x28 input."""
-    return to_mnist(rasterise(strokes, pen_fraction))
+MNIST_SHAPE = (MNIST_SIZE, MNIST_SIZE, 1)
 
 
-def image_to_input(data: bytes) -> np.ndarray:
-    """An uploaded PNG/JPEG (a digit on paper, a screenshot) to the network's 28x28 input."""
+def strokes_to_input(strokes, pen_fraction=PEN_FRACTION, shape=MNIST_SHAPE) -> np.ndarray:
+    """A drawing, as lists of [x, y] points in any units, to a network's input of `shape`
+    (height, width, channels): (h, w) for one channel, (h, w, c) otherwise."""
+    return for_channels(to_mnist(rasterise(strokes, pen_fraction), size=shape[:2]), shape[2])
+
+
+def image_to_input(data: bytes, shape=MNIST_SHAPE) -> np.ndarray:
+    """An uploaded PNG/JPEG (a digit on paper, a screenshot) to a network's input of `shape`."""
     gray = _ink_image(_open_image(data))
-    return to_mnist(gray, threshold=0.0)
+    return for_channels(to_mnist(gray, threshold=0.0, size=shape[:2]), shape[2])
+
+
+def for_channels(gray: np.ndarray, channels: int) -> np.ndarray:
+    """A grey (h, w) input as a network of `channels` takes it: itself for one; for RGB the
+    ink on every channel (white ink on black, as the grey network sees it)."""
+    if channels == 1:
+        return gray
+    return np.repeat(gray[:, :, None], channels, axis=2)
 
 
 def check_picture(data: bytes):

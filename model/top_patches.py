@@ -1,11 +1,10 @@
 """What each filter looks for: `python -m model.top_patches [--model FILE.keras]`.
 
-For every channel of every conv layer (conv1 and conv2 in the tutorial's network), the 9
-MNIST test images that activate it most, each cropped to the receptive field of its
+For every channel of every shown conv layer (conv1 and conv2 in the tutorial's network),
+the 9 MNIST test images that activate it most, each cropped to the receptive field of its
 strongest unit (2x2 for conv1, 5x5 for conv2), saved beside the model. Nine different
-images per channel, so one digit cannot fill them all. Works with the tutorial's
-hand-written network (model.network) and with the generic forward pass of any described
-model (model.forward), whose conv layers and fields come from its description.
+images per channel, so one digit cannot fill them all. The conv layers and their fields
+come from the model's description (model.forward runs it).
 """
 import argparse
 from pathlib import Path
@@ -16,10 +15,8 @@ from .data import load_mnist
 from .evaluate import load_network
 from .fields import receptive_fields as described_fields
 from .network import DEFAULT_MODEL_PATH
-from .receptive import receptive_field, receptive_fields
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "top_patches.npz"
-LAYERS = ("conv1", "conv2")  # the tutorial's
 TOP = 9
 PARTS = ("patches", "images", "rows", "cols", "values")
 
@@ -27,10 +24,7 @@ PARTS = ("patches", "images", "rows", "cols", "values")
 def conv_layers(network):
     """The layers to find patches for, and a function (layer, row, col) → the input box
     (top, left, bottom, right) a unit reads, and each layer's field size (rows, columns)."""
-    description = getattr(network, "description", None)
-    if description is None:  # the tutorial's hand-written network
-        sizes = {name: (receptive_fields()[name][1],) * 2 for name in LAYERS}
-        return LAYERS, receptive_field, sizes
+    description = network.description
     fields = described_fields(description)
     names = tuple(layer.name for layer in description.layers if layer.kind == "conv" and layer.name in description.shown_names)
     return names, lambda name, row, col: fields[name].box(row, col), {name: fields[name].size for name in names}
@@ -38,8 +32,7 @@ def conv_layers(network):
 
 def top_patches(network, images, batch_size=500):
     """layer → dict of patches (channels, 9, size, size) in 0..1, and where each came from.
-    `network`: anything whose `.run(images)` gives layer outputs by name; one with a
-    `.description` (model.forward.Forward) gets every shown conv layer of it."""
+    `network`: a model.forward.Forward; every shown conv layer of it."""
     layers, field_of, sizes = conv_layers(network)
     best = {name: [] for name in layers}  # per batch: (strongest value, its flat position) per image and channel
     for start in range(0, len(images), batch_size):

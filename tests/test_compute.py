@@ -14,13 +14,13 @@ from model.preprocess import strokes_to_input
 from tests.drawings import ONE, SEVEN, png_bytes
 from webapp import compute, frames
 from webapp.compute import UNREADABLE, ComputeWorker, compute_batch
-from webapp.inference import InferenceService
+from webapp.service import InferenceService
 from webapp.pictures import BUSY, Busy, Pictures
 
 
 def test_worker_frames_equal_frames_made_in_place(network, pen_test_samples):
-    worker = ComputeWorker(network.weights)
-    service = InferenceService(network)
+    worker = ComputeWorker(network.description)
+    service = InferenceService(network.description)
     drawings = [s["strokes"] for s in pen_test_samples[:12]]
     jobs = [("draw", strokes, seq) for seq, strokes in enumerate(drawings)]
     answers = worker.run(jobs)
@@ -40,7 +40,7 @@ def test_worker_frames_equal_frames_made_in_place(network, pen_test_samples):
 
 def test_each_drawing_gets_its_own_answer_or_error(network):
     answers = compute_batch(
-        InferenceService(network),
+        InferenceService(network.description),
         [("draw", SEVEN, 1), ("draw", [], 2), ("draw", [[[0, float("nan")]]], 3), ("image", b"nope", 4),
          ("image", png_bytes(np.pad(np.full((10, 4), 255), 9)), 5)],
     )
@@ -52,7 +52,7 @@ def test_each_drawing_gets_its_own_answer_or_error(network):
 
 
 def test_a_dead_worker_is_replaced(network):
-    worker = ComputeWorker(network.weights)
+    worker = ComputeWorker(network.description)
     assert worker.run([("draw", SEVEN, 1)])[0][1] is None
     worker._process.kill()  # between batches: the next one starts a new worker
     worker._process.join(5)
@@ -83,7 +83,7 @@ def nested(depth):
 
 
 def test_a_poisoned_drawing_fails_alone(network):
-    worker = ComputeWorker(network.weights)
+    worker = ComputeWorker(network.description)
     jobs = [("draw", SEVEN, 1), ("draw", nested(990), 2), ("draw", SEVEN, 3)]
     answers = worker.run(jobs)
     assert answers[1] == (None, UNREADABLE)
@@ -101,13 +101,13 @@ def test_a_network_fault_costs_only_its_drawing(network):
                 raise FloatingPointError("a fault in the network")
             return super().run_batch(images)
 
-    answers = compute_batch(FailsOnAOne(network), [("draw", SEVEN, 1), ("draw", ONE, 2), ("draw", SEVEN, 3)])
+    answers = compute_batch(FailsOnAOne(network.description), [("draw", SEVEN, 1), ("draw", ONE, 2), ("draw", SEVEN, 3)])
     assert answers[1] == (None, ComputeWorker.FAILED)
     assert [frames.decode(answers[i][0], network)["seq"] for i in (0, 2)] == [1, 3]
 
 
 def test_a_stopped_worker_is_replaced_and_its_drawings_are_told(network):
-    worker = ComputeWorker(network.weights, timeout=1.0)
+    worker = ComputeWorker(network.description, timeout=1.0)
     assert worker.run([("draw", SEVEN, 1)])[0][1] is None
     stopped = worker.pid
     os.kill(stopped, signal.SIGSTOP)
@@ -130,7 +130,7 @@ def test_a_stopped_worker_is_replaced_and_its_drawings_are_told(network):
 def test_a_full_pipe_to_a_stopped_worker_never_blocks_the_sender(network):
     """A stopped worker stops reading: a batch bigger than the pipe holds must not hang
     the server (under gevent a blocked write would stop every greenlet)."""
-    worker = ComputeWorker(network.weights, timeout=1.0)
+    worker = ComputeWorker(network.description, timeout=1.0)
     assert worker.run([("draw", SEVEN, 0)])[0][1] is None
     os.kill(worker.pid, signal.SIGSTOP)
     big = [[[float(i % 100), float(i % 37)] for i in range(9_000)]]  # ~150 KB pickled; a pipe holds 64 KB
@@ -144,7 +144,7 @@ def test_a_full_pipe_to_a_stopped_worker_never_blocks_the_sender(network):
 def test_pictures_queue_is_bounded_and_answers_busy(network):
     """While the picture worker is stuck, at most `capacity` pictures wait; more are
     refused at once with a message, and the stuck one is told the worker was too slow."""
-    pictures = Pictures(ComputeWorker(network.weights, timeout=1.0, name="cnnview-picture"), capacity=2)
+    pictures = Pictures(ComputeWorker(network.description, timeout=1.0, name="cnnview-picture"), capacity=2)
     photo = png_bytes(np.pad(np.full((10, 4), 255), 9))
     assert pictures.to_input(photo).shape == (28, 28)
     os.kill(pictures.worker.pid, signal.SIGSTOP)
@@ -173,7 +173,7 @@ def test_pictures_queue_is_bounded_and_answers_busy(network):
 
 def test_a_spare_takes_over_at_once(network, monkeypatch):
     monkeypatch.setattr(compute, "SPARE_DELAY", 0.0)
-    worker = ComputeWorker(network.weights, timeout=1.0, spare=True)
+    worker = ComputeWorker(network.description, timeout=1.0, spare=True)
     assert worker.run([("draw", SEVEN, 1)])[0][1] is None
     assert worker.run([("draw", SEVEN, 2)])[0][1] is None  # the spare is started by now
     spare = worker._spare[0].pid

@@ -127,7 +127,8 @@ def test_network_json_is_cached_for_good_under_its_digest(client, page_links, ne
 
     parsed = json.loads(data)
     assert [layer["name"] for layer in parsed["architecture"]][:3] == ["conv1", "relu1", "pool1"]
-    assert parsed["architecture"][0]["field"] == [1, 2]
+    field = parsed["architecture"][0]["field"]
+    assert (field["jump"], field["size"], field["start"]) == ([1, 1], [2, 2], [0, 0])
     conv1, _ = network.weights["conv1"]
     assert np.array_equal(np.asarray(parsed["kernels"]["conv1"]["values"], np.float32).reshape(24, 2, 2), conv1[:, :, 0, :].transpose(2, 0, 1))
 
@@ -151,7 +152,9 @@ def test_the_address_follows_the_model(tmp_path):
     """Another model (here: conv1's biases changed) has another address for its data."""
     import h5py
 
-    from webapp import views
+    from model.description import describe_file
+    from webapp.network_data import network_json
+    from webapp.published import Published
 
     copy = tmp_path / "other.keras"
     with zipfile.ZipFile(DEFAULT_MODEL_PATH) as original, zipfile.ZipFile(copy, "w") as changed:
@@ -163,7 +166,7 @@ def test_the_address_follows_the_model(tmp_path):
                     h5.visititems(lambda name, obj: obj.__setitem__((), obj[()] + 0.5) if isinstance(obj, h5py.Dataset) and obj.shape == (24,) else None)
                 data = buffer.getvalue()
             changed.writestr(item, data)
-    ours, theirs = views.network_data(str(DEFAULT_MODEL_PATH)), views.network_data(str(copy))
+    ours, theirs = (Published(network_json(describe_file(path))) for path in (DEFAULT_MODEL_PATH, copy))
     assert ours.digest != theirs.digest
 
 

@@ -6,10 +6,12 @@ import sys
 import numpy as np
 import pytest
 
-from model.architecture import LAYER_NAMES, build_model
+from model.architecture import build_model
 from model.data import load_mnist
 from model.evaluate import evaluate_mnist, evaluate_pen
 from model.network import DEFAULT_MODEL_PATH, SHOWN_LAYERS
+
+LAYER_NAMES = ("conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten", "dense1", "dropout1", "dense2", "dropout2", "output")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -119,19 +121,20 @@ def test_training_command_runs_end_to_end(tmp_path):
 
 
 def test_architecture_summary_for_the_page():
-    from model.architecture import summary
+    from model.description import describe_file
+    from webapp.network_data import architecture
 
-    layers = summary()
+    layers = architecture(describe_file(DEFAULT_MODEL_PATH))
     assert [layer["name"] for layer in layers] == list(LAYER_NAMES)
-    assert sum(layer["params"] for layer in layers) == 1_276_466
-    assert {layer["name"]: layer["params"] for layer in layers if layer["params"]} == {
+    assert sum(layer["param_count"] for layer in layers) == 1_276_466
+    assert {layer["name"]: layer["param_count"] for layer in layers if layer["param_count"]} == {
         "conv1": 120, "conv2": 4_656, "dense1": 1_204_736, "dense2": 65_664, "output": 1_290,
     }
     assert all(len(layer["explanation"]) > 40 for layer in layers)
 
 
 def test_top_patches_on_a_sample(network, mnist_test):
-    from model.receptive import receptive_field
+    from model.fields import receptive_field
     from model.top_patches import top_patches
 
     images = mnist_test[0][:300]
@@ -147,7 +150,7 @@ def test_top_patches_on_a_sample(network, mnist_test):
                 index, row, col = parts["images"][channel, k], parts["rows"][channel, k], parts["cols"][channel, k]
                 value = outputs[name][index, row, col, channel]
                 assert value == parts["values"][channel, k] == outputs[name][index, ..., channel].max()
-                top, left, bottom, right = receptive_field(name, row, col)
+                top, left, bottom, right = receptive_field(network.description, name, row, col)
                 crop = images[index, top : bottom + 1, left : right + 1]
                 np.testing.assert_array_equal(parts["patches"][channel, k, : crop.shape[0], : crop.shape[1]], crop)
         # No image outside the nine excites channel 0 more than the ninth does.
@@ -171,6 +174,8 @@ def test_shipped_top_patches_match_the_shipped_model(network, mnist_test):
 def test_the_summary_needs_no_keras():
     """The page's layer table is read from the file: a first page view on a fresh server
     waited 30-40 s for TensorFlow's import on a busy machine, past gunicorn's timeout."""
-    code = "import sys; from model.architecture import summary; summary(); print('keras' in sys.modules, 'tensorflow' in sys.modules)"
+    code = ("import sys; from model.description import describe_file; from model.network import DEFAULT_MODEL_PATH; "
+            "from webapp.network_data import network_json; network_json(describe_file(DEFAULT_MODEL_PATH)); "
+            "print('keras' in sys.modules, 'tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert out.stdout.split() == ["False", "False"]

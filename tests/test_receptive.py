@@ -1,14 +1,26 @@
 import numpy as np
 import pytest
 
-from model.receptive import receptive_field, receptive_fields
+from model.description import describe_file
+from model.fields import receptive_fields
+from model.network import DEFAULT_MODEL_PATH
+
+TUTORIAL = describe_file(DEFAULT_MODEL_PATH)
+FIELDS = receptive_fields(TUTORIAL)
 
 
-def test_field_sizes_and_jumps():
-    assert receptive_fields() == {
+def receptive_field(layer, row, col):
+    return FIELDS[layer].box(row, col)
+
+
+def test_field_sizes_and_jumps_of_the_tutorials_network():
+    """Read from its file (model/fields.py): 2x2 "same" convs pad after the input only, so
+    a unit's field starts at its own position."""
+    assert {name: (field.jump[0], field.size[0]) for name, field in FIELDS.items()} == {
         "conv1": (1, 2), "relu1": (1, 2), "pool1": (2, 3),
         "conv2": (2, 5), "relu2": (2, 5), "pool2": (4, 7),
     }
+    assert all(field.start == (0, 0) and field.jump[0] == field.jump[1] for field in FIELDS.values())
 
 
 def test_fields_are_clipped_at_the_bottom_right_edge():

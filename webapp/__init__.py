@@ -5,7 +5,6 @@ import os
 # the server needs (measured here: one frame 0.17 ms either way, but 0.31 ms of CPU with
 # two threads against 0.17 with one). Set before NumPy is first imported (it loads OpenBLAS).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow only loads the weights here
 
 from pathlib import Path  # noqa: E402
 
@@ -24,14 +23,17 @@ def async_mode():
     return "gevent" if gevent_patched() else "threading"
 
 
-def create_app(test_config=None):
+def create_app(test_config=None, overrides=None):
+    """`test_config`: the settings instead of the environment's; `overrides`: settings over
+    the environment's (the command line's)."""
     app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
     from .config import load_config
 
-    load_config(app, test_config)
-    from . import api, classroom, compression, events, fastjson, guards, message_queue, packets, security, views
+    load_config(app, test_config, overrides)
+    from . import api, classroom, compression, events, fastjson, guards, message_queue, models, packets, security, views
     from .classroom import events as classroom_events, views as classroom_views
 
+    models.init_app(app)  # every model read and checked (ModelRefused: no start); the default's frame worker starting
     security.init_app(app)
     compression.init_app(app)  # brotli or gzip for pages, scripts, styles, JSON, SVG; not Socket.IO
     app.register_blueprint(views.bp)

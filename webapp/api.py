@@ -1,13 +1,12 @@
 """HTTP API for scripts: POST /api/predict with JSON strokes or an uploaded image."""
 import orjson
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from model.network import SHOWN_LAYERS
-from model.preprocess import EmptyDrawing, PreprocessError, check_shape, strokes_to_input
+from model.preprocess import EmptyDrawing, PreprocessError, check_shape
 
 from .compute import off_loop
-from .inference import configure, get_pictures, get_service
+from .models import UnknownModel, get_models
 from .pictures import Busy
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -18,24 +17,25 @@ class BadRequest(ValueError):
     pass
 
 
-@bp.record_once
-def _start_workers(state):
-    """Worker settings and the frame worker's start, once the app exists (create_app
-    registers this blueprint before the socket events that use the worker)."""
-    configure(state.app.config)
+def chosen_model():
+    """?model=NAME (none: the default); BadRequest naming the models there are."""
+    try:
+        return get_models().get(request.args.get("model"))
+    except UnknownModel as unknown:
+        raise BadRequest(str(unknown)) from None
 
 
-def read_input():
-    """The network's 28x28 input from JSON strokes or an uploaded picture; and the JSON body."""
+def read_input(model):
+    """The model's input from JSON strokes or an uploaded picture; and the JSON body."""
     if request.files:
         upload = request.files.get("image")
         if upload is None:
             raise BadRequest("send the picture as the multipart field 'image'")
-        return get_pictures(current_app.config["MODEL_PATH"]).to_input(upload.read()), {}
+        return get_models().pictures(model.name).to_input(upload.read()), {}
     body = read_json()
     if not isinstance(body, dict) or "strokes" not in body:
         raise BadRequest(USAGE)
-    return strokes_to_input(check_shape(body["strokes"])), body
+    return model.service.prepare_strokes(check_shape(body["strokes"])), body
 
 
 def read_json():
@@ -52,8 +52,10 @@ def read_json():
 
 
 def answer(compute):
+    """`compute(service, image, body)`, for the model the request names."""
     try:
-        return jsonify(compute(*read_input()))
+        model = chosen_model()
+        return jsonify(compute(model.service, *read_input(model)))
     except EmptyDrawing as empty:
         return error(422, str(empty))
     except (BadRequest, PreprocessError) as bad:
@@ -66,17 +68,16 @@ def answer(compute):
 
 @bp.post("/predict")
 def predict():
-    service = get_service(current_app.config["MODEL_PATH"])
     want_maps = request.args.get("maps", "").lower() in ("1", "true", "yes")
-    return answer(lambda image, body: describe(service.run(image), want_maps or body.get("maps") is True))
+    return answer(lambda service, image, body: describe(service.run(image), want_maps or body.get("maps") is True))
 
 
 @bp.post("/saliency")
 def saliency():
-    """Where the network looks for its prediction: |d score / d pixel|, 0..1, 28x28."""
-    service = get_service(current_app.config["MODEL_PATH"])
+    """Where the network looks for its prediction: |d score / d pixel|, 0..1, at the
+    model's input size (NumPy: model/gradient.py)."""
 
-    def compute(image, body):
+    def compute(service, image, body):
         values, digit = off_loop(service.saliency, image)
         return {"digit": digit, "saliency": values.round(3).tolist()}
 
@@ -88,7 +89,7 @@ def describe(result, with_maps):
         "digit": result.digit,
         "probabilities": [round(float(p), 6) for p in result.probabilities],
         "input": result.image.round(4).tolist(),
-        "layers": [{"name": name, "shape": list(result.layers[name].shape)} for name in SHOWN_LAYERS],
+        "layers": [{"name": name, "shape": list(result.layers[name].shape)} for name in result.names],
     }
     if with_maps:
         # Maps as (channel, row, column) so each map is one nested list.

@@ -2,8 +2,9 @@
 
 The Socket.IO process spends its core on messages; the frames for a batch of drawings
 are made on the other core meanwhile, so the two add up instead of taking turns under
-one GIL. The worker holds the network's weights as NumPy arrays (sent to it once, so it
-never imports TensorFlow) and answers a batch with each drawing's frame or error.
+one GIL. The worker gets the network's description (model/description.py: its layers and
+their weights as NumPy arrays) once, so it never imports TensorFlow, and answers a batch
+with each drawing's frame or error.
 
 Frames (4 KB each; 69 KB when every map was sent) travel through shared memory, not the pipe: read back from a pipe in
 64 KB pieces they cost the Socket.IO process a seventh of its time. The pipe carries the
@@ -23,11 +24,10 @@ import time
 
 import numpy as np
 
-from model.network import SHOWN_LAYERS, Network
-from model.preprocess import EmptyDrawing, PreprocessError, image_to_input, strokes_to_input
+from model.preprocess import EmptyDrawing, PreprocessError
 
 from . import frames
-from .inference import InferenceService
+from .service import InferenceService
 
 log = logging.getLogger(__name__)
 SLOT_BYTES = 64 * 70_000  # one batch's frames; two slots: one being written, one being read
@@ -43,9 +43,15 @@ def _refused(payload):
     raise PreprocessError(UNREADABLE)
 
 
-# "input": a picture to the network's 28x28 input only (for HTTP, which runs the network
-# itself); "refused": a job the server could not even hand over (see ComputeWorker._pack).
-PREPARE = {"draw": strokes_to_input, "image": image_to_input, "input": image_to_input, "refused": _refused}
+def _prepare(service, kind):
+    """How a job's payload becomes the network's input. "input": a picture to the network's
+    input only (for HTTP, which runs the network itself); "refused": a job the server could
+    not even hand over (see ComputeWorker._pack)."""
+    if kind == "draw":
+        return service.prepare_strokes
+    if kind in ("image", "input"):
+        return service.prepare_picture
+    return _refused
 
 
 def compute_batch(service: InferenceService, jobs):
@@ -54,7 +60,7 @@ def compute_batch(service: InferenceService, jobs):
     answers, ready = [None] * len(jobs), []
     for i, (kind, payload, seq) in enumerate(jobs):
         try:
-            image = PREPARE[kind](payload)
+            image = _prepare(service, kind)(payload)
         except EmptyDrawing as empty:
             # A drawing's empty frame; for an input, no values and the reason.
             answers[i] = (b"", str(empty)) if kind == "input" else (frames.encode_empty(seq), None)
@@ -85,18 +91,18 @@ def _run_network(service, ready):
             log.exception("the network failed on a drawing")
             return [(ready[0][0], (None, FAILED))]
         return [answer for job in ready for answer in _run_network(service, [job])]
-    return [(i, (frames.encode(seq, result, SHOWN_LAYERS), None)) for (i, seq, _), result in zip(ready, results)]
+    return [(i, (frames.encode(seq, result), None)) for (i, seq, _), result in zip(ready, results)]
 
 
 def _serve(requests, answers, name, niceness):
-    _name_process("cnnview-spare")  # until it has its weights: a spare, or still starting
+    _name_process("cnnview-spare")  # until it has its network: a spare, or still starting
     os.nice(niceness)
     try:
-        weights, path = requests.recv()
+        description, path = requests.recv()
     except EOFError:  # the server is gone before this (spare) worker was used
         return
     _name_process(name)
-    service = InferenceService(Network(weights))
+    service = InferenceService(description)
     with open(path, "r+b") as file:
         shared = mmap.mmap(file.fileno(), 2 * SLOT_BYTES)
     answers.send("attached")
@@ -150,13 +156,14 @@ class ComputeWorker:
     FAILED = FAILED
     TOO_SLOW = TOO_SLOW
 
-    def __init__(self, weights, timeout=TIMEOUT, name="cnnview-frames", niceness=0, spare=False):
+    def __init__(self, description, timeout=TIMEOUT, name="cnnview-frames", niceness=0, spare=False):
         """`niceness`: the process's nice increment; the picture worker's 10 leaves the CPU
         to the frame worker and the server first when a core is short. `spare`: keep a
         second process started and imported, so a worker that dies or hangs is replaced
         at once (a new process takes a second or more to import) at the cost of its
-        memory."""
-        self._weights = weights
+        memory. `description`: the network's (model.description.NetworkDescription), with
+        its weights; pickled to each process once."""
+        self._description = description
         self.timeout = timeout
         self.name = name
         self.niceness = niceness
@@ -311,9 +318,9 @@ class ComputeWorker:
             answers.close()
 
     def _attach(self):
-        """Hand the launched worker its weights and the shared buffer; wait until it has them."""
+        """Hand the launched worker its network and the shared buffer; wait until it has them."""
         try:
-            _write(self._requests, pickle.dumps((self._weights, self._shared_path), pickle.HIGHEST_PROTOCOL), START_TIMEOUT)
+            _write(self._requests, pickle.dumps((self._description, self._shared_path), pickle.HIGHEST_PROTOCOL), START_TIMEOUT)
             if not _wait_readable(self._answers, START_TIMEOUT) or self._answers.recv() != "attached":
                 raise OSError(f"the {self.name} worker did not start")
             self._attached = True

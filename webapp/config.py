@@ -1,8 +1,16 @@
 """Settings with defaults; each can be overridden from the environment as CNNVIEW_<NAME>."""
-from model.network import DEFAULT_MODEL_PATH
+from pathlib import Path
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "model" / "mnist_cnn.keras"
 
 DEFAULTS = {
+    # The model shown when MODELS is not set; the default one: the three shipped models
+    # (webapp/models.py). MODELS: a folder of .keras files, or paths joined by ",".
     "MODEL_PATH": str(DEFAULT_MODEL_PATH),
+    "MODELS": None,
+    "WORKER_TIMEOUT": 2.0,  # seconds a frame batch may take before its worker is replaced
+    "PICTURE_TIMEOUT": 10.0,  # the same for a picture
+    "PICTURE_QUEUE": 4,  # pictures waiting at most
     "HOST": "127.0.0.1",
     "PORT": 5000,
     # Socket.IO origins: None means same origin only; a list, or "*" for any.
@@ -44,9 +52,12 @@ DEFAULTS = {
 }
 
 
-def load_config(app, test_config=None):
+def load_config(app, test_config=None, overrides=None):
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_prefixed_env("CNNVIEW")
     else:
         app.config.from_mapping(test_config)
+    app.config.from_mapping(overrides or {})
+    for name, kind in (("WORKER_TIMEOUT", float), ("PICTURE_TIMEOUT", float), ("PICTURE_QUEUE", int)):
+        app.config[name] = kind(app.config[name])  # from the environment they come as text

@@ -1,5 +1,6 @@
 """Socket.IO events: drawings and pictures in, one binary frame per drawing state out."""
 import logging
+import threading
 
 from flask import request
 from flask_socketio import SocketIO
@@ -9,7 +10,7 @@ from model.preprocess import check_shape
 from .batcher import LatestWinsBatcher
 from .flow import FlowControl
 from .guards import HANG_UP, RateLimiter
-from .inference import get_pictures, get_worker
+from .models import UnknownModel, get_models
 from .packets import MALFORMED, Malformed
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def register(socketio: SocketIO, app, classroom=None) -> Gate:
     """The drawing events; `classroom` (optional) is told of departures and may send a
     teacher's frames on to the class (follow me). Returns the gate for other events."""
     gate = Gate(RateLimiter(app.config["MESSAGES_PER_SECOND"], app.config["MESSAGE_BURST"]))
-    worker = get_worker(app.config["MODEL_PATH"])
+    models = get_models(app)
 
     def send_error(sid, message, seq=None):
         socketio.server.emit("error_message", {"error": message, "seq": seq}, to=sid)
@@ -62,29 +63,48 @@ def register(socketio: SocketIO, app, classroom=None) -> Gate:
     if classroom:
         classroom.roster.flow = flow
 
-    def answer_batch(jobs):
-        """Every waiting drawing's frame, made in one pass by the frame worker, to its client:
-        the worker starts now; the frames go out once the next batch is on its way to it."""
-        worker.send([(kind, payload, seq) for _, seq, kind, payload, _ in jobs])
+    def answer_batch(name):
+        def answer(jobs):
+            """Every waiting drawing's frame, made in one pass by the model's frame worker, to
+            its client: the worker starts now; the frames go out once the next batch is on its
+            way to it."""
+            worker = models.worker(name)
+            worker.send([(kind, payload, seq) for _, seq, kind, payload, _ in jobs])
 
-        def finish():
-            for (sid, seq, _, _, deliver), (frame, error) in zip(jobs, worker.receive()):
-                if frame is None:
-                    send_error(sid, error, seq)
-                else:
-                    deliver(frame)
+            def finish():
+                for (sid, seq, _, _, deliver), (frame, error) in zip(jobs, worker.receive()):
+                    if frame is None:
+                        send_error(sid, error, seq)
+                    else:
+                        deliver(frame)
 
-        return finish
+            return finish
 
-    batcher = LatestWinsBatcher(answer_batch, max_batch=app.config["MAX_BATCH"])
+        return answer
 
-    def submit(sid, seq, kind, payload, fanout=None):
+    batchers, making = {}, threading.Lock()
+
+    def batcher_for(name):
+        """One batcher per model (a batch goes through one network), made on first use."""
+        with making:
+            if name not in batchers:
+                batchers[name] = LatestWinsBatcher(answer_batch(name), max_batch=app.config["MAX_BATCH"])
+            return batchers[name]
+
+    def model_of(message):
+        """The model a drawing is for: its "model" field, or the default."""
+        try:
+            return models.get(message.get("model")).name
+        except UnknownModel as unknown:
+            raise BadMessage(str(unknown)) from None
+
+    def submit(sid, seq, kind, payload, fanout=None, model=None):
         def deliver(frame):
             flow.send(sid, "frame", frame)
             if fanout is not None:
                 fanout(frame)
 
-        batcher.submit(sid, (sid, seq, kind, payload, deliver))
+        batcher_for(model or models.default).submit(sid, (sid, seq, kind, payload, deliver))
 
     def hot(event):
         """The per-frame events, registered on python-socketio itself: they need no Flask
@@ -117,9 +137,10 @@ def register(socketio: SocketIO, app, classroom=None) -> Gate:
         gate.check(message, ("seq", "strokes", "width", "height"), sid)
         seq = parse_seq(message.get("seq"))
         parse_canvas_size(message)
+        model = model_of(message)
         strokes = check_shape(message.get("strokes"), BadMessage)  # flat and bounded before it joins a batch
         fanout = classroom.follow_fanout(sid, message) if classroom else None
-        submit(sid, seq, "draw", strokes, fanout)
+        submit(sid, seq, "draw", strokes, fanout, model)
 
     @hot("image")
     def on_image(sid, message):
@@ -129,7 +150,7 @@ def register(socketio: SocketIO, app, classroom=None) -> Gate:
         data = message.get("data")
         if not isinstance(data, (bytes, bytearray)):
             raise BadMessage("image data must be binary PNG or JPEG bytes")
-        get_pictures(app.config["MODEL_PATH"]).submit(sid, seq, bytes(data), lambda frame: flow.send(sid, "frame", frame), lambda error: send_error(sid, error, seq))
+        models.pictures(model_of(message)).submit(sid, seq, bytes(data), lambda frame: flow.send(sid, "frame", frame), lambda error: send_error(sid, error, seq))
 
     @hot(MALFORMED)
     def on_malformed(sid, problem):
@@ -141,7 +162,8 @@ def register(socketio: SocketIO, app, classroom=None) -> Gate:
         # Ends the WebSocket itself: after a missed pong or a stall, simple-websocket would
         # otherwise go on reading a peer that keeps sending, for as long as it sends.
         request.environ.get(HANG_UP, lambda: None)()
-        batcher.forget(request.sid)
+        for batcher in list(batchers.values()):
+            batcher.forget(request.sid)
         flow.forget(request.sid)
         gate.limiter.forget(request.sid)
         if classroom:

@@ -32,8 +32,7 @@ own map of the network's float value, plus, for a layer derived from a SENT laye
 step of that source map (`error_bound`).
 
 Which layers are derived is decided once per set of layers by `derivation`, one rule per
-kind of layer, reading `Step`s: `tutorial_steps()` (from model/architecture.py) or
-`steps_from_description` (model/description.py, any Keras CNN). For the tutorial network:
+kind of layer, reading `Step`s: `steps_from_description` (model/description.py, any Keras CNN). For the tutorial's network:
 conv1 CONV (2x2, stride 1, pad 0), relu1 RELU(conv1), pool1 MAXPOOL(relu1, 2, 2), conv2
 CONV(pool1), relu2 RELU(conv2), pool2 MAXPOOL(relu2, 2, 2), dense1, dense2, output SENT:
 4,052 bytes a frame (69,240 in version 3, when every layer was sent; 13,836 when conv2 was
@@ -43,13 +42,12 @@ server's own: a conv is never computed from rounded maps, which would carry thei
 Dense layers are one map of height 1. Keeping all sent values together lets the encoder
 scale every map of every sent layer in a handful of array operations.
 """
+import re
 import struct
 from dataclasses import dataclass
 
 import numpy as np
 
-from model.architecture import INPUT_SHAPE, LAYER_NAMES, layer_kind
-from model.network import SHOWN_LAYERS
 
 MAGIC = b"CNNF"
 VERSION = 4
@@ -80,26 +78,12 @@ class Step:
     channels: int = 0  # conv: input channels, where known
 
 
-def tutorial_steps():
-    """The tutorial's network (model/architecture.py): each layer computed from the one
-    before it; 2x2 convolutions, stride 1, "same" padding (Keras pads an even kernel after
-    the input only, so nothing before); 2x2 max pooling, stride 2."""
-    steps, source = [], None
-    for name in LAYER_NAMES:
-        kind = layer_kind(name)
-        if kind == "conv":
-            steps.append(Step(name, "conv", source, 2, 1, 0, INPUT_SHAPE[2] if source is None else 0))  # 0: from maps
-        elif kind == "pool":
-            steps.append(Step(name, "maxpool", source, 2, 2))
-        else:
-            steps.append(Step(name, kind, source))
-        source = name
-    return tuple(steps)
-
-
 def steps_from_description(description):
-    """The same steps from a `model.description.NetworkDescription` (any Keras CNN)."""
+    """The steps of a `model.description.NetworkDescription` (any Keras CNN). A conv of the
+    input is worked out on the page only from the frame's own 28x28 grey input: a model
+    with another input has its first conv layers sent."""
     steps = []
+    readable_input = tuple(description.input_shape) == (28, 28, 1)
     for layer in description.layers:
         source = None if layer.inputs[0] == description.input_name else layer.inputs[0]
         p = layer.params
@@ -107,7 +91,7 @@ def steps_from_description(description):
         if kind == "conv":
             (kh, kw), (sh, sw), (top, _, left, _) = p["kernel"], p["strides"], p["pad"]
             channels = description.shape_of(layer.inputs[0])[2]
-            square = kh == kw and sh == sw and top == left
+            square = kh == kw and sh == sw and top == left and (source is not None or readable_input)
             steps.append(Step(layer.name, "conv" if square else "conv-other", source, kh, sh, top, channels))
         elif kind == "maxpool":
             (ph, pw), (sh, sw) = p["pool"], p["strides"]
@@ -118,9 +102,6 @@ def steps_from_description(description):
         else:
             steps.append(Step(layer.name, kind, source))
     return tuple(steps)
-
-
-TUTORIAL_STEPS = tutorial_steps()
 
 
 def derivation(step, earlier, exact=()) -> tuple:
@@ -144,7 +125,7 @@ def derivation(step, earlier, exact=()) -> tuple:
     return SENT, 0, 0, 0, 0
 
 
-def plan(names, shapes, steps=TUTORIAL_STEPS) -> list:
+def plan(names, shapes, steps=()) -> list:
     """Every layer's derivation, for layers `names` with (h, w, c) `shapes` in frame order.
     A derivation whose shape would not come out as the layer's is dropped: sent instead."""
     by_name = {step.name: step for step in steps}
@@ -171,6 +152,17 @@ def plan(names, shapes, steps=TUTORIAL_STEPS) -> list:
 # Encoding
 
 
+def frame_names(names) -> tuple:
+    """The names a frame's table gives layers `names`: each its own when it is ASCII, 8
+    bytes at most and unique; else "L<index>" (a fused activation's "conv2d/relu", a long
+    Keras name). network.json says which layer each stands for (`frame_name`)."""
+    out = []
+    for i, name in enumerate(names):
+        fits = name.isascii() and 0 < len(name) <= 8 and name not in out and not re.fullmatch(r"L\d+", name)
+        out.append(name if fits else f"L{i}")
+    return tuple(out)
+
+
 class _Layout:
     """Everything about frames with these layers and shapes that does not change: a
     template with the layer table written, where the mins and values go, each sent map's
@@ -181,7 +173,7 @@ class _Layout:
         self.steps = steps
         derived = plan(names, shapes, steps)
         table = b"".join(
-            LAYER_HEADER.pack(n.encode("ascii"), h, w, c, *d) for n, (h, w, c), d in zip(names, shapes, derived)
+            LAYER_HEADER.pack(n.encode("ascii"), h, w, c, *d) for n, (h, w, c), d in zip(frame_names(names), shapes, derived)
         )
         self.sent = [i for i, d in enumerate(derived) if d[0] == SENT]
         sent_shapes = [shapes[i] for i in self.sent]
@@ -212,9 +204,12 @@ def _as_maps(array):
     return array.reshape(1, -1, 1) if array.ndim == 1 else array
 
 
-def encode(seq: int, result, layer_names, steps=TUTORIAL_STEPS) -> bytes:
-    """`steps`: what the derivation rules know of the network (`tutorial_steps`); () sends
-    every layer."""
+def encode(seq: int, result, layer_names=None, steps=None) -> bytes:
+    """`result`: a webapp.service.Result. `layer_names`: default, the result's shown layers;
+    `steps`: what the derivation rules know of the network (`steps_from_description`),
+    default the result's; () sends every layer."""
+    layer_names = result.names if layer_names is None else layer_names
+    steps = result.steps if steps is None else steps
     maps = [_as_maps(result.layers[name]) for name in layer_names]
     key = (tuple(layer_names), tuple(m.shape for m in maps), id(steps))
     layout = _layouts.get(key)
@@ -225,10 +220,10 @@ def encode(seq: int, result, layer_names, steps=TUTORIAL_STEPS) -> bytes:
     u8 = np.frombuffer(out, np.uint8)
     f4 = u8.view("<f4")
     f4[HEADER.size // 4 : _INPUT_AT // 4] = result.probabilities
-    f4[_INPUT_AT // 4 : _INPUT_AT // 4 + INPUT_PIXELS] = result.image.ravel()
+    f4[_INPUT_AT // 4 : _INPUT_AT // 4 + INPUT_PIXELS] = frame_image(result.image)
     if not layout.maps:
         return bytes(out)
-    if tuple(layer_names) == SHOWN_LAYERS and result.values is not None:
+    if tuple(layer_names) == tuple(result.names) and result.values is not None:
         # The network computed every layer into this, in frame order: the sent layers are slices.
         runs = [result.values[start:stop] for start, stop in layout.runs]
         flat = runs[0] if len(runs) == 1 else np.concatenate(runs)
@@ -244,6 +239,20 @@ def encode(seq: int, result, layer_names, steps=TUTORIAL_STEPS) -> bytes:
     scaled += np.repeat(0.5 - low * scale, layout.sizes)  # +0.5, then truncation on assignment: rounding
     u8[layout.values_at : layout.values_end] = scaled
     return bytes(out)
+
+
+def frame_image(image) -> np.ndarray:
+    """The input as the frame carries it, 28x28 grey: a 28x28 grey model's exact input (its
+    first conv is worked out from it); another model's input, first channel, sampled to
+    28x28 for the picture of what the network saw (its convs are all sent)."""
+    image = np.asarray(image, np.float32)
+    if image.ndim == 3:
+        image = image[:, :, 0]
+    if image.shape == (28, 28):
+        return image.ravel()
+    rows = (np.arange(28) * image.shape[0]) // 28
+    cols = (np.arange(28) * image.shape[1]) // 28
+    return image[rows][:, cols].ravel()
 
 
 def encode_empty(seq: int) -> bytes:
@@ -301,12 +310,12 @@ def _maxpool(source, h, w, sh, sw, size, stride):
 def decode(data: bytes, weights=None) -> dict:
     """The frame as the page shows it, values as floats (for tests and scripts): every layer,
     sent or derived, with its shape, per-map min and max, and values. `weights`: a
-    `model.network.Network`, or its weights (layer name → (kernel, bias)); needed when the
+    `model.forward.Forward`, or its weights (layer name → (kernel, bias)); needed when the
     frame has a layer computed from the input."""
     magic, version, count, digit, seq = HEADER.unpack_from(data, 0)
     if magic != MAGIC or version != VERSION:
         raise ValueError(f"not a version-{VERSION} CNN frame")
-    weights = getattr(weights, "weights", weights)
+    weights = _by_frame_name(weights)
     probabilities = np.frombuffer(data, "<f4", NUM_CLASSES, HEADER.size)
     image = np.frombuffer(data, "<f4", INPUT_PIXELS, _INPUT_AT).reshape(28, 28)
     offset = _INPUT_AT + 4 * INPUT_PIXELS
@@ -357,6 +366,15 @@ def decode(data: bytes, weights=None) -> dict:
     for layer in layers.values():
         layer["error_bound"] = error_bound(layers, layer)
     return {"seq": seq, "digit": digit, "probabilities": probabilities, "image": image, "layers": layers}
+
+
+def _by_frame_name(weights):
+    """A Forward's conv weights under the names its frames give the layers (`frame_names`)."""
+    description = getattr(weights, "description", None)
+    if description is None:
+        return getattr(weights, "weights", weights)
+    alias = dict(zip(description.shown_names, frame_names(description.shown_names)))
+    return {alias.get(name, name): value for name, value in weights.weights.items()}
 
 
 def step_size(layer):

@@ -24,8 +24,11 @@ class Busy(Exception):
 
 
 class Pictures:
-    def __init__(self, worker, capacity=4):
+    def __init__(self, worker, capacity=4, shape=(28, 28, 1)):
+        """`shape`: the network's input (height, width, channels)."""
         self.worker = worker
+        h, w, c = shape
+        self.shape = (h, w) if c == 1 else (h, w, c)
         self._queue = LatestWinsBatcher(self._answer, max_batch=1, capacity=capacity)
         self._requests = itertools.count()
 
@@ -46,7 +49,7 @@ class Pictures:
             fail(BUSY)
 
     def to_input(self, data: bytes) -> np.ndarray:
-        """An uploaded picture's 28x28 network input (for HTTP). Raises EmptyDrawing or
+        """An uploaded picture's network input (for HTTP). Raises EmptyDrawing or
         PreprocessError for the picture, Busy when the server cannot read it now. Waits
         cooperatively under gevent (threading is patched there)."""
         check_picture(data)  # what the header refuses takes no place in the queue
@@ -67,7 +70,7 @@ class Pictures:
         if error is not None:
             # Empty bytes with the message: the worker found no digit in the picture.
             raise EmptyDrawing(error) if values == b"" else PreprocessError(error)
-        return np.frombuffer(values, np.float32).reshape(28, 28)
+        return np.frombuffer(values, np.float32).reshape(self.shape)
 
     def _answer(self, jobs):
         [(job, done)] = jobs

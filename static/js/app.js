@@ -4,15 +4,17 @@
 // that is not of its own drawing: the teacher's (follow me) or a spotlighted submission.
 import { DrawingPad } from "./canvas.js";
 import { paintLegend } from "./colormap.js";
-import { Connection } from "./connection.js";
 import { useWeights } from "./frame.js";
 import { Inspector } from "./inspector.js";
 import { LayerView } from "./activations.js";
 import { PredictionView } from "./prediction.js";
 import { pictureBytes } from "./picture.js";
 import { SaliencyView } from "./saliency.js";
+import { fetchJSON, loadNetwork, ModelConnection } from "./network.js";
 
 const $ = (selector) => document.querySelector(selector);
+// The model this page shows (its name on the server; the address's ?model=).
+const modelName = () => $("#network-data").dataset.model || "";
 const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
 
 // Paint timings for bench/paint.py, in a fixed ring (no growth, nothing allocated per frame):
@@ -21,43 +23,25 @@ const RING = 1024;
 const timings = { made: new Float64Array(RING), paints: new Float64Array(3 * RING), count: 0 };
 globalThis.cnnPaintTimings = timings;
 
-async function fetchJSON(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: ${response.status}`);
-  return response.json();
-}
-
 // The network's data, from JSON files the browser keeps (views.py): the layer table and
 // the conv filters before the page starts; the top patches only when the inspector first
-// shows a conv layer's map. Filter values come as the shortest decimals of their float32
-// values: Math.fround gives back exactly the numbers the server computes with.
+// shows a conv layer's map.
 async function pageData() {
-  const { architecture, kernels } = await fetchJSON($("#network-data").href);
-  for (const kernel of Object.values(kernels)) {
-    kernel.values = kernel.values.map((row) => row.map(Math.fround));
-    kernel.bias = kernel.bias.map(Math.fround);
-  }
-  const notes = {}; // explanations of flatten and dropout go with the next layer that has maps
-  for (const layer of architecture) (notes[layer.shown_at] ||= []).push(`${layer.name}: ${layer.explanation}`);
+  const data = await loadNetwork($("#network-data").href);
   let patches = null;
   // Top patches come as grey levels 0-255; the inspector takes them in 0..1.
   const topPatches = () =>
     (patches ||= fetchJSON($("#inspector").dataset.topPatches).then(
-      (data) => {
-        for (const conv of Object.values(data)) conv.patches = conv.patches.map((row) => row.map((p) => p.map((v) => v / 255)));
-        return data;
+      (top) => {
+        for (const conv of Object.values(top)) conv.patches = conv.patches.map((row) => row.map((p) => p.map((v) => v / 255)));
+        return top;
       },
       (error) => {
         patches = null; // asked again next time
         throw error;
       },
     ));
-  return {
-    notes,
-    kernels,
-    fields: Object.fromEntries(architecture.filter((l) => l.field).map((l) => [l.name, l.field])),
-    topPatches,
-  };
+  return { ...data, topPatches };
 }
 
 // `onConnect(socket)`: on every (re)connection. `sendEmpty()`: whether a cleared pad must
@@ -77,13 +61,13 @@ export async function startDrawingApp({
     $("#status").textContent = $("#status").dataset.state = "cannot reach the server";
     throw error;
   }
-  const { notes, kernels, fields, topPatches } = data;
-  useWeights(kernels); // for decodeFrame on this thread; the paint worker gets them from LayerView
+  const { notes, kernels, fields, units, inputShape, topPatches } = data;
+  useWeights(kernels); // for decodeFrame on this thread (tests); each LayerView's paint worker gets its own
   const message = $("#message");
   const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"));
-  const inspector = new Inspector($("#inspector"), { fields, kernels, topPatches });
+  const inspector = new Inspector($("#inspector"), { fields, units, inputShape, topPatches });
   const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes, kernels);
-  const saliency = new SaliencyView($("#saliency-view"), $("#saliency"));
+  const saliency = new SaliencyView($("#saliency-view"), $("#saliency"), modelName());
   let current = 0; // the drawing state on screen
   let shown = 0; // the state the displayed result belongs to
   let shownFrame = null;
@@ -120,7 +104,7 @@ export async function startDrawingApp({
     prediction.setBusy(shown !== current);
   }
 
-  const connection = new Connection({
+  const connection = new ModelConnection({
     onConnect,
     onStatus: (status) => {
       $("#status").textContent = status;
@@ -137,7 +121,7 @@ export async function startDrawingApp({
         prediction.setBusy(false);
       }
     },
-  });
+  }, modelName());
 
   function arrived(frame) {
     // The rest of the page at most once per display frame: only the newest frame shows.

@@ -4,15 +4,33 @@ import { paintMap } from "./activations.js";
 import { trueValue } from "./frame.js";
 
 const f4 = (v) => v.toFixed(4);
+
+// The input pixels [top, left, bottom, right] unit (row, col) reads: its field's path
+// (model/fields.py), walked back layer by layer, clipping at each input's edges.
+export function fieldBox(field, row, col) {
+  const walk = (index, path) => {
+    let low = index, high = index;
+    for (const [window, stride, before, size] of [...path].reverse()) {
+      low = Math.max(low * stride - before, 0);
+      high = Math.min(high * stride - before + window - 1, size - 1);
+    }
+    return [low, high];
+  };
+  const [top, bottom] = walk(row, field.path[0]);
+  const [left, right] = walk(col, field.path[1]);
+  return [top, left, bottom, right];
+}
 const signed = (v) => (v < 0 ? `(${f4(v)})` : f4(v));
 
 export class Inspector {
-  // `fields`: layer → [jump, size] of its receptive field; `kernels`: conv filters (views.py);
+  // `fields`: frame layer name → its receptive field (model/fields.py); `units`: a UnitMath
+  // (units.js) over the network's layer table; `inputShape`: the model's [h, w, c];
   // `topPatches()`: a promise of the top patches, fetched the first time it is asked.
-  constructor(dialog, { fields, kernels, topPatches }) {
+  constructor(dialog, { fields, units, inputShape, topPatches }) {
     this.dialog = dialog;
     this.fields = fields;
-    this.kernels = kernels;
+    this.units = units;
+    this.inputShape = inputShape;
     this.topPatches = topPatches;
     this.top = dialog.querySelector(".inspector-top");
     this.canvas = dialog.querySelector(".inspector-map");
@@ -56,9 +74,10 @@ export class Inspector {
     this.canvas.focus();
   }
 
-  // What this filter looks for: the MNIST test patches that excite its channel most.
+  // What this filter looks for: the MNIST test patches that excite its channel most (for
+  // a conv layer's maps, and the maps made channel for channel from them).
   async showTopPatches(name, map) {
-    const conv = { conv1: "conv1", relu1: "conv1", pool1: "conv1", conv2: "conv2", relu2: "conv2", pool2: "conv2" }[name];
+    const conv = this.units.convOf(name);
     this.top.hidden = true;
     if (!conv) return;
     let patches;
@@ -68,16 +87,18 @@ export class Inspector {
       return; // the inspector works without them; the next map asks again
     }
     if (!this.target || this.target.name !== name || this.target.map !== map) return; // moved on meanwhile
-    const data = patches[conv];
+    const data = patches[conv.name];
     this.top.hidden = !data;
     if (!data) return;
     const row = this.top.querySelector(".top-patches");
     row.replaceChildren();
+    const width = data.size, height = data.rows || data.size;
     for (const patch of data.patches[map]) {
       const canvas = document.createElement("canvas");
-      canvas.width = canvas.height = data.size;
+      canvas.width = width;
+      canvas.height = height;
       const ctx = canvas.getContext("2d");
-      const image = ctx.createImageData(data.size, data.size);
+      const image = ctx.createImageData(width, height);
       patch.forEach((v, i) => {
         const g = Math.round(255 * v);
         image.data.set([g, g, g, 255], 4 * i);
@@ -86,7 +107,7 @@ export class Inspector {
       row.append(canvas);
     }
     this.top.querySelector("figcaption").textContent =
-      `What ${conv} filter ${map} responds to most: the ${data.patches[map].length} MNIST test patches (its ${data.size}×${data.size} receptive field) that excite it most`;
+      `What ${conv.name} filter ${map} responds to most: the ${data.patches[map].length} MNIST test patches (its ${height}×${width} receptive field) that excite it most`;
   }
 
   refresh(frame) {
@@ -128,82 +149,27 @@ export class Inspector {
 
   show(row, col) {
     const layer = this.layer, m = this.target.map;
-    const q = layer.values[m * layer.width * layer.height + row * layer.width + col];
-    let value = trueValue(layer, m, q);
     if (layer.height === 1) {
-      this.readout.textContent = `unit ${col}: ${f4(value)}`;
+      this.readout.textContent = `unit ${col}: ${f4(this.units.shown(this.frame, layer.name, m, row, col))}`;
       this.math.textContent = "";
       this.drawInput(null);
       return;
     }
-    const [jump, size] = this.fields[layer.name];
-    const region = [row * jump, col * jump, Math.min(row * jump + size - 1, 27), Math.min(col * jump + size - 1, 27)];
+    const { value, text } = this.units.explain(this.frame, layer.name, m, row, col);
+    const field = this.fields[layer.name];
+    const region = field ? fieldBox(field, row, col) : null;
     this.drawInput(region);
-    let math = "";
-    if (layer.name === "conv1" || layer.name === "relu1") {
-      const [sum, text] = this.conv1Sum(m, row, col);
-      value = layer.name === "conv1" ? sum : Math.max(0, sum); // exact, from the input itself
-      math = text + (layer.name === "relu1" ? `\nReLU: max(0, ${f4(sum)}) = ${f4(value)}` : "");
-    } else if (layer.name.startsWith("pool")) {
-      math = this.poolWindow(layer.name === "pool1" ? "relu1" : "relu2", m, row, col);
-    } else {
-      math = this.conv2Contributions(m, row, col);
-    }
-    this.readout.textContent = `row ${row}, column ${col}: ${f4(value)} · sees input rows ${region[0]}–${region[2]}, columns ${region[1]}–${region[3]}`;
-    this.math.textContent = math;
+    const sees = region ? ` · sees input rows ${region[0]}–${region[2]}, columns ${region[1]}–${region[3]}` : "";
+    this.readout.textContent = `row ${row}, column ${col}: ${f4(value)}${sees}`;
+    this.math.textContent = text;
   }
 
-  // conv1: the 2×2 input patch times the filter, plus the bias (zero padding past the edge).
-  conv1Sum(m, row, col) {
-    const { values, bias } = this.kernels.conv1;
-    let sum = bias[m];
-    const terms = [];
-    for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
-      const r = row + dy, c = col + dx;
-      const x = r < 28 && c < 28 ? this.frame.image[r * 28 + c] : 0;
-      const w = values[m][dy * 2 + dx];
-      sum += x * w;
-      terms.push(`${x.toFixed(3)} × ${signed(w)}`);
-    }
-    return [sum, `input patch × filter ${m} + bias:\n${terms.join(" + ")} + ${signed(bias[m])} = ${f4(sum)}`];
-  }
-
-  poolWindow(source, m, row, col) {
-    const layer = this.frame.layers.find((l) => l.name === source);
-    const cells = [];
-    for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
-      const r = 2 * row + dy, c = 2 * col + dx;
-      cells.push({ where: `${r},${c}`, v: trueValue(layer, m, layer.values[m * layer.width * layer.height + r * layer.width + c]) });
-    }
-    const best = cells.reduce((a, b) => (b.v > a.v ? b : a));
-    return `the 2×2 window of ${source} map ${m} (≈ 8-bit values): ${cells.map((c) => `[${c.where}] ${f4(c.v)}`).join(", ")}\nlargest wins: [${best.where}] ${f4(best.v)}`;
-  }
-
-  // conv2: which pool1 maps push this unit up or down most (weights × the 2×2 patch of each).
-  conv2Contributions(m, row, col) {
-    const pool1 = this.frame.layers.find((l) => l.name === "pool1");
-    const { values, bias, width } = this.kernels.conv2;
-    const parts = [];
-    for (let ch = 0; ch < pool1.maps; ch++) {
-      let sum = 0;
-      for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
-        const r = row + dy, c = col + dx;
-        if (r >= pool1.height || c >= pool1.width) continue;
-        const x = trueValue(pool1, ch, pool1.values[ch * pool1.width * pool1.height + r * pool1.width + c]);
-        const w = values[m][(2 * Math.floor(ch / 6) + dy) * width + 2 * (ch % 6) + dx];
-        sum += x * w;
-      }
-      parts.push({ ch, sum });
-    }
-    parts.sort((a, b) => Math.abs(b.sum) - Math.abs(a.sum));
-    const top = parts.slice(0, 3).map((p) => `pool1 map ${p.ch} ${p.sum >= 0 ? "+" : ""}${f4(p.sum)}`);
-    return `biggest contributions (2×2 patch of each of 24 pool1 maps × filter ${m}): ${top.join(", ")}; bias ${signed(bias[m])}`;
-  }
-
+  // The frame's 28x28 picture of the input, with the unit's field (in the model's input
+  // pixels, scaled to the picture) outlined.
   drawInput(region) {
     const ctx = this.input.getContext("2d");
     const size = this.input.width, cell = size / 28;
-    ctx.fillStyle = "#000";
+    ctx.fillStyle = "#000"; // the network's own colours: white ink on black
     ctx.fillRect(0, 0, size, size);
     if (!this.frame) return;
     for (let i = 0; i < 784; i++) {
@@ -213,9 +179,11 @@ export class Inspector {
       ctx.fillRect((i % 28) * cell, Math.floor(i / 28) * cell, cell, cell);
     }
     if (!region) return;
+    const [height, width] = this.inputShape;
     const [top, left, bottom, right] = region;
-    ctx.strokeStyle = "#ffd23f";
+    const y = size / height, x = size / width;
+    ctx.strokeStyle = getComputedStyle(this.input).getPropertyValue("--accent").trim() || "#ffd23f";
     ctx.lineWidth = 2;
-    ctx.strokeRect(left * cell + 1, top * cell + 1, (right - left + 1) * cell - 2, (bottom - top + 1) * cell - 2);
+    ctx.strokeRect(left * x + 1, top * y + 1, (right - left + 1) * x - 2, (bottom - top + 1) * y - 2);
   }
 }

@@ -1,7 +1,10 @@
-// Where the network looks: the saliency map for the predicted digit, overlaid on the 28×28
-// input. Computed by the server with TensorFlow on request (pen-up), never per frame.
+// Where the network looks: the saliency map for the predicted digit, overlaid on the input
+// (at the model's own input size). Computed by the server in NumPy on request (pen-up),
+// never per frame.
 export class SaliencyView {
-  constructor(canvas, button) {
+  // `model`: the model's name on the server ("": its default).
+  constructor(canvas, button, model = "") {
+    this.url = model ? `/api/saliency?model=${encodeURIComponent(model)}` : "/api/saliency";
     this.canvas = canvas;
     this.button = button;
     this.on = false;
@@ -25,7 +28,7 @@ export class SaliencyView {
     const options = input.picture
       ? { method: "POST", body: pictureForm(input.picture) }
       : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ strokes: input.strokes }) };
-    fetch("/api/saliency", options)
+    fetch(this.url, options)
       .then((r) => (r.ok ? r.json() : null))
       .then((answer) => {
         if (asked !== this.asked) return;
@@ -36,8 +39,10 @@ export class SaliencyView {
   }
 
   paint({ saliency, digit }) {
+    this.canvas.height = saliency.length;
+    this.canvas.width = saliency[0].length;
     const ctx = this.canvas.getContext("2d");
-    const image = ctx.createImageData(28, 28);
+    const image = ctx.createImageData(this.canvas.width, this.canvas.height);
     saliency.flat().forEach((s, i) => image.data.set([255, 120, 0, Math.round(230 * s)], 4 * i));
     ctx.putImageData(image, 0, 0);
     this.canvas.dataset.digit = digit;
@@ -45,7 +50,7 @@ export class SaliencyView {
   }
 
   clear() {
-    this.canvas.getContext("2d").clearRect(0, 0, 28, 28);
+    this.canvas.getContext("2d").clearRect(0, 0, this.canvas.width, this.canvas.height);
     delete this.canvas.dataset.digit;
   }
 }

@@ -1,0 +1,110 @@
+// Two models side by side, live, on one drawing: the same strokes go to both (each side
+// its own link to the server, saying its model), each side shows its own prediction and
+// maps. A learner sees what another architecture or other training data changes.
+import { DrawingPad } from "./canvas.js";
+import { paintLegend } from "./colormap.js";
+import { LayerView } from "./activations.js";
+import { PredictionView } from "./prediction.js";
+import { loadNetwork, ModelConnection } from "./network.js";
+
+const $ = (selector) => document.querySelector(selector);
+const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
+
+class Side {
+  constructor(root, data, onStatus, onError) {
+    this.data = data;
+    this.prediction = new PredictionView(root.querySelector(".prediction"), root.querySelector(".bars"), root.querySelector(".input-view"));
+    this.layers = new LayerView(root.querySelector(".side-layers"), () => {}, data.notes, data.kernels);
+    this.layers.clear();
+    this.current = this.shown = 0;
+    this.incoming = null;
+    this.connection = new ModelConnection({
+      onStatus,
+      onError: (e) => {
+        onError(e);
+        if (e.seq === this.current) this.settle(this.current);
+      },
+      // This side's paint worker (LayerView's) decodes and paints with this side's filters.
+      onFrame: (bytes, seq) => {
+        if (isNewer(seq, this.shown)) this.layers.show(bytes, (frame) => this.arrived(frame));
+      },
+    }, root.dataset.model);
+  }
+
+  arrived(frame) {
+    if (!this.incoming) requestAnimationFrame(() => this.paint());
+    this.incoming = frame;
+  }
+
+  draw(pad, kind) {
+    if (pad.isEmpty) {
+      this.current = this.shown = this.connection.skip();
+      this.prediction.empty();
+      this.layers.clear();
+      this.settle(this.current);
+      return;
+    }
+    this.current = this.connection.draw(pad.strokes, pad.canvas.width, pad.canvas.height, kind !== "draw");
+    this.prediction.setBusy(true);
+  }
+
+  paint() {
+    const frame = this.incoming;
+    this.incoming = null;
+    if (!isNewer(frame.seq, this.shown)) return;
+    if (frame.digit === null) {
+      this.prediction.empty();
+      this.layers.clear();
+    } else {
+      this.prediction.show(frame);
+      this.layers.render(frame);
+    }
+    this.settle(frame.seq);
+    if (this.shown === this.current) this.layers.describe();
+  }
+
+  settle(seq) {
+    this.shown = seq;
+    this.prediction.setBusy(this.shown !== this.current);
+  }
+}
+
+async function start() {
+  const roots = [$("#side-a"), $("#side-b")];
+  let data;
+  try {
+    data = await Promise.all(["a", "b"].map((key) => loadNetwork($(`#network-data-${key}`).href)));
+  } catch (error) {
+    $("#message").textContent = `Could not load the networks' data (${error.message}): reload the page.`;
+    throw error;
+  }
+  const states = ["connecting…", "connecting…"];
+  const status = (i) => (state) => {
+    states[i] = state;
+    const both = states.every((s) => s === "connected") ? "connected" : states.find((s) => s !== "connected");
+    $("#status").textContent = $("#status").dataset.state = both;
+  };
+  const error = ({ error }) => ($("#message").textContent = error);
+  const sides = roots.map((root, i) => new Side(root, data[i], status(i), error));
+  const pad = new DrawingPad($("#canvas"), (kind) => {
+    $("#message").textContent = "";
+    for (const side of sides) side.draw(pad, kind);
+  });
+  $("#clear").addEventListener("click", () => pad.clear());
+  $("#undo").addEventListener("click", () => pad.undo());
+  document.addEventListener("keydown", (e) => {
+    if (e.target.closest("input, select, textarea")) return;
+    const key = e.key.toLowerCase();
+    if ((e.ctrlKey || e.metaKey) && key === "z") {
+      e.preventDefault();
+      pad.undo();
+    } else if (!e.ctrlKey && !e.metaKey && !e.altKey && (key === "c" || key === "delete")) {
+      pad.clear();
+    } else if (!e.ctrlKey && !e.metaKey && !e.altKey && key === "u") {
+      pad.undo();
+    }
+  });
+  paintLegend($("#legend"));
+}
+
+await start();

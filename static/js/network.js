@@ -1,0 +1,48 @@
+// A model's data for a page (network.json, built from its description: webapp/network_data.py)
+// and the link that asks the server for that model's frames.
+import { Connection } from "./connection.js";
+import { UnitMath } from "./units.js";
+
+export async function fetchJSON(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  return response.json();
+}
+
+// The network's layer table, filters and fields. Filter values come as the shortest
+// decimals of their float32 values: Math.fround gives back exactly the numbers the server
+// computes with.
+export async function loadNetwork(url) {
+  const network = await fetchJSON(url);
+  const { architecture, kernels } = network;
+  for (const kernel of Object.values(kernels)) {
+    kernel.values = kernel.values.map((row) => row.map(Math.fround));
+    kernel.bias = kernel.bias.map(Math.fround);
+  }
+  for (const layer of architecture.filter((l) => l.kind === "batchnorm")) {
+    layer.scale = layer.scale.map(Math.fround);
+    layer.shift = layer.shift.map(Math.fround);
+  }
+  const notes = {}; // explanations of flatten and dropout go with the next layer that has maps
+  for (const layer of architecture) (notes[layer.shown_at] ||= []).push(`${layer.name}: ${layer.explanation}`);
+  return {
+    network,
+    notes,
+    kernels,
+    units: new UnitMath(network),
+    inputShape: network.input.shape,
+    fields: Object.fromEntries(architecture.filter((l) => l.field && l.frame_name).map((l) => [l.frame_name, l.field])),
+  };
+}
+
+// A Connection whose every drawing and picture says which model is to read it.
+export class ModelConnection extends Connection {
+  constructor(options, model) {
+    super(options);
+    this.model = model;
+  }
+
+  send({ event, payload }) {
+    super.send({ event, payload: this.model ? { ...payload, model: this.model } : payload });
+  }
+}
