@@ -12,7 +12,9 @@ import pytest
 from model.preprocess import strokes_to_input
 from tests.classroom import connect, drain, join, start_class, submission, wait_for_events
 from tests.drawings import ONE, SEVEN, fit_to_canvas
-from webapp import create_app, frames, socketio
+from model.description import describe_file
+from model.forward import Forward
+from webapp import create_app, frames, models, socketio
 from webapp.classroom import store
 
 
@@ -118,7 +120,9 @@ def test_names_made_only_of_invisible_letters_are_refused(app, klass):
 def test_an_old_database_gets_name_keys_and_keeps_its_look_alikes(tmp_path):
     path = tmp_path / "old.sqlite3"
     old = sqlite3.connect(path)
-    old.executescript(store.SCHEMA.replace("    name_key TEXT,  -- name_key(name): how the name reads; unique in a class (index below)\n", ""))
+    schema = store.SCHEMA.replace("    name_key TEXT,  -- name_key(name): how the name reads; unique in a class (index below)\n", "")
+    old.executescript(schema.replace(",\n    model TEXT  -- the name of the model that read it (webapp/models.py); NULL: before models had names", ""))
+    assert "model" not in [r[1] for r in old.execute("PRAGMA table_info(submissions)")]
     assert "name_key" not in [r[1] for r in old.execute("PRAGMA table_info(students)")]
     old.execute("INSERT INTO classes (id, code, teacher_hash, created) VALUES (1, 'ABCDEF', 'x', 0)")
     for number, name in enumerate(["Zoë", "ZOË", "Ana"]):  # Zoë twice: accepted before keys
@@ -130,6 +134,7 @@ def test_an_old_database_gets_name_keys_and_keeps_its_look_alikes(tmp_path):
     assert keys == [("Zoë", "zoë"), ("ZOË", "zoë#2"), ("Ana", "ana")]
     assert app.test_client().post("/join", data={"code": "ABCDEF", "name": "zoe\u0308"}).status_code == 409
     join(app.test_client(), "ABCDEF", "Bo")
+    assert "model" in [r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(submissions)")]
     create_app({"TESTING": True, "CLASSROOM_DB": str(path)})  # opening it again changes nothing
     assert sqlite3.connect(path).execute("SELECT name_key FROM students ORDER BY id").fetchall() == [
         ("zoë",), ("zoë#2",), ("ana",), ("bo",)
@@ -390,6 +395,29 @@ def test_export_gives_the_drawings_as_a_dataset_and_the_strokes(app, teacher_htt
     records = json.loads(strokes.data)["submissions"]
     assert [(r["name"], r["intended"], r["strokes"]) for r in records] == [("Ana", 7, SEVEN), ("Bo", 4, ONE)]
     assert [r["id"] for r in records] == list(data["ids"])
+    assert [r["model"] for r in records] == ["tutorial", "tutorial"]  # the model that read each drawing
+
+
+def test_the_class_records_which_model_read_each_drawing(tmp_path):
+    """A server whose default model is another: the class is read by it, each drawing says
+    so (gallery, export), and the spotlight shows that model's own layers."""
+    deep = models.SHIPPED["deep3x3"]
+    app = create_app({"TESTING": True, "CLASSROOM_DB": str(tmp_path / "c.sqlite3"), "MODELS": [deep, models.SHIPPED["tutorial"]]})
+    teacher_http = app.test_client()
+    code = start_class(teacher_http)
+    teacher, _ = connect(app, teacher_http, code, "teacher")
+    _, client, _ = student(app, code, "Ana")
+    client.emit("submit", submission(7, SEVEN))
+    (mine,) = wait_for_events(client, "submitted")
+    network = Forward(describe_file(deep))
+    expected = network.run(strokes_to_input(SEVEN)[None])
+    assert mine["model"] == "deep3x3" and mine["predicted"] == int(expected[network.description.shown_names[-1]][0].argmax())
+    teacher.emit("spotlight", {"id": mine["id"]})
+    (shown,) = wait_for_events(teacher, "spotlight")
+    frame = frames.decode(shown["frame"], network)
+    assert shown["submission"]["model"] == "deep3x3"
+    assert list(frame["layers"]) == list(network.description.shown_names)
+    assert [r["model"] for r in json.loads(teacher_http.get(f"/class/{code}/export.json").data)["submissions"]] == ["deep3x3"]
 
 
 def test_deleting_a_class_removes_everything_stored_for_it(app, teacher_http, klass):

@@ -4,19 +4,18 @@ after that every event acts on that class only, and only a teacher may act for t
 from flask import request
 from flask_socketio import close_room, join_room, leave_room
 
-from model.network import SHOWN_LAYERS
 from model.preprocess import EmptyDrawing, PreprocessError, strokes_to_input
 
 from .. import frames
 from ..events import BadMessage, Gate, parse_canvas_size
-from ..inference import get_service
+from ..models import UnknownModel, get_models
 from . import Classroom, JoinRefused
 from .live import Member, class_room, teacher_room
 
 
 def register(socketio, app, classroom: Classroom, gate: Gate):
     store, roster = classroom.store, classroom.roster
-    service = get_service(app.config["MODEL_PATH"])
+    models = get_models(app)
 
     def member(role=None) -> Member:
         """The sender's membership, re-read from the store (the class may have been closed)."""
@@ -85,15 +84,16 @@ def register(socketio, app, classroom: Classroom, gate: Gate):
         if store.count_submissions(me.student) >= limit:
             raise BadMessage(f"you have sent {limit} drawings, the most one student can send to a class")
         parse_canvas_size(message)
+        model = models.get()  # a class is read by the server's default model
         try:
-            image = strokes_to_input(message.get("strokes"))
+            picture = strokes_to_input(message.get("strokes"))  # the gallery's 28x28 thumbnail and the export
+            result = read(model, picture, message["strokes"])
         except EmptyDrawing:
             raise BadMessage("draw a digit before sending it") from None
         except PreprocessError as error:
             raise BadMessage(str(error)) from None
-        result = service.run(image)
         drawing = {"strokes": tidy_strokes(message["strokes"]), "width": message["width"], "height": message["height"]}
-        submission = store.add_submission(me.student, drawing, image, intended, result.probabilities)
+        submission = store.add_submission(me.student, drawing, picture, intended, result.probabilities, model.name)
         socketio.emit("submitted", submission, to=request.sid)
         socketio.emit("submission", {"submission": submission, "stats": store.stats(me.klass)}, to=teacher_room(me.klass.id))
 
@@ -102,15 +102,24 @@ def register(socketio, app, classroom: Classroom, gate: Gate):
         gate.check(message, ("id",))
         me = member("teacher")
         submission_id = message.get("id")
-        image = store.submission_image(me.klass.id, submission_id) if valid_id(submission_id) else None
-        if image is None:
+        found = store.submission_drawing(me.klass.id, submission_id) if valid_id(submission_id) else None
+        if found is None:
             raise BadMessage("there is no such drawing in this class")
-        frame = frames.encode(0, service.run(image), SHOWN_LAYERS)
+        frame = frames.encode(0, spotlight_result(*found))
         # To every teacher page: the projector shows what the teacher picked on a laptop.
         socketio.emit(
             "spotlight", {"submission": store.submission(me.klass.id, submission_id), "frame": frame},
             to=teacher_room(me.klass.id),
         )
+
+    def spotlight_result(picture, strokes, model_name):
+        """The drawing through the model that read it (the default, if that one is gone):
+        from its stored picture when the model reads 28x28 grey, else from its strokes."""
+        try:
+            model = models.get(model_name)
+        except UnknownModel:
+            model = models.get()
+        return read(model, picture, strokes)
 
     @socketio.on("follow")
     def on_follow(message):
@@ -138,6 +147,14 @@ def register(socketio, app, classroom: Classroom, gate: Gate):
         roster.forget_class(me.klass.id)
         close_room(class_room(me.klass.id))
         close_room(teacher_room(me.klass.id))
+
+
+def read(model, picture, strokes):
+    """`model`'s reading of a drawing: from its 28x28 MNIST-style picture when that is the
+    model's input, else prepared from the strokes at the model's own input size."""
+    if tuple(model.description.input_shape) == (28, 28, 1):
+        return model.service.run(picture)
+    return model.service.from_strokes(strokes)
 
 
 def packed(submissions) -> dict:

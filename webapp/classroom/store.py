@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     intended INTEGER NOT NULL,
     predicted INTEGER NOT NULL,
     probabilities TEXT NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    model TEXT  -- the name of the model that read it (webapp/models.py); NULL: before models had names
 );
 CREATE INDEX IF NOT EXISTS submissions_by_class ON submissions(class_id, id);
 CREATE INDEX IF NOT EXISTS submissions_by_student ON submissions(student_id);
@@ -83,7 +84,8 @@ POSTGRES_SCHEMA = [
         intended INTEGER NOT NULL,
         predicted INTEGER NOT NULL,
         probabilities TEXT NOT NULL,
-        created DOUBLE PRECISION NOT NULL
+        created DOUBLE PRECISION NOT NULL,
+        model TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS submissions_by_class ON submissions(class_id, id)",
     "CREATE INDEX IF NOT EXISTS submissions_by_student ON submissions(student_id)",
@@ -135,6 +137,8 @@ class Store:
             with self.db.engine.connect() as connection:  # several statements: the driver's own script
                 connection.connection.driver_connection.executescript(SCHEMA)
         self._add_name_keys()
+        if "model" not in self.db.columns("submissions"):  # a database from before models had names
+            self.db.script(["ALTER TABLE submissions ADD COLUMN model TEXT"])
 
     def _add_name_keys(self):
         """A database from before name keys gets the column, each student's key, and the
@@ -222,17 +226,18 @@ class Store:
         return self.db.query("SELECT COUNT(*) AS n FROM students WHERE class_id = :id", id=klass.id)[0]["n"]
 
     # Submissions
-    def add_submission(self, student: Student, drawing, image: np.ndarray, intended: int, probabilities) -> dict:
-        """Store a drawing (`{"strokes", "width", "height"}`) with what the network made of it."""
+    def add_submission(self, student: Student, drawing, image: np.ndarray, intended: int, probabilities, model=None) -> dict:
+        """Store a drawing (`{"strokes", "width", "height"}`) with what the network named
+        `model` made of it; `image`: the drawing as a 28x28 MNIST-style picture."""
         probabilities = [round(float(p), 6) for p in probabilities]
         (row,) = self.db.write(
             "INSERT INTO submissions (class_id, student_id, strokes, width, height, image, intended, predicted,"
-            " probabilities, created) VALUES (:class_id, :student_id, :strokes, :width, :height, :image, :intended,"
-            " :predicted, :probabilities, :now) RETURNING id",
+            " probabilities, created, model) VALUES (:class_id, :student_id, :strokes, :width, :height, :image, :intended,"
+            " :predicted, :probabilities, :now, :model) RETURNING id",
             class_id=student.class_id, student_id=student.id, strokes=json.dumps(drawing["strokes"], separators=(",", ":")),
             width=drawing["width"], height=drawing["height"], image=np.asarray(image, "<f4").tobytes(),
             intended=intended, predicted=int(np.argmax(probabilities)), probabilities=json.dumps(probabilities),
-            now=time.time(),
+            now=time.time(), model=model,
         )
         return self.submission(student.class_id, row["id"])
 
@@ -240,7 +245,7 @@ class Store:
         return self.db.query("SELECT COUNT(*) AS n FROM submissions WHERE student_id = :id", id=student.id)[0]["n"]
 
     _SUMMARIES = (
-        "SELECT s.id, s.student_id, t.name, s.image, s.intended, s.predicted, s.probabilities, s.created"
+        "SELECT s.id, s.student_id, t.name, s.image, s.intended, s.predicted, s.probabilities, s.created, s.model"
         " FROM submissions s JOIN students t ON t.id = s.student_id WHERE s.class_id = :class_id"
     )
     # With the strokes: only the export needs them, and they are most of a row's bytes.
@@ -251,12 +256,13 @@ class Store:
         rows = self.db.query(self._SUMMARIES + " AND s.id = :id", class_id=class_id, id=submission_id)
         return summary(rows[0]) if rows else None
 
-    def submission_image(self, class_id, submission_id):
-        """The 28x28 input of one submission of `class_id`, or None."""
+    def submission_drawing(self, class_id, submission_id):
+        """(28x28 picture, strokes, model name) of one submission of `class_id`, or None."""
         rows = self.db.query(
-            "SELECT image FROM submissions WHERE class_id = :class_id AND id = :id", class_id=class_id, id=submission_id
+            "SELECT image, strokes, model FROM submissions WHERE class_id = :class_id AND id = :id",
+            class_id=class_id, id=submission_id,
         )
-        return image_of(rows[0]) if rows else None
+        return (image_of(rows[0]), json.loads(rows[0]["strokes"]), rows[0]["model"]) if rows else None
 
     def submissions(self, klass: Class, student: Student = None) -> list:
         if student is None:
@@ -289,7 +295,7 @@ class Store:
             {
                 "id": row["id"], "student": row["student_id"], "name": row["name"], "intended": row["intended"],
                 "predicted": row["predicted"], "probabilities": json.loads(row["probabilities"]),
-                "created": row["created"], "width": row["width"], "height": row["height"],
+                "created": row["created"], "model": row["model"], "width": row["width"], "height": row["height"],
                 "strokes": json.loads(row["strokes"]),
             }
             for row in rows
@@ -312,6 +318,7 @@ def summary(row) -> dict:
         "correct": row["intended"] == row["predicted"],
         "confidence": round(max(json.loads(row["probabilities"])), 4),
         "created": row["created"],
+        "model": row["model"],
         "thumbnail": np.clip(np.rint(image_of(row) * 255), 0, 255).astype(np.uint8).tobytes(),
     }
 
