@@ -5,9 +5,8 @@ model/forward.py."""
 from pathlib import Path
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "mnist_cnn.keras"
-# The tutorial's network's shown layers, for its own tests and the classroom's frames (which
-# encodes with them until it asks the app which model read a drawing); nothing else
-# names them: other code reads a model's layers from its description.
+# The tutorial's network's shown layers, for its own tests; nothing else names them: other
+# code reads a model's layers from its description.
 SHOWN_LAYERS = ("conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "dense1", "dense2", "output")
 
 
