@@ -1,5 +1,7 @@
 """Driving Debian's Chromium with Playwright: launch flags for a machine with no internet,
 and drawing on the page's canvas with real mouse events."""
+import contextlib
+
 from playwright.sync_api import sync_playwright
 
 CHROMIUM_ARGS = [
@@ -15,6 +17,25 @@ def launch():
     """(playwright, browser): Debian's /usr/bin/chromium, never a downloaded one."""
     playwright = sync_playwright().start()
     return playwright, playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def watched_page(browser, url, width=1400, height=900):
+    """A page at `url`, connected; on leaving, no page error and no failed request (those a
+    closing context aborts, such as a worker's module still loading, are not the page's)."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    errors, closing = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: closing or errors.append(f"failed: {r.url}"))
+    page.goto(url)
+    page.wait_for_selector("#status[data-state=connected]")
+    try:
+        yield page
+    finally:
+        closing.append(True)
+        context.close()
+    assert errors == []
 
 
 def draw(page, strokes, size, every=1):

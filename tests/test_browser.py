@@ -1,22 +1,14 @@
 """The page in a real Chromium (Debian's), driven with real mouse events."""
 import pytest
 
-from tests.browser import click_map, draw, focus_map, map_point, painted_maps, settled_digit
+from tests.browser import click_map, draw, focus_map, map_point, painted_maps, settled_digit, watched_page
 from tests.drawings import fit_to_canvas, photo_of
 
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("requestfailed", lambda r: errors.append(f"failed: {r.url}"))
-    page.goto(live_server)
-    page.wait_for_selector("#status[data-state=connected]")
-    yield page
-    context.close()
-    assert errors == []
+    with watched_page(browser, live_server) as page:
+        yield page
 
 
 def open_map(page, layer, n):

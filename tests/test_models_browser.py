@@ -9,7 +9,7 @@ import pytest
 from model.description import describe_file
 from model.forward import Forward
 from model.preprocess import strokes_to_input
-from tests.browser import click_map, draw, settled_digit
+from tests.browser import click_map, draw, settled_digit, watched_page
 from webapp.models import SHIPPED
 
 LINE = [[[280, 60], [280, 500]]]  # position and size do not change its 28x28 input
@@ -17,16 +17,8 @@ LINE = [[[280, 60], [280, 500]]]  # position and size do not change its 28x28 in
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("requestfailed", lambda r: errors.append(f"failed: {r.url}"))
-    page.goto(live_server)
-    page.wait_for_selector("#status[data-state=connected]")
-    yield page
-    context.close()
-    assert errors == []
+    with watched_page(browser, live_server) as page:
+        yield page
 
 
 def test_each_shipped_model_opens_from_the_picker_with_its_own_layers(page):
