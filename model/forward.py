@@ -39,10 +39,16 @@ class Forward:
 
     @property
     def weights(self) -> dict:
-        """Each conv and dense layer's (kernel, bias), float32 in Keras' layout: what
-        `webapp.frames.decode` needs to work out the layers a frame leaves to the page."""
-        return {layer.name: (layer.weights["kernel"], layer.weights["bias"])
-                for layer in self.description.layers if layer.kind in ("conv", "dense")}
+        """Each conv and dense layer's (kernel, bias), float32 in Keras' layout, and each
+        batchnorm layer's (scale, shift) (`batchnorm_affine`): what `webapp.frames.decode`
+        needs to work out the layers a frame leaves to the page."""
+        out = {}
+        for layer in self.description.layers:
+            if layer.kind in ("conv", "dense"):
+                out[layer.name] = (layer.weights["kernel"], layer.weights["bias"])
+            elif layer.kind == "batchnorm":
+                out[layer.name] = batchnorm_affine(layer)
+        return out
 
     # -----------------------------------------------------------------------------------
     def run(self, images: np.ndarray) -> dict:
@@ -90,12 +96,9 @@ class Forward:
         if kind in ("maxpool", "avgpool"):
             return _pool_step(name, source, layer, self.description.shape_of(source))
         if kind == "batchnorm":
-            wts = layer.weights
-            scale = wts["gamma"] / np.sqrt(wts["moving_variance"] + np.float32(p["epsilon"]))
-            shift = wts["beta"] - wts["moving_mean"] * scale
+            scale, shift = batchnorm_affine(layer)
             if layer.spatial:
                 scale, shift = scale[:, None, None], shift[:, None, None]
-            scale, shift = scale.astype(np.float32), shift.astype(np.float32)
 
             def batchnorm(values, views, out):
                 o = views[name]
@@ -191,6 +194,16 @@ class Forward:
                 return None
             name = layer.inputs[0]
         return None
+
+
+def batchnorm_affine(layer):
+    """Batch normalisation at inference, per channel: x × scale + shift, float32. The one
+    computation of these numbers: the forward pass uses them, the page gets them in
+    network.json and derives batchnorm maps with them (webapp/frames.py)."""
+    w, eps = layer.weights, np.float32(layer.params["epsilon"])
+    scale = (w["gamma"] / np.sqrt(w["moving_variance"] + eps)).astype(np.float32)
+    shift = (w["beta"] - w["moving_mean"] * scale).astype(np.float32)
+    return scale, shift
 
 
 def _apply(activation, x, out, axis):

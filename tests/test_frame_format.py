@@ -1,16 +1,20 @@
-"""Frame version 4 in a real Chromium: the layers the page works out itself (conv1 from the
-input, ReLU and pooling of an earlier layer) are the network's own, within the format's
+"""Frame version 5 in a real Chromium: the layers the page works out itself (conv1 from the
+input, ReLU and pooling of an earlier layer; for deep3x3 every conv and batchnorm too) are
+the network's own, within the format's
 tolerance (tests/test_frames.py says which and why), and are the bytes `frames.decode`
 works out in Python; and what the paint worker shows on each layer's canvas is those
 bytes, pixel for pixel, through the colour map."""
 import numpy as np
 import pytest
 
+from model.description import describe_file
+from model.forward import Forward
 from model.network import SHOWN_LAYERS
 from tests.browser import SHOWN_PIXELS, draw, settled_digit
 from tests.drawings import fit_to_canvas
-from tests.test_frames import HOW, tolerance
+from tests.test_frames import DEEP_HOW, HOW, tolerance
 from webapp import frames
+from webapp.models import SHIPPED
 
 # In the page: the app's own frame.js module (the same instance, so with the weights the app
 # gave it), decoding the bytes the page's socket received; every layer's true values.
@@ -32,14 +36,13 @@ DECODE_IN_PAGE = """async (bytes) => {
 }"""
 
 
-@pytest.fixture
-def page(browser, live_server):
+def open_page(browser, url):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     errors, received = [], []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("websocket", lambda ws: ws.on("framereceived", lambda data: isinstance(data, bytes) and received.append(data)))
-    page.goto(live_server)
+    page.goto(url)
     page.wait_for_selector("#status[data-state=connected]")
     page.received = received  # every binary WebSocket message: the frames
     yield page
@@ -47,7 +50,30 @@ def page(browser, live_server):
     assert errors == []
 
 
+@pytest.fixture
+def page(browser, live_server):
+    yield from open_page(browser, live_server)
+
+
+@pytest.fixture
+def deep_page(browser, live_server):
+    yield from open_page(browser, f"{live_server}/?model=deep3x3")
+
+
 def test_the_page_derives_every_layer_as_the_network_computes_it(page, network, pen_test_samples):
+    page_derives_as_network(page, network, SHOWN_LAYERS, HOW, pen_test_samples, 20_000)
+
+
+def test_the_page_derives_batchnorm_layers_as_the_network_computes_them(deep_page, pen_test_samples):
+    """deep3x3: conv → batchnorm → ReLU, twice a block; the page works every map out, with
+    the batchnorm scales and shifts network.json gives it, and sends no layer but the dense."""
+    deep3x3 = Forward(describe_file(SHIPPED["deep3x3"]))
+    page_derives_as_network(deep_page, deep3x3, deep3x3.description.shown_names, DEEP_HOW, pen_test_samples, 6_000)
+
+
+def page_derives_as_network(page, network, names, how, pen_test_samples, most_bytes):
+    """For three pen digits: the page's every layer is the network's float computation within
+    its tolerance, and decode's bytes (and min, max) exactly; each frame at most `most_bytes`."""
     samples = [next(s for s in pen_test_samples if s["label"] == digit) for digit in (0, 3, 7)]
     for sample in samples:
         page.keyboard.press("c")
@@ -56,14 +82,15 @@ def test_the_page_derives_every_layer_as_the_network_computes_it(page, network, 
         shown = settled_digit(page)
         data = page.received[-1]  # the answer to what is drawn: nothing was drawn after it
         assert data[:4] == frames.MAGIC and data[4] == frames.VERSION
-        assert len(data) <= 20_000
+        assert len(data) <= most_bytes
 
         ours = frames.decode(data, network)
+        assert {name: layer["how"] for name, layer in ours["layers"].items()} == how
         theirs = page.evaluate(DECODE_IN_PAGE, list(data))
         assert theirs["digit"] == ours["digit"] == shown
         outputs = network.run(ours["image"][None])  # the server's float computation of this input
-        truth = {name: outputs[name][0].reshape(ours["layers"][name]["shape"]) for name in SHOWN_LAYERS}
-        assert [layer["name"] for layer in theirs["layers"]] == list(SHOWN_LAYERS)
+        truth = {name: outputs[name][0].reshape(ours["layers"][name]["shape"]) for name in names}
+        assert [layer["name"] for layer in theirs["layers"]] == list(names)
         for layer in theirs["layers"]:
             name, shape = layer["name"], ours["layers"][layer["name"]]["shape"]
             assert (layer["height"], layer["width"], layer["maps"]) == shape
@@ -71,7 +98,7 @@ def test_the_page_derives_every_layer_as_the_network_computes_it(page, network, 
             values = np.moveaxis(np.asarray(layer["values"]).reshape(shape[2], shape[0], shape[1]), 0, -1)
             bound = tolerance(name, truth)
             error = np.abs(values - truth[name]).max(axis=(0, 1))
-            assert np.all(error <= bound), (name, HOW[name], (error / bound).max())
+            assert np.all(error <= bound), (name, how[name], (error / bound).max())
             # and the page's arithmetic is decode's, to the byte
             np.testing.assert_array_equal(np.asarray(layer["bytes"], np.uint8), ours["layers"][name]["bytes"].ravel(), name)
             np.testing.assert_array_equal(np.asarray(layer["min"], np.float32), ours["layers"][name]["min"], name)
@@ -103,6 +130,17 @@ MISMATCHED_PIXELS = """async (expected) => {
 
 
 def test_the_worker_paints_every_layer_as_the_server_computes_it(page, network, pen_test_samples):
+    worker_paints_as_server(page, network, SHOWN_LAYERS, pen_test_samples)
+
+
+def test_the_worker_paints_batchnorm_layers_as_the_server_computes_them(deep_page, pen_test_samples):
+    """The paint worker has deep3x3's batchnorm scales and shifts too (painter.js hands them
+    over with the filters): its canvases are decode's bytes."""
+    deep3x3 = Forward(describe_file(SHIPPED["deep3x3"]))
+    worker_paints_as_server(deep_page, deep3x3, deep3x3.description.shown_names, pen_test_samples)
+
+
+def worker_paints_as_server(page, network, names, pen_test_samples):
     sample = next(s for s in pen_test_samples if s["label"] == 5)
     draw(page, fit_to_canvas(sample["strokes"], 560), 560, every=2)
     settled_digit(page)
@@ -111,10 +149,10 @@ def test_the_worker_paints_every_layer_as_the_server_computes_it(page, network, 
     # whose min is its max shows as byte 0.
     expected = {name: np.where((layer["max"] > layer["min"])[:, None], layer["bytes"], 0).ravel().tolist()
                 for name, layer in ours["layers"].items()}
-    assert len(expected) == len(SHOWN_LAYERS)
+    assert len(expected) == len(names)
     # The canvas a placeholder shows follows the worker's paint within a frame or two.
     page.wait_for_function(f"async (expected) => Object.values(await ({MISMATCHED_PIXELS})(expected)).every(([wrong]) => wrong === 0)",
                            arg=expected, timeout=5_000, polling=100)
     counts = page.evaluate(MISMATCHED_PIXELS, expected)
-    assert {name: wrong for name, (wrong, _) in counts.items()} == {name: 0 for name in SHOWN_LAYERS}
+    assert {name: wrong for name, (wrong, _) in counts.items()} == {name: 0 for name in names}
     assert sum(compared for _, compared in counts.values()) == sum(len(b) for b in expected.values())

@@ -2,13 +2,22 @@ import numpy as np
 import pytest
 
 from bench.common import fit, prefix
+from model.description import describe_file
+from model.forward import Forward
 from model.network import DEFAULT_MODEL_PATH, SHOWN_LAYERS
 from model.preprocess import strokes_to_input
 from webapp import frames
+from webapp.models import SHIPPED
 from webapp.service import InferenceService, Result
 
 HOW = {"conv1": frames.CONV, "relu1": frames.RELU, "pool1": frames.MAXPOOL, "conv2": frames.CONV, "relu2": frames.RELU,
        "pool2": frames.MAXPOOL, "dense1": frames.SENT, "dense2": frames.SENT, "output": frames.SENT}
+# deep3x3 (conv → batchnorm → ReLU, twice per block): every map worked out on the page,
+# each batchnorm from the conv before it, which is worked out from the exact input.
+DEEP_HOW = {"conv1a": frames.CONV, "bn1a": frames.BATCHNORM, "relu1a": frames.RELU, "conv1b": frames.CONV,
+            "bn1b": frames.BATCHNORM, "relu1b": frames.RELU, "pool1": frames.MAXPOOL, "conv2a": frames.CONV,
+            "bn2a": frames.BATCHNORM, "relu2a": frames.RELU, "conv2b": frames.CONV, "bn2b": frames.BATCHNORM,
+            "relu2b": frames.RELU, "pool2": frames.MAXPOOL, "dense1": frames.SENT, "output": frames.SENT}
 # A derived layer computed from a sent (rounded) layer, and that layer: the tolerance below
 # depends on it. None today: every map is worked out from the exact input.
 SENT_ROOT = {}
@@ -173,3 +182,79 @@ def test_the_rules_read_from_the_model_file_derive_the_tutorials_layers():
 def test_empty_frame():
     frame = frames.decode(frames.encode_empty(9))
     assert frame["seq"] == 9 and frame["digit"] == -1 and frame["layers"] == {}
+
+
+# ---------------------------------------------------------------------------------------
+# A model with batch normalisation (deep3x3): batchnorm layers are derived, not sent.
+
+
+@pytest.fixture(scope="module")
+def deep3x3():
+    return Forward(describe_file(SHIPPED["deep3x3"]))
+
+
+@pytest.fixture(scope="module")
+def deep_frames(deep3x3, pen_test_samples):
+    service = InferenceService(deep3x3.description)
+    out = []
+    for image in pen_images(pen_test_samples):
+        result = service.run(image)
+        data = frames.encode(7, result)
+        out.append((result, data, frames.decode(data, deep3x3)))
+    return out
+
+
+def test_every_layer_of_a_batchnorm_model_is_the_networks_within_its_tolerance(deep_frames):
+    """conv → bn → relu → conv → bn → ... all worked out from the exact input: no error
+    grows along the chain, each map is within half a step of its own (plus float error)."""
+    for result, data, frame in deep_frames:
+        assert {name: layer["how"] for name, layer in frame["layers"].items()} == DEEP_HOW
+        truth = {name: result.layers[name].reshape(frame["layers"][name]["shape"]) for name in DEEP_HOW}
+        for name, layer in frame["layers"].items():
+            bound = tolerance(name, truth)
+            error = np.abs(layer["values"] - truth[name]).max(axis=(0, 1))
+            assert np.all(error <= bound), (name, (error / bound).max())
+            assert np.all(np.abs(layer["min"] - truth[name].min(axis=(0, 1))) <= bound), name
+            assert np.all(np.abs(layer["max"] - truth[name].max(axis=(0, 1))) <= bound), name
+            assert np.all(error <= layer["error_bound"] + 1e-5), name
+        # batch normalisation shifts maps below zero; the ReLU after it takes them away
+        assert frame["layers"]["bn1a"]["values"].min() < 0 and frame["layers"]["relu1a"]["values"].min() >= 0
+        # the bytes are the encoder's, but where a value lies within float error of a boundary
+        sent_everything = frames.decode(frames.encode(7, result, steps=()))
+        for name, how in DEEP_HOW.items():
+            if how != frames.SENT:
+                differ = np.abs(frame["layers"][name]["bytes"].astype(int) - sent_everything["layers"][name]["bytes"].astype(int))
+                assert differ.max() <= 1 and (differ > 0).mean() < 0.001, name
+
+
+def test_a_wrong_batchnorm_would_be_caught(deep_frames):
+    """bn1a shown as conv1a (no batch normalisation), or with map 0's scale for every map,
+    is outside the tolerance: the comparison above can fail."""
+    result, data, frame = deep_frames[0]
+    truth = {name: result.layers[name].reshape(frame["layers"][name]["shape"]) for name in DEEP_HOW}
+    assert np.any(np.abs(frame["layers"]["conv1a"]["values"] - truth["bn1a"]) > tolerance("bn1a", truth))
+    scale, shift = frames._by_frame_name(Forward(describe_file(SHIPPED["deep3x3"])))["bn1a"]
+    wrong = truth["conv1a"] * scale[0] + shift
+    assert np.any(np.abs(wrong - truth["bn1a"]) > tolerance("bn1a", truth))
+
+
+def test_a_batchnorm_model_frame_of_a_real_digit_is_small(deep_frames):
+    for result, data, frame in deep_frames:
+        # 35.7 KB when every layer after conv1a was sent (no batchnorm derivation)
+        assert len(data) <= 6_000, len(data)
+
+
+def test_a_batchnorm_of_a_sent_layer_is_sent(deep3x3, pen_test_samples):
+    """Without relu1a in the frame, conv1b is sent (rounded), so bn1b, its batchnorm, is sent
+    too: scale times a rounded value may be more than half a step of the source off, which
+    `error_bound` does not allow for. relu1b (1-Lipschitz) is still worked out from it."""
+    result = InferenceService(deep3x3.description).run(pen_images(pen_test_samples, 1)[0])
+    names = tuple(n for n in deep3x3.description.shown_names if n != "relu1a")
+    frame = frames.decode(frames.encode(1, result, names), deep3x3)
+    how = {name: layer["how"] for name, layer in frame["layers"].items()}
+    assert how["conv1a"] == frames.CONV and how["bn1a"] == frames.BATCHNORM
+    assert how["conv1b"] == how["bn1b"] == frames.SENT and how["relu1b"] == frames.RELU
+    truth = {name: result.layers[name].reshape(frame["layers"][name]["shape"]) for name in names}
+    for name, layer in frame["layers"].items():
+        error = np.abs(layer["values"] - truth[name]).max(axis=(0, 1))
+        assert np.all(error <= layer["error_bound"] + 1e-5), name

@@ -1,7 +1,7 @@
 """The binary frame: one Socket.IO message with the prediction and every layer's maps.
 
 Layout, little-endian, every block 4-byte aligned so a browser can view it in place:
-  header   "CNNF", u8 version (4), u8 layer count L, i8 digit (-1: nothing drawn), u8 0, u32 seq
+  header   "CNNF", u8 version (5), u8 layer count L, i8 digit (-1: nothing drawn), u8 0, u32 seq
   f32[10]  probabilities
   f32[784] the 28x28 input the network saw, exactly (conv1 is worked out from it)
   L x      char[8] name (NUL-padded), u16 height, u16 width, u16 maps,
@@ -21,23 +21,31 @@ Layout, little-endian, every block 4-byte aligned so a browser can view it in pl
              size x size kernels over every input map, `stride`, `pad` rows and columns of
              zeros before the input (and zeros past its end, as far as the layer's height and
              width need: Keras' "same" padding)
+  BATCHNORM 4  batch normalisation (inference) of a derived layer `source`: map m is
+             x * scale[m] + shift[m], float32 scale and shift the page has (network.json's
+             layer table: the batchnorm layer's `scale` and `shift`, under its `frame_name`)
 The page and `decode` derive in the table's order, in float64: CONV from the exact input
 (or a layer derived from it) and exact float32 weights, each unit summed as bias, then the
-taps input map by input map, row by row; RELU and MAXPOOL from their source's float values (a SENT
-source's dequantized values, min + q/255 * (max - min); a derived source's values before
-they were quantized). Each derived map is then quantized to 0..255 over its own min..max
-as the encoder quantizes (round half up), with min and max kept as float32, so a derived
-layer looks exactly like a sent one. A value the page shows is within half a step of its
-own map of the network's float value, plus, for a layer derived from a SENT layer, half a
-step of that source map (`error_bound`).
+taps input map by input map, row by row; BATCHNORM as x * scale, then + shift, with exact
+float32 scale and shift, from a derived source's floats; RELU and MAXPOOL from their
+source's float values (a SENT source's dequantized values, min + q/255 * (max - min); a
+derived source's values before they were quantized). Each derived map is then quantized
+to 0..255 over its own min..max as the encoder quantizes (round half up), with min and max
+kept as float32, so a derived layer looks exactly like a sent one. A value the page shows
+is within half a step of its own map of the network's float value, plus, for a layer
+derived from a SENT layer, half a step of that source map (`error_bound`).
 
 Which layers are derived is decided once per set of layers by `derivation`, one rule per
 kind of layer, reading `Step`s: `steps_from_description` (model/description.py, any Keras CNN). For the tutorial's network:
 conv1 CONV (2x2, stride 1, pad 0), relu1 RELU(conv1), pool1 MAXPOOL(relu1, 2, 2), conv2
 CONV(pool1), relu2 RELU(conv2), pool2 MAXPOOL(relu2, 2, 2), dense1, dense2, output SENT:
 4,052 bytes a frame (69,240 in version 3, when every layer was sent; 13,836 when conv2 was
-sent too). Every map the page shows is then worked out from the exact input, as exact as the
-server's own: a conv is never computed from rounded maps, which would carry their error.
+sent too). For a network with batch normalisation (deep3x3: conv → batchnorm → ReLU → conv
+→ ...) every batchnorm of a layer derived from the input is derived too, so every map is worked out on the
+page and only the dense layers are sent (35.7 KB a frame in version 4, when every layer
+after the first conv was sent; 3,600 bytes now). Every map the page shows is then worked
+out from the exact input, as exact as the server's own: a conv or batchnorm is never
+computed from rounded maps, which would carry their error.
 
 Dense layers are one map of height 1. Keeping all sent values together lets the encoder
 scale every map of every sent layer in a handful of array operations.
@@ -50,14 +58,14 @@ import numpy as np
 
 
 MAGIC = b"CNNF"
-VERSION = 4
+VERSION = 5  # 5: BATCHNORM (version 4 had SENT, RELU, MAXPOOL and CONV only)
 HEADER = struct.Struct("<4sBBbxI")
 LAYER_HEADER = struct.Struct("<8sHHHBBBBBx")
 NUM_CLASSES = 10
 INPUT_PIXELS = 28 * 28
 _INPUT_AT = HEADER.size + 4 * NUM_CLASSES
 
-SENT, RELU, MAXPOOL, CONV = 0, 1, 2, 3
+SENT, RELU, MAXPOOL, CONV, BATCHNORM = 0, 1, 2, 3, 4
 INPUT = 255  # the `source` of a layer computed from the input
 
 
@@ -70,12 +78,12 @@ class Step:
     """One layer as the derivation rules read it."""
 
     name: str
-    kind: str  # "conv", "relu", "maxpool"; any other kind is sent
+    kind: str  # "conv", "relu", "maxpool", "batchnorm"; any other kind is sent
     source: str = None  # the layer it is computed from; None: the input
     size: int = 0  # conv kernel or pooling window (square)
     stride: int = 1
     pad: int = 0  # conv: rows and columns of zeros before the input
-    channels: int = 0  # conv: input channels, where known
+    channels: int = 0  # conv: input channels, where known; batchnorm: its channels (0: a vector)
 
 
 def steps_from_description(description):
@@ -99,6 +107,9 @@ def steps_from_description(description):
             steps.append(Step(layer.name, "maxpool" if square else "maxpool-other", source, ph, sh))
         elif kind == "activation" and p["activation"] == "relu":
             steps.append(Step(layer.name, "relu", source))
+        elif kind == "batchnorm":
+            shape = description.shape_of(layer.inputs[0])
+            steps.append(Step(layer.name, "batchnorm", source, channels=shape[2] if len(shape) == 3 else 0))
         else:
             steps.append(Step(layer.name, kind, source))
     return tuple(steps)
@@ -110,14 +121,21 @@ def derivation(step, earlier, exact=()) -> tuple:
 
     conv of the one-channel input or of a layer the page derives exactly: computed on the
     page (conv1: 4 multiplications a unit; conv2: 96, under a million a frame, about a
-    millisecond); ReLU and max pooling of a layer in the frame: computed on the page;
-    everything else is sent. `exact`: the earlier layers derived from the input alone. A
-    conv of sent (rounded) maps is sent: it would carry their error."""
+    millisecond); batch normalisation of maps the page derives exactly: computed on the
+    page (one multiply-add a unit); ReLU and max pooling of a layer in the frame: computed
+    on the page; everything else is sent. `exact`: the earlier layers derived from the
+    input alone. A conv of sent (rounded) maps is sent: it would carry their error. So is a
+    batchnorm of sent maps: x * scale moves a rounded value |scale| times its error, which
+    may exceed 1, so the half-a-step-of-the-source bound (`error_bound`, which counts on
+    1-Lipschitz ReLU and pooling) would not hold along the chain. A batchnorm of a vector
+    (per unit, not per map) is sent."""
     if step is not None:
         small = step.size < 256 and step.stride < 256 and step.pad < 256
         from_input = step.source is None and step.channels == 1
         if step.kind == "conv" and small and (from_input or step.source in exact):
             return CONV, INPUT if step.source is None else earlier[step.source], step.size, step.stride, step.pad
+        if step.kind == "batchnorm" and step.channels > 0 and step.source in exact:
+            return BATCHNORM, earlier[step.source], 0, 0, 0
         if step.kind == "relu" and step.source in earlier:
             return RELU, earlier[step.source], 0, 0, 0
         if step.kind == "maxpool" and step.source in earlier and 0 < step.size < 256 and 0 < step.stride < 256:
@@ -132,10 +150,10 @@ def plan(names, shapes, steps=()) -> list:
     earlier, exact, out = {}, set(), []
     for i, (name, (h, w, c)) in enumerate(zip(names, shapes)):
         how, source, size, stride, pad = derivation(by_name.get(name), earlier, exact)
-        if how in (RELU, MAXPOOL):
+        if how in (RELU, MAXPOOL, BATCHNORM):
             sh, sw, sc = shapes[source]
-            fits = (sh, sw) == (h, w) if how == RELU else ((sh - size) // stride + 1, (sw - size) // stride + 1) == (h, w)
-            if sc != c or not fits:
+            fits = (sh, sw) == (h, w) if how != MAXPOOL else ((sh - size) // stride + 1, (sw - size) // stride + 1) == (h, w)
+            if sc != c or not fits or (how == BATCHNORM and by_name[name].channels != c):
                 how = SENT
         elif how == CONV and source != INPUT:
             sh, sw, _ = shapes[source]
@@ -310,8 +328,8 @@ def _maxpool(source, h, w, sh, sw, size, stride):
 def decode(data: bytes, weights=None) -> dict:
     """The frame as the page shows it, values as floats (for tests and scripts): every layer,
     sent or derived, with its shape, per-map min and max, and values. `weights`: a
-    `model.forward.Forward`, or its weights (layer name → (kernel, bias)); needed when the
-    frame has a layer computed from the input."""
+    `model.forward.Forward`, or its weights (layer name → (kernel, bias), a batchnorm's
+    (scale, shift)); needed when the frame has a layer computed from the input."""
     magic, version, count, digit, seq = HEADER.unpack_from(data, 0)
     if magic != MAGIC or version != VERSION:
         raise ValueError(f"not a version-{VERSION} CNN frame")
@@ -345,6 +363,11 @@ def decode(data: bytes, weights=None) -> dict:
                     sh, sw, sc = list(layers.values())[source]["shape"]
                     maps = floats[source].reshape(sc, sh, sw)
                 exact = _conv(maps, np.asarray(kernel), np.asarray(bias), h, w, stride, pad)
+            elif how == BATCHNORM:
+                if weights is None or name not in weights:
+                    raise ValueError(f"{name} is computed on the page: decode needs the network's weights")
+                scale, shift = (np.asarray(a, np.float32).astype(np.float64)[:, None] for a in weights[name])
+                exact = floats[source] * scale + shift  # as the page: the product, then the sum
             elif how == RELU:
                 exact = np.maximum(floats[source], 0)
             elif how == MAXPOOL:
@@ -369,7 +392,7 @@ def decode(data: bytes, weights=None) -> dict:
 
 
 def _by_frame_name(weights):
-    """A Forward's conv weights under the names its frames give the layers (`frame_names`)."""
+    """A Forward's conv and batchnorm weights under the names its frames give the layers (`frame_names`)."""
     description = getattr(weights, "description", None)
     if description is None:
         return getattr(weights, "weights", weights)

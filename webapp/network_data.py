@@ -9,6 +9,7 @@ import numpy as np
 from model import top_patches as top
 from model.description import NetworkDescription
 from model.fields import receptive_fields
+from model.forward import batchnorm_affine  # the forward pass's own numbers; the page shows a unit's sum and derives batchnorm maps with them
 
 from . import frames
 
@@ -30,15 +31,6 @@ def architecture(description: NetworkDescription) -> list:
             entry["scale"], entry["shift"] = batchnorm_affine(layer)
         layers.append(entry)
     return layers
-
-
-def batchnorm_affine(layer):
-    """Batch normalisation at inference, per channel: x × scale + shift, float32 (the
-    forward pass's own numbers: model/forward.py), so the page can show a unit's sum."""
-    w, eps = layer.weights, np.float32(layer.params["epsilon"])
-    scale = (w["gamma"] / np.sqrt(w["moving_variance"] + eps)).astype(np.float32)
-    shift = (w["beta"] - w["moving_mean"] * scale).astype(np.float32)
-    return scale, shift
 
 
 def grid_columns(inputs: int) -> int:

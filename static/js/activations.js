@@ -35,10 +35,11 @@ export function paintMap(canvas, layer, m, table, image) {
 export class LayerView {
   // `notes`: layer name → explanations to show with its maps (see model/architecture.py).
   // `kernels`: conv layer name → its filters as small signed images (webapp/views.py), exact:
-  // also what the worker computes conv layers with.
-  constructor(root, onSelect, notes = {}, kernels = {}) {
+  // also what the worker computes conv layers with. `batchnorm`: batchnorm layer name →
+  // {scale, shift}, exact, what the worker computes batchnorm layers with (network.js).
+  constructor(root, onSelect, notes = {}, kernels = {}, batchnorm = {}) {
     this.root = root;
-    this.painter = new Painter(kernels, (layers) => layers.forEach((layer) => this.build(layer)));
+    this.painter = new Painter(kernels, (layers) => layers.forEach((layer) => this.build(layer)), batchnorm);
     this.onSelect = onSelect;
     this.notes = notes;
     this.kernels = kernels;

@@ -61,12 +61,12 @@ export async function startDrawingApp({
     $("#status").textContent = $("#status").dataset.state = "cannot reach the server";
     throw error;
   }
-  const { notes, kernels, fields, units, inputShape, topPatches } = data;
-  useWeights(kernels); // for decodeFrame on this thread (tests); each LayerView's paint worker gets its own
+  const { notes, kernels, batchnorm, fields, units, inputShape, topPatches } = data;
+  useWeights(kernels, batchnorm); // for decodeFrame on this thread (tests); each LayerView's paint worker gets its own
   const message = $("#message");
   const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"));
   const inspector = new Inspector($("#inspector"), { fields, units, inputShape, topPatches });
-  const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes, kernels);
+  const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes, kernels, batchnorm);
   const saliency = new SaliencyView($("#saliency-view"), $("#saliency"), modelName());
   let current = 0; // the drawing state on screen
   let shown = 0; // the state the displayed result belongs to

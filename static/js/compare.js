@@ -14,7 +14,7 @@ class Side {
   constructor(root, data, onStatus, onError) {
     this.data = data;
     this.prediction = new PredictionView(root.querySelector(".prediction"), root.querySelector(".bars"), root.querySelector(".input-view"));
-    this.layers = new LayerView(root.querySelector(".side-layers"), () => {}, data.notes, data.kernels);
+    this.layers = new LayerView(root.querySelector(".side-layers"), () => {}, data.notes, data.kernels, data.batchnorm);
     this.layers.clear();
     this.current = this.shown = 0;
     this.incoming = null;

@@ -1,6 +1,7 @@
 // Decodes the server's binary frame; the layout is documented in webapp/frames.py.
 // Only some layers come with their values; the others (conv layers from the exact input and
-// their own filters, ReLU and max pooling of a layer before them) are worked out here,
+// their own filters, batch normalisation of a layer worked out from the input, ReLU and max
+// pooling of a layer before them) are worked out here,
 // once, when `frame.layers` is first read. The page runs this in its paint worker
 // (paint-worker.js), which only gets the newest frame when it is busy. Every layer then looks alike: {name, height, width, maps, min, max, values}, the
 // values 0..255 over each map's own min..max.
@@ -9,19 +10,23 @@ const CLASSES = 10;
 const INPUT_SIDE = 28;
 const INPUT_PIXELS = INPUT_SIDE * INPUT_SIDE;
 const LAYER_HEADER_BYTES = 20;
-const VERSION = 4;
-export const SENT = 0, RELU = 1, MAXPOOL = 2, CONV = 3;
+const VERSION = 5;
+export const SENT = 0, RELU = 1, MAXPOOL = 2, CONV = 3, BATCHNORM = 4;
 const INPUT = 255;
 
 // conv layer name → { height, width, values: [filter][height * width], bias: [filter] }: a
 // filter as an image, its size x size weights for input map c in block c of a grid of
 // width / size blocks a row (webapp/views.py `kernels`).
 let weights = {};
+// batchnorm layer name (the frame's) → { scale: [map], shift: [map] }, float32 values.
+let affine = {};
 
-// The conv filters the page has, exact: the conv layers are computed from the input with
-// them. Called once, before any frame is decoded.
-export function useWeights(kernels) {
+// The conv filters and batchnorm scales and shifts the page has, exact (Math.fround of
+// network.json's shortest decimals: network.js `loadNetwork`): the layers are computed from
+// the input with them. Called once, before any frame is decoded.
+export function useWeights(kernels, batchnorm) {
   weights = kernels || {};
+  affine = batchnorm || {};
 }
 
 // The drawing state a frame answers, read without decoding the rest (connection.js acts on
@@ -113,6 +118,10 @@ function derive(table, image) {
         ? { values: image, maps: 1, height: INPUT_SIDE, width: INPUT_SIDE }
         : { values: exact[source], maps: table[source].maps, height: table[source].height, width: table[source].width };
       values = conv(input, kernel, maps, height, width, size, stride, pad);
+    } else if (how === BATCHNORM) {
+      const bn = affine[name];
+      if (!bn) throw new Error(`${name}: computed here, but its batch normalisation is unknown`);
+      values = batchnorm(exact[source], bn, maps, area);
     } else if (how === RELU) {
       values = relu(exact[source]);
     } else if (how === MAXPOOL) {
@@ -167,6 +176,17 @@ function conv(input, kernel, maps, height, width, size, stride, pad) {
         }
       }
     }
+  }
+  return out;
+}
+
+// Map m: x * scale[m], then + shift[m], in float64 (frames.decode does the same two steps;
+// JavaScript never fuses them), from a source worked out here, never a rounded one.
+function batchnorm(source, { scale, shift }, maps, area) {
+  const out = new Float64Array(maps * area);
+  for (let m = 0; m < maps; m++) {
+    const a = scale[m], b = shift[m];
+    for (let i = m * area; i < (m + 1) * area; i++) out[i] = source[i] * a + b;
   }
   return out;
 }

@@ -19,9 +19,12 @@ export async function loadNetwork(url) {
     kernel.values = kernel.values.map((row) => row.map(Math.fround));
     kernel.bias = kernel.bias.map(Math.fround);
   }
+  // A frame's batchnorm layers are worked out with these (frame.js), by the frame's name.
+  const batchnorm = {};
   for (const layer of architecture.filter((l) => l.kind === "batchnorm")) {
     layer.scale = layer.scale.map(Math.fround);
     layer.shift = layer.shift.map(Math.fround);
+    if (layer.frame_name) batchnorm[layer.frame_name] = { scale: layer.scale, shift: layer.shift };
   }
   const notes = {}; // explanations of flatten and dropout go with the next layer that has maps
   for (const layer of architecture) (notes[layer.shown_at] ||= []).push(`${layer.name}: ${layer.explanation}`);
@@ -29,6 +32,7 @@ export async function loadNetwork(url) {
     network,
     notes,
     kernels,
+    batchnorm,
     units: new UnitMath(network),
     inputShape: network.input.shape,
     fields: Object.fromEntries(architecture.filter((l) => l.field && l.frame_name).map((l) => [l.frame_name, l.field])),

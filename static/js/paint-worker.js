@@ -12,7 +12,7 @@ let scale = "map";
 let held = null; // the answer to a frame painted before the page had made every layer's canvas
 
 const handlers = {
-  weights: ({ kernels }) => useWeights(kernels),
+  weights: ({ kernels, batchnorm }) => useWeights(kernels, batchnorm),
   canvas: ({ name, canvas, geometry }) => {
     grids.set(name, { canvas, ctx: canvas.getContext("2d"), scratch: new Uint8Array(256) });
     resize(name, geometry);

@@ -11,12 +11,13 @@ const paints = { times: new Float64Array(2 * RING), count: 0 };
 globalThis.cnnWorkerPaints = paints;
 
 export class Painter {
-  // `kernels`: the conv filters, exact (app.js), which the worker derives conv layers with.
+  // `kernels`: the conv filters, exact (app.js), which the worker derives conv layers with;
+  // `batchnorm`: the batchnorm layers' scales and shifts, exact (network.js), likewise.
   // `onLayers(layers)`: the worker has a frame with layers ({name, height, width, maps}) it
   // has no canvas for: make them and `adopt` them (it answers the frame once they come).
-  constructor(kernels, onLayers = () => {}) {
+  constructor(kernels, onLayers = () => {}, batchnorm = {}) {
     this.worker = new Worker(new URL("./paint-worker.js", import.meta.url), { type: "module" });
-    this.worker.postMessage({ type: "weights", kernels });
+    this.worker.postMessage({ type: "weights", kernels, batchnorm });
     this.worker.addEventListener("message", ({ data }) => (data.type === "layers" ? onLayers(data.layers) : this.done(data)));
     this.worker.addEventListener("error", (e) => reportError(new Error(`paint worker: ${e.message}`)));
     this.inWorker = null; // { onShown, generation } of the frame being painted
