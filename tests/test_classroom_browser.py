@@ -32,7 +32,7 @@ class Watch:
 
     def attach(self, page):
         page.on("pageerror", lambda e: self.problems.append(str(e)))
-        page.on("requestfailed", lambda r: self.closing or self.problems.append(f"failed: {r.url}"))
+        page.on("requestfailed", lambda r: self.closing or self.problems.append(f"failed: {r.url} ({r.failure})"))
         page.on("dialog", lambda d: self.problems.append(f"dialog: {d.message}"))
         page.on("console", lambda m: self.blocked(m.text))
         return page
