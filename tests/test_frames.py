@@ -100,21 +100,26 @@ def pen_frames(network, pen_test_samples):
     return out
 
 
+def assert_within_tolerance(frame, truth):
+    """Every decoded layer of `frame` equals `truth` (name → maps) within its tolerance."""
+    for name, layer in frame["layers"].items():
+        bound = tolerance(name, truth)
+        error = np.abs(layer["values"] - truth[name]).max(axis=(0, 1))
+        assert np.all(error <= bound), (name, (error / bound).max())
+        # min and max are the true ones, as far as the source's rounding lets them be
+        assert np.all(np.abs(layer["min"] - truth[name].min(axis=(0, 1))) <= bound), name
+        assert np.all(np.abs(layer["max"] - truth[name].max(axis=(0, 1))) <= bound), name
+        # the format's own statement of its precision holds too
+        assert np.all(error <= layer["error_bound"] + 1e-5), name
+
+
 def test_every_layer_of_real_digits_is_the_networks_within_its_tolerance(pen_frames):
     for result, data, frame in pen_frames:
         assert len(data) % 4 == 0
         np.testing.assert_array_equal(frame["image"], result.image)
         assert {name: layer["how"] for name, layer in frame["layers"].items()} == HOW
         truth = {name: result.layers[name].reshape(frame["layers"][name]["shape"]) for name in SHOWN_LAYERS}
-        for name, layer in frame["layers"].items():
-            bound = tolerance(name, truth)
-            error = np.abs(layer["values"] - truth[name]).max(axis=(0, 1))
-            assert np.all(error <= bound), (name, (error / bound).max())
-            # min and max are the true ones, as far as the source's rounding lets them be
-            assert np.all(np.abs(layer["min"] - truth[name].min(axis=(0, 1))) <= bound), name
-            assert np.all(np.abs(layer["max"] - truth[name].max(axis=(0, 1))) <= bound), name
-            # the format's own statement of its precision holds too
-            assert np.all(error <= layer["error_bound"] + 1e-5), name
+        assert_within_tolerance(frame, truth)
         # ReLU left no negative value, and pooling kept each window's largest
         assert frame["layers"]["relu1"]["values"].min() >= 0 and frame["layers"]["relu2"]["values"].min() >= 0
 
@@ -210,13 +215,7 @@ def test_every_layer_of_a_batchnorm_model_is_the_networks_within_its_tolerance(d
     for result, data, frame in deep_frames:
         assert {name: layer["how"] for name, layer in frame["layers"].items()} == DEEP_HOW
         truth = {name: result.layers[name].reshape(frame["layers"][name]["shape"]) for name in DEEP_HOW}
-        for name, layer in frame["layers"].items():
-            bound = tolerance(name, truth)
-            error = np.abs(layer["values"] - truth[name]).max(axis=(0, 1))
-            assert np.all(error <= bound), (name, (error / bound).max())
-            assert np.all(np.abs(layer["min"] - truth[name].min(axis=(0, 1))) <= bound), name
-            assert np.all(np.abs(layer["max"] - truth[name].max(axis=(0, 1))) <= bound), name
-            assert np.all(error <= layer["error_bound"] + 1e-5), name
+        assert_within_tolerance(frame, truth)
         # batch normalisation shifts maps below zero; the ReLU after it takes them away
         assert frame["layers"]["bn1a"]["values"].min() < 0 and frame["layers"]["relu1a"]["values"].min() >= 0
         # the bytes are the encoder's, but where a value lies within float error of a boundary
