@@ -21,13 +21,15 @@ def launch():
 
 @contextlib.contextmanager
 def watched_page(browser, url, width=1400, height=900):
-    """A page at `url`, connected; on leaving, no page error and no failed request. Requests
+    """A page at `url`, connected, keeping the frames it receives (`page.received`); on
+    leaving, no page error and no failed request. Requests
     aborted by leaving a page (a navigation, or closing the context while a worker's
     modules still load) are not the page's failures: a missing file is a 404, not this."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
-    errors = []
+    errors, page.received = [], []  # received: every binary WebSocket message (the frames)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: isinstance(data, bytes) and page.received.append(data)))
     page.on("requestfailed", lambda r: r.failure == "net::ERR_ABORTED" or errors.append(f"failed: {r.url} ({r.failure})"))
     page.goto(url)
     page.wait_for_selector("#status[data-state=connected]")

@@ -10,7 +10,7 @@ import pytest
 from model.description import describe_file
 from model.forward import Forward
 from model.network import SHOWN_LAYERS
-from tests.browser import SHOWN_PIXELS, draw, settled_digit
+from tests.browser import SHOWN_PIXELS, draw, settled_digit, watched_page
 from tests.drawings import fit_to_canvas
 from tests.test_frames import DEEP_HOW, HOW, tolerance
 from webapp import frames
@@ -36,28 +36,16 @@ DECODE_IN_PAGE = """async (bytes) => {
 }"""
 
 
-def open_page(browser, url):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    errors, received = [], []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: isinstance(data, bytes) and received.append(data)))
-    page.goto(url)
-    page.wait_for_selector("#status[data-state=connected]")
-    page.received = received  # every binary WebSocket message: the frames
-    yield page
-    context.close()
-    assert errors == []
-
-
 @pytest.fixture
 def page(browser, live_server):
-    yield from open_page(browser, live_server)
+    with watched_page(browser, live_server) as page:
+        yield page
 
 
 @pytest.fixture
 def deep_page(browser, live_server):
-    yield from open_page(browser, f"{live_server}/?model=deep3x3")
+    with watched_page(browser, f"{live_server}/?model=deep3x3") as page:
+        yield page
 
 
 def test_the_page_derives_every_layer_as_the_network_computes_it(page, network, pen_test_samples):

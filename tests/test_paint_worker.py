@@ -3,7 +3,7 @@ frame is handed over, not copied; while the worker is busy only the newest frame
 (never a backlog), and a clear drops what was on its way."""
 import pytest
 
-from tests.browser import draw, settled_digit
+from tests.browser import draw, settled_digit, watched_page
 from tests.drawings import fit_to_canvas
 
 # In the page: a Painter of its own (its own worker and canvases, with the network's filters
@@ -46,19 +46,12 @@ SHOW_IN_ONE_TASK = """async ({ frames, clearBefore }) => {
 @pytest.fixture
 def frames(browser, live_server, pen_test_samples):
     """A page, and four frames it received (different drawing states), as bytes."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    errors, received = [], []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: isinstance(data, bytes) and received.append(data)))
-    page.goto(live_server)
-    page.wait_for_selector("#status[data-state=connected]")
-    draw(page, fit_to_canvas(pen_test_samples[0]["strokes"], 560), 560, every=3)
-    settled_digit(page)
-    assert len({seq(data) for data in received[-4:]}) == 4
-    yield page, [list(data) for data in received[-4:]]
-    context.close()
-    assert errors == []
+    with watched_page(browser, live_server) as page:
+        draw(page, fit_to_canvas(pen_test_samples[0]["strokes"], 560), 560, every=3)
+        settled_digit(page)
+        received = page.received
+        assert len({seq(data) for data in received[-4:]}) == 4
+        yield page, [list(data) for data in received[-4:]]
 
 
 def seq(data):
