@@ -34,8 +34,10 @@ export class Gallery {
     const result = document.createElement("span");
     result.className = "verdict";
     result.textContent = `${s.intended} → ${s.predicted} ${mark(s)}`;
-    card.setAttribute("aria-label", `${s.name}: meant ${s.intended}, read as ${s.predicted}, ${s.correct ? "right" : "wrong"}. Show it big`);
-    card.append(thumbnail(s.thumbnail, `${s.name}'s ${s.intended}`), name, result);
+    // The name starts with the card's visible text, so a speech user can say what they see.
+    card.setAttribute("aria-label", `${s.name}: ${result.textContent} (meant ${s.intended}, read as ${s.predicted}, ${s.correct ? "right" : "wrong"}). Show it big`);
+    // The space keeps the name and the verdict two words for assistive software (flex hides it).
+    card.append(thumbnail(s.thumbnail, `${s.name}'s ${s.intended}`), name, " ", result);
     card.addEventListener("click", () => this.onPick(s.id));
     item.append(card);
     this.show(item);
