@@ -102,3 +102,57 @@ def test_a_lesson_in_every_state(teacher, join_as, pen_test_samples):
     student.wait_for_function("() => document.querySelector('#prediction').dataset.digit !== ''")
     assert_accessible(teacher, "teacher, follow me")
     assert_accessible(student, "student, following the teacher")
+
+
+def tab_to(page, selector, key="Tab", limit=60):
+    """Press Tab (or `key`: Shift+Tab) until `selector` has the focus, as a keyboard-only
+    user would; fails past `limit` presses."""
+    for _ in range(limit):
+        page.keyboard.press(key)
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} not reached in {limit} presses of {key}")
+
+
+def test_tab_reaches_the_picture_control_and_enter_opens_the_file_chooser(page):
+    tab_to(page, "#picture")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Enter")
+    assert chooser.value.element.get_attribute("id") == "file"
+
+
+def test_skip_links_jump_to_the_maps_and_past_them(page):
+    page.keyboard.press("Tab")  # the first tab stop of the page
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to the maps"
+    draw_seven(page)  # the maps are laid out with the first drawing
+    page.focus(".skip-link[href='#layers']")  # the mouse moved the Tab order's starting point
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.matches('#layers canvas.layer-maps')")  # the first map, pad skipped
+    assert page.evaluate("() => document.activeElement === document.querySelector('#layers canvas.layer-maps')")
+
+    maps = page.locator("#layers canvas.layer-maps").count()
+    tab_to(page, ".layers-panel .skip-link[href='#maps-end']", key="Shift+Tab")  # above the strip and the maps
+    page.keyboard.press("Enter")
+    after = "() => [...document.querySelectorAll('#layers canvas.layer-maps')].every((c) =>"
+    after += " c.compareDocumentPosition(document.activeElement) & Node.DOCUMENT_POSITION_FOLLOWING)"
+    assert maps > 5 and page.evaluate(after)  # focus is past every map
+    assert page.evaluate("() => document.activeElement.id") == "maps-end"
+    page.keyboard.press("Enter")  # and from there back to the tools
+    assert page.evaluate("() => document.activeElement.id") == "undo"
+
+
+def test_arrow_keys_move_the_digit_pickers_choice(join_as):
+    student = join_as("Ana")
+    checked = "() => [...document.querySelectorAll('#intended [aria-checked=true]')].map((b) => b.dataset.digit).join()"
+    focused = "() => document.activeElement.closest('#intended') && document.activeElement.dataset.digit"
+    tab_to(student, "#intended button")  # one tab stop for the whole group: the first digit before any choice
+    assert student.evaluate(focused) == "0" and student.evaluate(checked) == ""
+    for key, digit in [("ArrowRight", "1"), ("ArrowDown", "2"), ("ArrowLeft", "1"), ("ArrowUp", "0"),
+                       ("ArrowLeft", "9"), ("ArrowRight", "0"), ("End", "9"), ("Home", "0")]:
+        student.keyboard.press(key)
+        assert (student.evaluate(checked), student.evaluate(focused)) == (digit, digit), key
+    student.keyboard.press("End")
+    assert student.locator("#intended button[tabindex='0']").all_inner_texts() == ["9"]  # the group stays one stop
+    student.keyboard.press("Tab")  # out of the group, not to the next digit
+    assert student.evaluate(focused) in (None, False)

@@ -31,12 +31,31 @@ function update() {
   panel.classList.toggle("is-following", state.following);
 }
 
+const digits = [...document.querySelectorAll("#intended button")];
+
+// A radio group: one tab stop (the chosen digit, or 0 before any), arrows move the choice.
 function choose(digit) {
   state.intended = digit;
-  for (const b of document.querySelectorAll("#intended button")) {
-    b.setAttribute("aria-checked", String(Number(b.dataset.digit) === digit));
+  for (const b of digits) {
+    const chosen = Number(b.dataset.digit) === digit;
+    b.setAttribute("aria-checked", String(chosen));
+    b.tabIndex = chosen || (digit === null && b === digits[0]) ? 0 : -1;
   }
   update();
+}
+
+const STEPS = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+
+function pickWithKeys(e) {
+  const at = digits.indexOf(e.target);
+  let next;
+  if (e.key in STEPS) next = (at + STEPS[e.key] + digits.length) % digits.length;
+  else if (e.key === "Home") next = 0;
+  else if (e.key === "End") next = digits.length - 1;
+  else return;
+  e.preventDefault(); // the arrows would scroll the page
+  choose(Number(digits[next].dataset.digit));
+  digits[next].focus();
 }
 
 function showMine() {
@@ -56,7 +75,8 @@ function showMine() {
   $("#my-score").textContent = mine.length ? `· ${right} of ${mine.length} read right` : "";
 }
 
-for (const b of document.querySelectorAll("#intended button")) b.addEventListener("click", () => choose(Number(b.dataset.digit)));
+for (const b of digits) b.addEventListener("click", () => choose(Number(b.dataset.digit)));
+$("#intended").addEventListener("keydown", pickWithKeys);
 document.addEventListener("keydown", (e) => {
   if (/^[0-9]$/.test(e.key) && !e.target.closest("input, textarea, dialog")) choose(Number(e.key));
 });
@@ -126,4 +146,4 @@ socket.on("class_deleted", () => {
   note.textContent = "Your teacher has ended this class. You can still draw here.";
 });
 
-update();
+choose(null);
