@@ -1,16 +1,19 @@
 // The teacher's live gallery: every submission as a card, newest first, filterable by a
-// cell of the confusion matrix; picking a card spotlights it.
+// cell of the confusion matrix; picking a card spotlights it. Names as `names` shows them
+// (real, or "Student 7" in anonymous mode).
 import { mark, thumbnail } from "./submissions.js";
 
 export class Gallery {
-  constructor(list, emptyNote, onPick) {
+  constructor(list, emptyNote, names, onPick) {
     this.list = list;
     this.emptyNote = emptyNote;
+    this.names = names;
     this.onPick = onPick;
     this.only = null; // { intended, predicted } or null for all
   }
 
   reset(submissions) {
+    this.names.reset(submissions);
     // Built off the page and put in at once: a class of hundreds opens in one layout.
     const items = submissions.map((s) => this.item(s)).reverse();
     this.list.replaceChildren(...items);
@@ -18,6 +21,7 @@ export class Gallery {
   }
 
   add(s) {
+    this.names.seat(s);
     this.list.prepend(this.item(s));
     this.refresh();
   }
@@ -30,18 +34,34 @@ export class Gallery {
     Object.assign(card.dataset, { id: s.id, intended: s.intended, predicted: s.predicted });
     const name = document.createElement("span");
     name.className = "name";
-    name.textContent = s.name; // text, never markup: names are typed by students
     const result = document.createElement("span");
     result.className = "verdict";
     result.textContent = `${s.intended} → ${s.predicted} ${mark(s)}`;
-    // The name starts with the card's visible text, so a speech user can say what they see.
-    card.setAttribute("aria-label", `${s.name}: ${result.textContent} (meant ${s.intended}, read as ${s.predicted}, ${s.correct ? "right" : "wrong"}). Show it big`);
+    const thumb = thumbnail(s.thumbnail, "");
+    thumb.setAttribute("aria-hidden", "true"); // the card's name says whose digit it is
     // The space keeps the name and the verdict two words for assistive software (flex hides it).
-    card.append(thumbnail(s.thumbnail, `${s.name}'s ${s.intended}`), name, " ", result);
+    card.append(thumb, name, " ", result);
     card.addEventListener("click", () => this.onPick(s.id));
+    item.submission = s;
     item.append(card);
+    this.label(item);
     this.show(item);
     return item;
+  }
+
+  // The student's name (or number) on a card, and in its accessible name.
+  label(item) {
+    const s = item.submission, card = item.firstChild;
+    const name = this.names.of(s);
+    card.querySelector(".name").textContent = name; // text, never markup: names are typed by students
+    const verdict = card.querySelector(".verdict").textContent;
+    // The name starts with the card's visible text, so a speech user can say what they see.
+    card.setAttribute("aria-label", `${name}: ${verdict} (meant ${s.intended}, read as ${s.predicted}, ${s.correct ? "right" : "wrong"}). Show it big`);
+  }
+
+  // Names shown or hidden: every card again.
+  relabel() {
+    for (const item of this.list.children) this.label(item);
   }
 
   filter(only) {

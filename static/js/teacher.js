@@ -4,6 +4,7 @@
 import { startDrawingApp } from "./app.js";
 import { ConfusionMatrix } from "./confusion.js";
 import { Gallery } from "./gallery.js";
+import { Names } from "./names.js";
 import { unpackThumbnails, verdict } from "./submissions.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -19,12 +20,14 @@ const app = await startDrawingApp({
 });
 const socket = app.connection.socket;
 
-const gallery = new Gallery($("#gallery"), $("#gallery-empty"), (id) => socket.emit("spotlight", { id }));
+const names = new Names();
+const gallery = new Gallery($("#gallery"), $("#gallery-empty"), names, (id) => socket.emit("spotlight", { id }));
 const matrix = new ConfusionMatrix($("#confusion"), $("#accuracy"), (intended, predicted) => filter({ intended, predicted }));
 
 function filter(only) {
   state.filter = only;
   gallery.filter(only);
+  matrix.select(only);
   $("#gallery-filter").textContent = only ? `· meant ${only.intended}, read ${only.predicted}` : "";
   $("#show-all").hidden = !only;
 }
@@ -80,9 +83,12 @@ socket.on("submission", ({ submission, stats }) => {
   matrix.update(stats);
   $("#total").textContent = stats.total;
 });
+const spotlightTitle = (s) => `${names.of(s)}: ${verdict(s)} (${Math.round(100 * s.confidence)}% sure)`;
+
 socket.on("spotlight", ({ submission, frame }) => {
   if (state.following) return; // the teacher is drawing for the class: don't take the stage away
-  openStage("spotlight", `${submission.name}: ${verdict(submission)} (${Math.round(100 * submission.confidence)}% sure)`);
+  state.spotlight = submission;
+  openStage("spotlight", spotlightTitle(submission));
   app.showGuest(frame, null);
 });
 socket.on("follow", ({ on }) => {
@@ -122,6 +128,20 @@ $("#confirm-delete").addEventListener("close", () => {
 });
 $("#private-link").addEventListener("focus", (e) => e.target.select());
 
+// Anonymous mode, remembered per class on this browser (the projector's): names hidden on
+// this screen only; the exports and the students' own pages are unchanged.
+const ANONYMOUS_KEY = `cnnview-anonymous-${code}`;
+
+function setAnonymous(hidden) {
+  names.hidden = hidden;
+  $("#anonymous").setAttribute("aria-pressed", String(hidden));
+  gallery.relabel();
+  if (stage.open && stage.dataset.mode === "spotlight") $("#stage-title").textContent = spotlightTitle(state.spotlight);
+  try {
+    localStorage.setItem(ANONYMOUS_KEY, hidden ? "1" : "");
+  } catch {} // storage refused (private mode): the choice lasts until reload
+}
+
 function toggleJoin() {
   const shown = document.body.classList.toggle("hide-join") === false;
   $("#toggle-join").setAttribute("aria-pressed", String(shown));
@@ -130,5 +150,11 @@ function toggleJoin() {
 document.addEventListener("keydown", (e) => {
   if (stage.open || e.target.closest("input, textarea, dialog") || e.ctrlKey || e.metaKey || e.altKey) return;
   if (e.key.toLowerCase() === "j") toggleJoin();
+  else if (e.key.toLowerCase() === "n") $("#anonymous").click();
   else if (e.key.toLowerCase() === "f") $("#follow").click();
 });
+
+$("#anonymous").addEventListener("click", () => setAnonymous(!names.hidden));
+try {
+  if (localStorage.getItem(ANONYMOUS_KEY)) setAnonymous(true);
+} catch {}
