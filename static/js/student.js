@@ -10,6 +10,8 @@ const submit = $("#submit");
 const note = $("#class-message");
 const state = { intended: null, closed: !$("#closed-banner").hidden, following: false, sending: false, ended: false };
 const mine = [];
+const digits = [...document.querySelectorAll("#intended button")];
+const tools = [$("#undo"), $("#clear"), $("#picture"), ...digits];
 
 const app = await startDrawingApp({
   onConnect: (socket) => socket.emit("join_class", { code, role: "student" }),
@@ -29,9 +31,11 @@ function update() {
   $("#closed-banner").hidden = !state.closed;
   $("#follow-banner").hidden = !state.following;
   panel.classList.toggle("is-following", state.following);
+  document.body.classList.toggle("is-following", state.following); // room for the banner on top
+  // The pad shows the teacher's drawing: its tools and the digit picker are off, and look it.
+  for (const tool of tools) tool.disabled = state.following;
 }
 
-const digits = [...document.querySelectorAll("#intended button")];
 
 // A radio group: one tab stop (the chosen digit, or 0 before any), arrows move the choice.
 function choose(digit) {
