@@ -89,6 +89,8 @@ def test_a_lesson_in_every_state(teacher, join_as, pen_test_samples):
     teacher.click(".menu summary")
     teacher.locator("#confusion button:not([disabled])").first.click()
     assert_accessible(teacher, "teacher, a matrix cell picked")
+    teacher.click("#anonymous")
+    assert_accessible(teacher, "teacher, names hidden")
     teacher.locator("#gallery .card").first.click()
     teacher.wait_for_function("() => document.querySelector('#stage #prediction').dataset.digit !== ''")
     assert_accessible(teacher, "teacher, spotlight")
@@ -152,6 +154,8 @@ def test_arrow_keys_move_the_digit_pickers_choice(join_as):
                        ("ArrowLeft", "9"), ("ArrowRight", "0"), ("End", "9"), ("Home", "0")]:
         student.keyboard.press(key)
         assert (student.evaluate(checked), student.evaluate(focused)) == (digit, digit), key
+    student.keyboard.press("7")  # a number key picks directly, and the focus follows
+    assert (student.evaluate(checked), student.evaluate(focused)) == ("7", "7")
     student.keyboard.press("End")
     assert student.locator("#intended button[tabindex='0']").all_inner_texts() == ["9"]  # the group stays one stop
     student.keyboard.press("Tab")  # out of the group, not to the next digit

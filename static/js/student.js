@@ -82,7 +82,9 @@ function showMine() {
 for (const b of digits) b.addEventListener("click", () => choose(Number(b.dataset.digit)));
 $("#intended").addEventListener("keydown", pickWithKeys);
 document.addEventListener("keydown", (e) => {
-  if (/^[0-9]$/.test(e.key) && !e.target.closest("input, textarea, dialog")) choose(Number(e.key));
+  if (!/^[0-9]$/.test(e.key) || e.target.closest("input, textarea, dialog") || state.following) return;
+  choose(Number(e.key));
+  if (e.target.closest("#intended")) digits[Number(e.key)].focus(); // the group's one tab stop moved there
 });
 
 submit.addEventListener("click", () => {
