@@ -126,6 +126,7 @@ def test_no_text_under_18px_on_the_teachers_page_at_1280x720(teacher, join_as, p
     teacher.wait_for_selector("#stage[open][data-mode=follow]")
     draw(teacher, fit_to_canvas(pen_test_samples[0]["strokes"], 560), 560, every=3)
     settled_digit(teacher)
+    assert [(text, size) for text, size in teacher.evaluate(TEXT_SIZES) if size < 18] == []  # the stage's text too
     size = teacher.evaluate("() => { const c = document.querySelector('#stage #layer-conv1 canvas.layer-maps');"
                             " return c.getBoundingClientRect().width / +c.dataset.columns; }")
     assert size >= 32
