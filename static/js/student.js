@@ -36,7 +36,6 @@ function update() {
   for (const tool of tools) tool.disabled = state.following;
 }
 
-
 // A radio group: one tab stop (the chosen digit, or 0 before any), arrows move the choice.
 function choose(digit) {
   state.intended = digit;
