@@ -82,8 +82,8 @@ def top_patches(model_path) -> dict:
     """The 9 MNIST test patches that excite each conv layer's channels most, from the file
     `python -m model.top_patches` writes beside the model, as grey levels 0-255 (they are
     crops of MNIST's 8-bit images); none if the file is missing. Read once, at start.
-    With each patch, the whole digit it was cut from and the unit (row, col) whose field it
-    is: `digits` the layer's distinct digits as base64 of 8-bit grey levels, digit after
+    With each patch, the whole digit it was cut from and the unit (`unit_rows`, `unit_cols`)
+    whose field it is: `digits` the layer's distinct digits as base64 of 8-bit grey levels, digit after
     digit, and `sources` (channels, 9) each patch's digit in them."""
     path = Path(model_path).with_name(top.DEFAULT_OUTPUT.name)
     if not path.exists():
@@ -96,8 +96,8 @@ def top_patches(model_path) -> dict:
             "size": int(patches.shape[-1]),
             "rows": int(patches.shape[-2]),
             "patches": np.ascontiguousarray(grey.reshape(*patches.shape[:2], -1)),
-            "rows": parts["rows"],
-            "cols": parts["cols"],
+            "unit_rows": parts["rows"],  # the unit whose field each patch is
+            "unit_cols": parts["cols"],
         }
         if "digits" in parts:  # files written before the digits were kept have none
             out[name].update(digit_bytes(parts["images"], parts["digits"]))

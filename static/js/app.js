@@ -7,6 +7,7 @@ import { paintLegend } from "./colormap.js";
 import { useWeights } from "./frame.js";
 import { Connections } from "./connections.js";
 import { Inspector } from "./inspector.js";
+import { Links } from "./links.js";
 import { LayerView } from "./activations.js";
 import { PredictionView } from "./prediction.js";
 import { pictureBytes } from "./picture.js";
@@ -66,7 +67,8 @@ export async function startDrawingApp({
   useWeights(kernels, batchnorm); // for decodeFrame on this thread (tests); each LayerView's paint worker gets its own
   const message = $("#message");
   const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"));
-  const inspector = new Inspector($("#inspector"), { fields, units, inputShape, topPatches });
+  const links = new Links(data.network);
+  const inspector = new Inspector($("#inspector"), { fields, units, inputShape, topPatches, links, denseUnit });
   const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes, kernels, batchnorm);
   const connections = new Connections($("#layers"), data.network, { inputCanvas: $("#input-view"), denseUnit });
   const saliency = new SaliencyView($("#saliency-view"), $("#saliency"), modelName());
