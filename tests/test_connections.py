@@ -25,9 +25,9 @@ def draw_digit(page, pen_test_samples, label=3):
     return page.received[-1]
 
 
-def unit_point(page, layer, m, row, col):
+def unit_point(page, layer, m, row, col, root="#layers"):
     """Page coordinates of unit (row, col) of map m of `layer`, from the canvas's geometry now."""
-    canvas = page.locator(f"#layers .layer[data-layer='{layer}'] canvas.layer-maps")
+    canvas = page.locator(f"{root} .layer[data-layer='{layer}'] canvas.layer-maps")
     canvas.scroll_into_view_if_needed()
     g = canvas.evaluate(MAP_GEOMETRY)
     width = g["columns"] * (g["w"] + 1) - 1
@@ -38,8 +38,8 @@ def unit_point(page, layer, m, row, col):
     return box["x"] + x / width * box["width"], box["y"] + y / height * box["height"]
 
 
-def point(page, layer, m, row, col):
-    page.mouse.move(*unit_point(page, layer, m, row, col))
+def point(page, layer, m, row, col, root="#layers"):
+    page.mouse.move(*unit_point(page, layer, m, row, col, root))
     page.wait_for_function(
         "([l, m, r, c]) => [...document.querySelectorAll('.connection-box.unit')].some((b) => b.dataset.layer === l"
         " && +b.dataset.map === m && +b.dataset.top === r && +b.dataset.left === c)",
@@ -192,6 +192,19 @@ def test_deep3x3_hover_clips_3x3_windows_at_the_border(deep_page, pen_test_sampl
     assert boxes(shown, "source") == [{"layer": "bn1b", "map": 2, "top": 5, "bottom": 5, "left": 6, "right": 6, "weight": 1.0}]
     shown = point(page, "bn1b", 2, 5, 6)
     assert boxes(shown, "source") == [{"layer": "conv1b", "map": 2, "top": 5, "bottom": 5, "left": 6, "right": 6, "weight": 1.0}]
+
+
+def test_connections_on_the_compare_page_follow_each_sides_network(browser, live_server, pen_test_samples):
+    deep = Forward(describe_file(SHIPPED["deep3x3"])).description
+    with watched_page(browser, live_server + "/compare?a=tutorial&b=deep3x3") as page:
+        sample = next(s for s in pen_test_samples if s["label"] == 7)
+        draw(page, fit_to_canvas(sample["strokes"], 560), 560, every=2)
+        page.wait_for_function("() => [...document.querySelectorAll('.prediction')].every((p) => p.dataset.busy === 'false' && p.dataset.digit !== '')")
+        pool2 = deep.layer("pool2")
+        h, w, _ = deep.shape_of(pool2.inputs[0])
+        shown = point(page, "pool2", 5, 6, 6, root="#side-b")
+        rows, cols = window(6, pool2, 0, h), window(6, pool2, 1, w)
+        assert boxes(shown, "source") == [{"layer": pool2.inputs[0], "map": 5, "top": rows[0], "bottom": rows[1], "left": cols[0], "right": cols[1], "weight": 1.0}]
 
 
 # ---------------------------------------------------------------------------------------
