@@ -1,7 +1,6 @@
 """What the page is told about one network, all from its description (model/description.py):
 the layer table with each layer's receptive field, every conv layer's filters laid out as
 small images, and the top patches from the file beside the model. No layer is named here."""
-import base64
 import math
 from pathlib import Path
 
@@ -82,9 +81,8 @@ def top_patches(model_path) -> dict:
     """The 9 MNIST test patches that excite each conv layer's channels most, from the file
     `python -m model.top_patches` writes beside the model, as grey levels 0-255 (they are
     crops of MNIST's 8-bit images); none if the file is missing. Read once, at start.
-    With each patch, the whole digit it was cut from and the unit (`unit_rows`, `unit_cols`)
-    whose field it is: `digits` the layer's distinct digits as base64 of 8-bit grey levels, digit after
-    digit, and `sources` (channels, 9) each patch's digit in them."""
+    With each patch, the unit (`unit_rows`, `unit_cols`) whose field it is; the whole digits
+    the patches were cut from are asked for one channel at a time (webapp/top_digits.py)."""
     path = Path(model_path).with_name(top.DEFAULT_OUTPUT.name)
     if not path.exists():
         return {}
@@ -99,20 +97,8 @@ def top_patches(model_path) -> dict:
             "unit_rows": parts["rows"],  # the unit whose field each patch is
             "unit_cols": parts["cols"],
         }
-        if "digits" in parts:  # files written before the digits were kept have none
-            out[name].update(digit_bytes(parts["images"], parts["digits"]))
+        out[name]["in_digits"] = "digits" in parts  # the digits themselves: top_digits.py, per channel
     return out
-
-
-def digit_bytes(images, digits) -> dict:
-    """Each distinct digit once: {"digit_size": [h, w], "digits": base64, "sources": (channels, 9)}."""
-    unique, first, sources = np.unique(images.ravel(), return_index=True, return_inverse=True)
-    flat = digits.reshape(-1, *digits.shape[2:])[first]
-    return {
-        "digit_size": list(digits.shape[2:]),
-        "digits": base64.b64encode(np.ascontiguousarray(flat, np.uint8).tobytes()).decode("ascii"),
-        "sources": sources.reshape(images.shape),
-    }
 
 
 def network_json(description: NetworkDescription) -> dict:

@@ -43,7 +43,9 @@ async function pageData() {
         throw error;
       },
     ));
-  return { ...data, topPatches, denseUnit: denseUnits($("#network-data").href) };
+  // The whole digits of one channel's top patches, asked for when its map is opened.
+  const topDigits = (layer, channel) => fetchJSON($("#inspector").dataset.topPatches.replace(/\.json$/, `/${layer}/${channel}.json`));
+  return { ...data, topPatches, topDigits, denseUnit: denseUnits($("#network-data").href) };
 }
 
 // `onConnect(socket)`: on every (re)connection. `sendEmpty()`: whether a cleared pad must
@@ -63,12 +65,12 @@ export async function startDrawingApp({
     $("#status").textContent = $("#status").dataset.state = "cannot reach the server";
     throw error;
   }
-  const { notes, kernels, batchnorm, fields, units, inputShape, topPatches, denseUnit } = data;
+  const { notes, kernels, batchnorm, fields, units, inputShape, topPatches, topDigits, denseUnit } = data;
   useWeights(kernels, batchnorm); // for decodeFrame on this thread (tests); each LayerView's paint worker gets its own
   const message = $("#message");
   const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"));
   const links = new Links(data.network);
-  const inspector = new Inspector($("#inspector"), { fields, units, inputShape, topPatches, links, denseUnit });
+  const inspector = new Inspector($("#inspector"), { fields, units, inputShape, topPatches, topDigits, links, denseUnit });
   const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes, kernels, batchnorm);
   const connections = new Connections($("#layers"), data.network, { inputCanvas: $("#input-view"), denseUnit });
   const saliency = new SaliencyView($("#saliency-view"), $("#saliency"), modelName());

@@ -47,12 +47,14 @@ export class Inspector {
   // (units.js) over the network's layer table; `inputShape`: the model's [h, w, c];
   // `topPatches()`: a promise of the top patches, fetched the first time it is asked;
   // `links`: a Links (links.js); `denseUnit(layer, unit)`: a promise of a dense unit's weights.
-  constructor(dialog, { fields, units, inputShape, topPatches, links, denseUnit }) {
+  // `topDigits(layer, channel)`: a promise of the digits a channel's top patches come from.
+  constructor(dialog, { fields, units, inputShape, topPatches, topDigits, links, denseUnit }) {
     this.dialog = dialog;
     this.fields = fields;
     this.units = units;
     this.inputShape = inputShape;
     this.topPatches = topPatches;
+    this.topDigits = topDigits;
     this.top = dialog.querySelector(".inspector-top");
     this.canvas = dialog.querySelector(".inspector-map");
     this.input = dialog.querySelector(".inspector-input canvas");
@@ -120,34 +122,36 @@ export class Inspector {
     }
     if (!this.target || this.target.name !== name || this.target.map !== map) return; // moved on meanwhile
     const data = patches[conv.name];
-    this.top.hidden = !data;
     if (!data) return;
+    const digits = data.in_digits ? await this.topDigits(conv.name, map).catch(() => null) : null;
+    if (!this.target || this.target.name !== name || this.target.map !== map) return;
+    this.top.hidden = false;
     const row = this.top.querySelector(".top-patches");
     row.replaceChildren();
     const count = data.patches[map].length;
-    data.patches[map].forEach((patch, k) => row.append(data.digits ? this.patchInDigit(conv, data, map, k) : patchTile(data, patch)));
+    data.patches[map].forEach((patch, k) => row.append(digits ? this.patchInDigit(conv, data, digits, map, k) : patchTile(data, patch)));
     const height = data.rows || data.size;
-    this.top.querySelector("figcaption").textContent = data.digits
+    this.top.querySelector("figcaption").textContent = digits
       ? `What ${conv.name} filter ${map} responds to most: the ${count} MNIST test digits that excite it most, each with the ${height}×${data.size} receptive field of its strongest unit outlined`
       : `What ${conv.name} filter ${map} responds to most: the ${count} MNIST test patches (its ${height}×${data.size} receptive field) that excite it most`;
   }
 
   // Patch k of filter `map` inside the whole digit it came from, its field outlined: the
   // digit at PATCH_SCALE canvas pixels a pixel, the outline on the edge pixels of its cells.
-  patchInDigit(conv, data, map, k) {
-    data.bytes ||= Uint8Array.from(atob(data.digits), (c) => c.charCodeAt(0));
-    const [h, w] = data.digit_size, s = PATCH_SCALE;
-    const source = data.sources[map][k], row = data.unit_rows[map][k], col = data.unit_cols[map][k];
+  patchInDigit(conv, data, digits, map, k) {
+    digits.bytes ||= Uint8Array.from(atob(digits.digits), (c) => c.charCodeAt(0));
+    const [h, w] = digits.size, s = PATCH_SCALE;
+    const row = data.unit_rows[map][k], col = data.unit_cols[map][k];
     const [top, left, bottom, right] = fieldBox(this.fields[conv.frame_name], row, col);
     const canvas = document.createElement("canvas");
     canvas.width = w * s;
     canvas.height = h * s;
     canvas.className = "in-digit";
-    Object.assign(canvas.dataset, { source, row, col, top, left, bottom, right, scale: s });
+    Object.assign(canvas.dataset, { row, col, top, left, bottom, right, scale: s });
     canvas.setAttribute("role", "img");
     canvas.setAttribute("aria-label", `MNIST test digit, ${conv.name} unit at row ${row}, column ${col}: its field, rows ${top}–${bottom}, columns ${left}–${right}, outlined`);
     const ctx = canvas.getContext("2d");
-    const digit = data.bytes.subarray(source * h * w, (source + 1) * h * w);
+    const digit = digits.bytes.subarray(k * h * w, (k + 1) * h * w);
     digit.forEach((g, i) => {
       ctx.fillStyle = `rgb(${g},${g},${g})`;
       ctx.fillRect((i % w) * s, Math.floor(i / w) * s, s, s);
