@@ -352,3 +352,46 @@ def test_the_page_with_the_inspector_open_passes_axe(page, pen_test_samples):
         results = Axe().run(page)
         assert results.violations_count == 0, results.generate_report()
         page.keyboard.press("Escape")
+
+
+# ---------------------------------------------------------------------------------------
+# The two on-demand endpoints.
+
+
+def digests(app):
+    from webapp.models import get_models
+
+    with app.app_context():
+        model = get_models().get()
+        return model.network.digest, model.top_patches.digest, model.description
+
+
+def test_a_dense_units_weights_are_the_models_own(app, client):
+    network, _, description = digests(app)
+    answer = client.get(f"/network/{network}/dense1/153.json")
+    assert answer.status_code == 200 and "immutable" in answer.headers["Cache-Control"]
+    data = answer.get_json()
+    dense1 = description.layer("dense1")
+    np.testing.assert_array_equal(np.asarray(data["weights"], np.float32), dense1.weights["kernel"][:, 153])
+    assert np.float32(data["bias"]) == dense1.weights["bias"][153]
+    assert (data["source"], data["inputs"], data["in_shape"]) == ("pool2", "flatten", list(description.shape_of("pool2")))
+    assert client.get(f"/network/{network}/output/2.json").get_json()["source"] == "dense2"
+    for bad in (f"/network/{network}/conv1/0.json", f"/network/{network}/dense1/512.json", "/network/0000/dense1/0.json"):
+        assert client.get(bad).status_code == 404, bad
+
+
+def test_a_channels_top_digits_are_the_mnist_digits_its_patches_came_from(app, client):
+    import base64
+
+    from model.data import load_mnist
+    from model.network import DEFAULT_MODEL_PATH
+    from model.top_patches import load as load_top_patches
+
+    _, top, _ = digests(app)
+    (_, _), (x_test, _) = load_mnist()
+    shipped = load_top_patches(DEFAULT_MODEL_PATH.with_name("top_patches.npz"))
+    for layer, channel in (("conv1", 0), ("conv2", 47)):
+        data = client.get(f"/top-patches/{top}/{layer}/{channel}.json").get_json()
+        digits = np.frombuffer(base64.b64decode(data["digits"]), np.uint8).reshape(9, *data["size"])
+        np.testing.assert_array_equal(digits, np.rint(x_test[shipped[layer]["images"][channel]] * 255))
+    assert client.get(f"/top-patches/{top}/conv2/48.json").status_code == 404
