@@ -344,11 +344,15 @@ def test_the_page_with_the_inspector_open_passes_axe(page, pen_test_samples):
 
     draw_digit(page, pen_test_samples, label=2)
     point(page, "conv2", 3, 4, 5)
-    for layer, m in (("conv2", 3), ("output", 0)):
+    for layer, m in (("conv2", 3), ("output", 0), ("dense1", 0)):
         open_inspector(page, layer, m)
         if layer == "conv2":
             page.click("#inspector .kernel-step")
             page.wait_for_selector("#inspector .top-patches canvas.in-digit")
+        if layer == "dense1":
+            box = page.locator("#inspector canvas.inspector-map").bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 2)
+            page.wait_for_selector("#inspector .dense-input-list li")
         results = Axe().run(page)
         assert results.violations_count == 0, results.generate_report()
         page.keyboard.press("Escape")

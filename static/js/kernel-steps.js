@@ -31,7 +31,9 @@ export class KernelSteps {
   open(name, m, frame) {
     this.pause();
     const layer = this.units.layer(name);
-    const show = !!(layer && layer.kind === "conv" && this.units.kernels[name]);
+    // A conv of a model's own input that is not 28x28 grey: the page has only a picture of it.
+    const readable = layer && (this.links.sourceOf(layer) || this.links.inputShown);
+    const show = !!(layer && layer.kind === "conv" && this.units.kernels[name] && readable);
     this.el.hidden = !show;
     this.target = show ? { name, m, layer } : null;
     if (!show) return;
