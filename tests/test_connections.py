@@ -399,3 +399,29 @@ def test_a_channels_top_digits_are_the_mnist_digits_its_patches_came_from(app, c
         digits = np.frombuffer(base64.b64decode(data["digits"]), np.uint8).reshape(9, *data["size"])
         np.testing.assert_array_equal(digits, np.rint(x_test[shipped[layer]["images"][channel]] * 255))
     assert client.get(f"/top-patches/{top}/conv2/48.json").status_code == 404
+
+
+def test_a_finger_pressing_a_unit_shows_its_connections(browser, live_server, network, pen_test_samples):
+    context = browser.new_context(viewport={"width": 400, "height": 800}, has_touch=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(live_server)
+        page.wait_for_selector("#status[data-state=connected]")
+        from tests.browser import touch_draw
+
+        sample = next(s for s in pen_test_samples if s["label"] == 0)
+        touch_draw(page, fit_to_canvas(sample["strokes"], 560), 560)
+        settled_digit(page)
+        x, y = unit_point(page, "pool1", 2, 3, 4)
+        session = page.context.new_cdp_session(page)
+        session.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+        page.wait_for_selector(".connection-box.source")
+        shown = page.evaluate("() => [...document.querySelectorAll('.connection-box')].map((b) => ({ ...b.dataset }))")
+        session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        assert boxes(shown, "unit") == [{"layer": "pool1", "map": 2, "top": 3, "bottom": 3, "left": 4, "right": 4, "weight": 1.0}]
+        pool1 = network.description.layer("pool1")
+        h, w, _ = network.description.shape_of("relu1")
+        (top, bottom), (left, right) = window(3, pool1, 0, h), window(4, pool1, 1, w)
+        assert boxes(shown, "source") == [{"layer": "relu1", "map": 2, "top": top, "bottom": bottom, "left": left, "right": right, "weight": 1.0}]
+    finally:
+        context.close()
