@@ -18,7 +18,7 @@ from .network import DEFAULT_MODEL_PATH
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "top_patches.npz"
 TOP = 9
-PARTS = ("patches", "images", "rows", "cols", "values")
+PARTS = ("patches", "images", "rows", "cols", "values", "digits")
 
 
 def conv_layers(network):
@@ -60,8 +60,16 @@ def top_patches(network, images, batch_size=500):
             "rows": rows,
             "cols": cols,
             "values": np.take_along_axis(values, order.T, axis=0).T,
+            # the whole digits the patches come from, as MNIST's own 8-bit grey levels: the
+            # page shows each patch in its digit, and the app must run without MNIST
+            "digits": with_digits(images, order),
         }
     return result
+
+
+def with_digits(images, order) -> np.ndarray:
+    """(channels, 9, h, w) uint8: image `order[channel, k]` of `images` (0..1) as grey levels."""
+    return np.rint(np.clip(images[order], 0, 1) * 255).astype(np.uint8)
 
 
 def save(result, path):

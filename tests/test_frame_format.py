@@ -1,4 +1,4 @@
-"""Frame version 5 in a real Chromium: the layers the page works out itself (conv1 from the
+"""Frame version 6 in a real Chromium: the layers the page works out itself (conv1 from the
 input, ReLU and pooling of an earlier layer; for deep3x3 every conv and batchnorm too) are
 the network's own, within the format's
 tolerance (tests/test_frames.py says which and why), and are the bytes `frames.decode`

@@ -149,7 +149,7 @@ def test_a_frame_of_a_real_digit_is_small(pen_frames):
         sent = [layer for layer in frame["layers"].values() if layer["how"] == frames.SENT]
         values = sum(np.prod(layer["shape"]) for layer in sent)
         maps = sum(layer["shape"][2] for layer in sent)
-        header = frames.HEADER.size + 4 * frames.NUM_CLASSES + 4 * frames.INPUT_PIXELS + len(HOW) * frames.LAYER_HEADER.size
+        header = frames.HEADER.size + 8 * frames.NUM_CLASSES + 4 * frames.INPUT_PIXELS + len(HOW) * frames.LAYER_HEADER.size
         assert len(data) == header + 8 * maps + values + (-values % 4)
         # was 69 KB with every layer sent; 6,250 bytes is 3 Mbit/s at 60 frames a second
         assert len(data) <= 6_250
@@ -257,3 +257,18 @@ def test_a_batchnorm_of_a_sent_layer_is_sent(deep3x3, pen_test_samples):
     for name, layer in frame["layers"].items():
         error = np.abs(layer["values"] - truth[name]).max(axis=(0, 1))
         assert np.all(error <= layer["error_bound"] + 1e-5), name
+
+
+def test_the_frame_carries_the_networks_logits(network, pen_test_samples):
+    """Version 6: the output's scores before the softmax, exactly the network's, so the
+    inspector can write the softmax out; the probabilities are their softmax."""
+    from webapp.service import InferenceService
+
+    service = InferenceService(network.description)
+    sample = next(s for s in pen_test_samples if s["label"] == 3)
+    result = service.from_strokes(sample["strokes"])
+    frame = frames.decode(frames.encode(5, result), network)
+    truth = network.run(result.image[None])["logits"][0]
+    np.testing.assert_array_equal(frame["logits"], truth)
+    z = frame["logits"].astype(np.float64)
+    np.testing.assert_allclose(np.exp(z - z.max()) / np.exp(z - z.max()).sum(), frame["probabilities"], rtol=1e-5, atol=1e-7)

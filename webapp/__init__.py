@@ -30,7 +30,7 @@ def create_app(test_config=None, overrides=None):
     from .config import load_config
 
     load_config(app, test_config, overrides)
-    from . import api, classroom, compression, events, fastjson, guards, message_queue, models, packets, security, views
+    from . import api, classroom, compression, events, fastjson, guards, message_queue, models, packets, security, top_digits, unit_weights, views
     from .classroom import events as classroom_events, views as classroom_views
 
     models.init_app(app)  # every model read and checked (ModelRefused: no start); the default's frame worker starting
@@ -38,6 +38,8 @@ def create_app(test_config=None, overrides=None):
     compression.init_app(app)  # brotli or gzip for pages, scripts, styles, JSON, SVG; not Socket.IO
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(unit_weights.bp)  # a dense unit's weights, on demand
+    app.register_blueprint(top_digits.bp)  # a channel's top patches' whole digits, on demand
     app.register_blueprint(classroom_views.bp)
     socketio.init_app(
         app,

@@ -1,8 +1,11 @@
 """The binary frame: one Socket.IO message with the prediction and every layer's maps.
 
 Layout, little-endian, every block 4-byte aligned so a browser can view it in place:
-  header   "CNNF", u8 version (5), u8 layer count L, i8 digit (-1: nothing drawn), u8 0, u32 seq
+  header   "CNNF", u8 version (6), u8 layer count L, i8 digit (-1: nothing drawn), u8 0, u32 seq
   f32[10]  probabilities
+  f32[10]  logits: the output's scores before the softmax, exactly (version 6; the output's
+           own values when it has no softmax). The page's inspector writes the softmax out
+           with them; the output layer's bytes are rounded, so they could not serve.
   f32[784] the 28x28 input the network saw, exactly (conv1 is worked out from it)
   L x      char[8] name (NUL-padded), u16 height, u16 width, u16 maps,
            u8 how, u8 source, u8 size, u8 stride, u8 pad, u8 0            (20 bytes)
@@ -39,11 +42,11 @@ Which layers are derived is decided once per set of layers by `derivation`, one 
 kind of layer, reading `Step`s: `steps_from_description` (model/description.py, any Keras CNN). For the tutorial's network:
 conv1 CONV (2x2, stride 1, pad 0), relu1 RELU(conv1), pool1 MAXPOOL(relu1, 2, 2), conv2
 CONV(pool1), relu2 RELU(conv2), pool2 MAXPOOL(relu2, 2, 2), dense1, dense2, output SENT:
-4,052 bytes a frame (69,240 in version 3, when every layer was sent; 13,836 when conv2 was
+4,084 bytes a frame in version 6 (69,240 in version 3, when every layer was sent; 13,836 when conv2 was
 sent too). For a network with batch normalisation (deep3x3: conv → batchnorm → ReLU → conv
 → ...) every batchnorm of a layer derived from the input is derived too, so every map is worked out on the
 page and only the dense layers are sent (35.7 KB a frame in version 4, when every layer
-after the first conv was sent; 3,600 bytes now). Every map the page shows is then worked
+after the first conv was sent; 3,640 bytes now, with the logits). Every map the page shows is then worked
 out from the exact input, as exact as the server's own: a conv or batchnorm is never
 computed from rounded maps, which would carry their error.
 
@@ -58,12 +61,13 @@ import numpy as np
 
 
 MAGIC = b"CNNF"
-VERSION = 5  # 5: BATCHNORM (version 4 had SENT, RELU, MAXPOOL and CONV only)
+VERSION = 6  # 6: logits after the probabilities; 5: BATCHNORM (version 4 had SENT, RELU, MAXPOOL and CONV only)
 HEADER = struct.Struct("<4sBBbxI")
 LAYER_HEADER = struct.Struct("<8sHHHBBBBBx")
 NUM_CLASSES = 10
 INPUT_PIXELS = 28 * 28
-_INPUT_AT = HEADER.size + 4 * NUM_CLASSES
+_LOGITS_AT = HEADER.size + 4 * NUM_CLASSES
+_INPUT_AT = _LOGITS_AT + 4 * NUM_CLASSES
 
 SENT, RELU, MAXPOOL, CONV, BATCHNORM = 0, 1, 2, 3, 4
 INPUT = 255  # the `source` of a layer computed from the input
@@ -237,7 +241,8 @@ def encode(seq: int, result, layer_names=None, steps=None) -> bytes:
     HEADER.pack_into(out, 0, MAGIC, VERSION, len(layer_names), result.digit, seq)
     u8 = np.frombuffer(out, np.uint8)
     f4 = u8.view("<f4")
-    f4[HEADER.size // 4 : _INPUT_AT // 4] = result.probabilities
+    f4[HEADER.size // 4 : _LOGITS_AT // 4] = result.probabilities
+    f4[_LOGITS_AT // 4 : _INPUT_AT // 4] = result.logits
     f4[_INPUT_AT // 4 : _INPUT_AT // 4 + INPUT_PIXELS] = frame_image(result.image)
     if not layout.maps:
         return bytes(out)
@@ -275,7 +280,7 @@ def frame_image(image) -> np.ndarray:
 
 def encode_empty(seq: int) -> bytes:
     """The answer to a blank drawing: no digit, no layers."""
-    return HEADER.pack(MAGIC, VERSION, 0, -1, seq) + bytes(4 * NUM_CLASSES + 4 * INPUT_PIXELS)
+    return HEADER.pack(MAGIC, VERSION, 0, -1, seq) + bytes(8 * NUM_CLASSES + 4 * INPUT_PIXELS)
 
 
 # ---------------------------------------------------------------------------------------
@@ -335,6 +340,7 @@ def decode(data: bytes, weights=None) -> dict:
         raise ValueError(f"not a version-{VERSION} CNN frame")
     weights = _by_frame_name(weights)
     probabilities = np.frombuffer(data, "<f4", NUM_CLASSES, HEADER.size)
+    logits = np.frombuffer(data, "<f4", NUM_CLASSES, _LOGITS_AT)
     image = np.frombuffer(data, "<f4", INPUT_PIXELS, _INPUT_AT).reshape(28, 28)
     offset = _INPUT_AT + 4 * INPUT_PIXELS
     table = [LAYER_HEADER.unpack_from(data, offset + i * LAYER_HEADER.size) for i in range(count)]
@@ -388,7 +394,7 @@ def decode(data: bytes, weights=None) -> dict:
         }
     for layer in layers.values():
         layer["error_bound"] = error_bound(layers, layer)
-    return {"seq": seq, "digit": digit, "probabilities": probabilities, "image": image, "layers": layers}
+    return {"seq": seq, "digit": digit, "probabilities": probabilities, "logits": logits, "image": image, "layers": layers}
 
 
 def _by_frame_name(weights):

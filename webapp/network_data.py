@@ -80,7 +80,9 @@ def kernels(description: NetworkDescription) -> dict:
 def top_patches(model_path) -> dict:
     """The 9 MNIST test patches that excite each conv layer's channels most, from the file
     `python -m model.top_patches` writes beside the model, as grey levels 0-255 (they are
-    crops of MNIST's 8-bit images); none if the file is missing. Read once, at start."""
+    crops of MNIST's 8-bit images); none if the file is missing. Read once, at start.
+    With each patch, the unit (`unit_rows`, `unit_cols`) whose field it is; the whole digits
+    the patches were cut from are asked for one channel at a time (webapp/top_digits.py)."""
     path = Path(model_path).with_name(top.DEFAULT_OUTPUT.name)
     if not path.exists():
         return {}
@@ -92,7 +94,10 @@ def top_patches(model_path) -> dict:
             "size": int(patches.shape[-1]),
             "rows": int(patches.shape[-2]),
             "patches": np.ascontiguousarray(grey.reshape(*patches.shape[:2], -1)),
+            "unit_rows": parts["rows"],  # the unit whose field each patch is
+            "unit_cols": parts["cols"],
         }
+        out[name]["in_digits"] = "digits" in parts  # the digits themselves: top_digits.py, per channel
     return out
 
 

@@ -21,10 +21,15 @@ class Result:
     values: np.ndarray = None  # every shown layer, channel-first, in `names` order
     names: tuple = ()  # the shown layers, in frame order
     steps: tuple = ()  # what the frame's derivation rules know of the network (frames.Step)
+    scores: np.ndarray = None  # the output's scores before its softmax (None: it has none)
 
     @property
     def probabilities(self) -> np.ndarray:
         return self.layers[self.names[-1]]
+
+    @property
+    def logits(self) -> np.ndarray:
+        return self.probabilities if self.scores is None else self.scores
 
     @property
     def digit(self) -> int:
@@ -50,8 +55,10 @@ class InferenceService:
     def run_batch(self, images) -> list:
         """Several images in one pass: every layer for all of them at once."""
         outputs = self.network.run(images[0][None] if len(images) == 1 else np.stack(images))
+        logits = outputs.get("logits")
         return [
-            Result(image, {name: outputs[name][i] for name in self.names}, outputs["all"][i], self.names, self.steps)
+            Result(image, {name: outputs[name][i] for name in self.names}, outputs["all"][i], self.names, self.steps,
+                   None if logits is None else logits[i])
             for i, image in enumerate(images)
         ]
 

@@ -5,12 +5,14 @@
 import { DrawingPad } from "./canvas.js";
 import { paintLegend } from "./colormap.js";
 import { useWeights } from "./frame.js";
+import { Connections } from "./connections.js";
 import { Inspector } from "./inspector.js";
+import { Links } from "./links.js";
 import { LayerView } from "./activations.js";
 import { PredictionView } from "./prediction.js";
 import { pictureBytes } from "./picture.js";
 import { SaliencyView } from "./saliency.js";
-import { fetchJSON, loadNetwork, ModelConnection } from "./network.js";
+import { denseUnits, fetchJSON, loadNetwork, ModelConnection } from "./network.js";
 
 const $ = (selector) => document.querySelector(selector);
 // The model this page shows (its name on the server; the address's ?model=).
@@ -41,7 +43,9 @@ async function pageData() {
         throw error;
       },
     ));
-  return { ...data, topPatches };
+  // The whole digits of one channel's top patches, asked for when its map is opened.
+  const topDigits = (layer, channel) => fetchJSON($("#inspector").dataset.topPatches.replace(/\.json$/, `/${layer}/${channel}.json`));
+  return { ...data, topPatches, topDigits, denseUnit: denseUnits($("#network-data").href) };
 }
 
 // `onConnect(socket)`: on every (re)connection. `sendEmpty()`: whether a cleared pad must
@@ -61,12 +65,14 @@ export async function startDrawingApp({
     $("#status").textContent = $("#status").dataset.state = "cannot reach the server";
     throw error;
   }
-  const { notes, kernels, batchnorm, fields, units, inputShape, topPatches } = data;
+  const { notes, kernels, batchnorm, fields, units, inputShape, topPatches, topDigits, denseUnit } = data;
   useWeights(kernels, batchnorm); // for decodeFrame on this thread (tests); each LayerView's paint worker gets its own
   const message = $("#message");
   const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"));
-  const inspector = new Inspector($("#inspector"), { fields, units, inputShape, topPatches });
+  const links = new Links(data.network);
+  const inspector = new Inspector($("#inspector"), { fields, units, inputShape, topPatches, topDigits, links, denseUnit });
   const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes, kernels, batchnorm);
+  const connections = new Connections($("#layers"), data.network, { inputCanvas: $("#input-view"), denseUnit });
   const saliency = new SaliencyView($("#saliency-view"), $("#saliency"), modelName());
   let current = 0; // the drawing state on screen
   let shown = 0; // the state the displayed result belongs to
@@ -84,6 +90,7 @@ export async function startDrawingApp({
       layers.clear();
     }
     inspector.refresh(shownFrame);
+    connections.refresh(shownFrame);
     onShow(shownFrame);
   }
 

@@ -4,8 +4,9 @@
 import { DrawingPad } from "./canvas.js";
 import { paintLegend } from "./colormap.js";
 import { LayerView } from "./activations.js";
+import { Connections } from "./connections.js";
 import { PredictionView } from "./prediction.js";
-import { loadNetwork, ModelConnection } from "./network.js";
+import { denseUnits, loadNetwork, ModelConnection } from "./network.js";
 
 const $ = (selector) => document.querySelector(selector);
 const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
@@ -16,6 +17,10 @@ class Side {
     this.prediction = new PredictionView(root.querySelector(".prediction"), root.querySelector(".bars"), root.querySelector(".input-view"));
     this.layers = new LayerView(root.querySelector(".side-layers"), () => {}, data.notes, data.kernels, data.batchnorm);
     this.layers.clear();
+    // How its layers feed each other, on pointing (connections.js): this side's network.
+    this.connections = new Connections(root.querySelector(".side-layers"), data.network, {
+      inputCanvas: root.querySelector(".input-view"), denseUnit: denseUnits(data.url),
+    });
     this.current = this.shown = 0;
     this.incoming = null;
     this.connection = new ModelConnection({
@@ -41,6 +46,7 @@ class Side {
       this.current = this.shown = this.connection.skip();
       this.prediction.empty();
       this.layers.clear();
+      this.connections.refresh(null);
       this.settle(this.current);
       return;
     }
@@ -52,6 +58,7 @@ class Side {
     const frame = this.incoming;
     this.incoming = null;
     if (!isNewer(frame.seq, this.shown)) return;
+    this.connections.refresh(frame.digit === null ? null : frame);
     if (frame.digit === null) {
       this.prediction.empty();
       this.layers.clear();
@@ -73,7 +80,10 @@ async function start() {
   const roots = [$("#side-a"), $("#side-b")];
   let data;
   try {
-    data = await Promise.all(["a", "b"].map((key) => loadNetwork($(`#network-data-${key}`).href)));
+    data = await Promise.all(["a", "b"].map(async (key) => {
+      const url = $(`#network-data-${key}`).href;
+      return { ...(await loadNetwork(url)), url };
+    }));
   } catch (error) {
     $("#message").textContent = `Could not load the networks' data (${error.message}): reload the page.`;
     throw error;

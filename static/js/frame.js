@@ -10,7 +10,7 @@ const CLASSES = 10;
 const INPUT_SIDE = 28;
 const INPUT_PIXELS = INPUT_SIDE * INPUT_SIDE;
 const LAYER_HEADER_BYTES = 20;
-const VERSION = 5;
+const VERSION = 6;
 export const SENT = 0, RELU = 1, MAXPOOL = 2, CONV = 3, BATCHNORM = 4;
 const INPUT = 255;
 
@@ -45,6 +45,8 @@ export function decodeFrame(buffer) {
   let offset = HEADER_BYTES;
   const probabilities = new Float32Array(buffer, offset, CLASSES);
   offset += 4 * CLASSES;
+  const logits = new Float32Array(buffer, offset, CLASSES); // exact: the softmax's own inputs
+  offset += 4 * CLASSES;
   const image = new Float32Array(buffer, offset, INPUT_PIXELS); // exact, 0..1
   offset += 4 * INPUT_PIXELS;
   const table = [];
@@ -76,7 +78,7 @@ export function decodeFrame(buffer) {
     first += t.maps;
     offset += size;
   }
-  const frame = { seq, digit: digit < 0 ? null : digit, probabilities, image };
+  const frame = { seq, digit: digit < 0 ? null : digit, probabilities, logits, image };
   Object.defineProperty(frame, "layers", {
     configurable: true,
     enumerable: true,

@@ -2,6 +2,9 @@
 // input pixels it looks at, and how the value is computed.
 import { paintMap } from "./activations.js";
 import { trueValue } from "./frame.js";
+import { KernelSteps } from "./kernel-steps.js";
+import { SoftmaxView } from "./softmax-view.js";
+import { UnitInputs } from "./unit-inputs.js";
 
 const f4 = (v) => v.toFixed(4);
 
@@ -21,17 +24,37 @@ export function fieldBox(field, row, col) {
   return [top, left, bottom, right];
 }
 const signed = (v) => (v < 0 ? `(${f4(v)})` : f4(v));
+const PATCH_SCALE = 6; // canvas pixels a digit pixel: room for a 2-pixel outline on a cell's edge
+
+// A top patch alone (top-patches files without the digits): its grey levels, 0..1.
+function patchTile(data, patch) {
+  const width = data.size, height = data.rows || data.size;
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(width, height);
+  patch.forEach((v, i) => {
+    const g = Math.round(255 * v);
+    image.data.set([g, g, g, 255], 4 * i);
+  });
+  ctx.putImageData(image, 0, 0);
+  return canvas;
+}
 
 export class Inspector {
   // `fields`: frame layer name → its receptive field (model/fields.py); `units`: a UnitMath
   // (units.js) over the network's layer table; `inputShape`: the model's [h, w, c];
-  // `topPatches()`: a promise of the top patches, fetched the first time it is asked.
-  constructor(dialog, { fields, units, inputShape, topPatches }) {
+  // `topPatches()`: a promise of the top patches, fetched the first time it is asked;
+  // `links`: a Links (links.js); `denseUnit(layer, unit)`: a promise of a dense unit's weights.
+  // `topDigits(layer, channel)`: a promise of the digits a channel's top patches come from.
+  constructor(dialog, { fields, units, inputShape, topPatches, topDigits, links, denseUnit }) {
     this.dialog = dialog;
     this.fields = fields;
     this.units = units;
     this.inputShape = inputShape;
     this.topPatches = topPatches;
+    this.topDigits = topDigits;
     this.top = dialog.querySelector(".inspector-top");
     this.canvas = dialog.querySelector(".inspector-map");
     this.input = dialog.querySelector(".inspector-input canvas");
@@ -41,8 +64,16 @@ export class Inspector {
     this.target = null;
     this.layer = null;
     this.frame = null;
+    this.caption = dialog.querySelector(".inspector-input figcaption");
+    this.kernelSteps = new KernelSteps(dialog.querySelector(".kernel-steps"), { units, links });
+    this.softmax = new SoftmaxView(dialog.querySelector(".softmax-view"));
+    this.unitInputs = new UnitInputs(dialog.querySelector(".dense-inputs"), { links, denseUnit });
     dialog.querySelector(".inspector-close").addEventListener("click", () => dialog.close());
-    dialog.addEventListener("close", () => (this.target = null));
+    dialog.addEventListener("close", () => {
+      this.target = null;
+      this.kernelSteps.close();
+      this.unitInputs.hide();
+    });
     this.canvas.addEventListener("pointermove", (e) => this.hover(e));
     this.canvas.addEventListener("pointerdown", (e) => this.hover(e));
     // Keyboard: the arrow keys walk from unit to unit.
@@ -69,7 +100,10 @@ export class Inspector {
     delete this.readout.dataset.hovered;
     this.math.textContent = "";
     this.showTopPatches(name, map);
+    this.unitInputs.hide();
     if (!this.dialog.open) this.dialog.showModal();
+    this.kernelSteps.open(name, map, frame);
+    this.softmax.open(!!this.units.layer(name)?.output, frame);
     this.refresh(frame);
     this.canvas.focus();
   }
@@ -88,31 +122,51 @@ export class Inspector {
     }
     if (!this.target || this.target.name !== name || this.target.map !== map) return; // moved on meanwhile
     const data = patches[conv.name];
-    this.top.hidden = !data;
     if (!data) return;
+    const digits = data.in_digits ? await this.topDigits(conv.name, map).catch(() => null) : null;
+    if (!this.target || this.target.name !== name || this.target.map !== map) return;
+    this.top.hidden = false;
     const row = this.top.querySelector(".top-patches");
     row.replaceChildren();
-    const width = data.size, height = data.rows || data.size;
-    for (const patch of data.patches[map]) {
-      const canvas = document.createElement("canvas");
-      canvas.width = width;
-      canvas.height = height;
-      const ctx = canvas.getContext("2d");
-      const image = ctx.createImageData(width, height);
-      patch.forEach((v, i) => {
-        const g = Math.round(255 * v);
-        image.data.set([g, g, g, 255], 4 * i);
-      });
-      ctx.putImageData(image, 0, 0);
-      row.append(canvas);
-    }
-    this.top.querySelector("figcaption").textContent =
-      `What ${conv.name} filter ${map} responds to most: the ${data.patches[map].length} MNIST test patches (its ${height}×${width} receptive field) that excite it most`;
+    const count = data.patches[map].length;
+    data.patches[map].forEach((patch, k) => row.append(digits ? this.patchInDigit(conv, data, digits, map, k) : patchTile(data, patch)));
+    const height = data.rows || data.size;
+    this.top.querySelector("figcaption").textContent = digits
+      ? `What ${conv.name} filter ${map} responds to most: the ${count} MNIST test digits that excite it most, each with the ${height}×${data.size} receptive field of its strongest unit outlined`
+      : `What ${conv.name} filter ${map} responds to most: the ${count} MNIST test patches (its ${height}×${data.size} receptive field) that excite it most`;
+  }
+
+  // Patch k of filter `map` inside the whole digit it came from, its field outlined: the
+  // digit at PATCH_SCALE canvas pixels a pixel, the outline on the edge pixels of its cells.
+  patchInDigit(conv, data, digits, map, k) {
+    digits.bytes ||= Uint8Array.from(atob(digits.digits), (c) => c.charCodeAt(0));
+    const [h, w] = digits.size, s = PATCH_SCALE;
+    const row = data.unit_rows[map][k], col = data.unit_cols[map][k];
+    const [top, left, bottom, right] = fieldBox(this.fields[conv.frame_name], row, col);
+    const canvas = document.createElement("canvas");
+    canvas.width = w * s;
+    canvas.height = h * s;
+    canvas.className = "in-digit";
+    Object.assign(canvas.dataset, { row, col, top, left, bottom, right, scale: s });
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", `MNIST test digit, ${conv.name} unit at row ${row}, column ${col}: its field, rows ${top}–${bottom}, columns ${left}–${right}, outlined`);
+    const ctx = canvas.getContext("2d");
+    const digit = digits.bytes.subarray(k * h * w, (k + 1) * h * w);
+    digit.forEach((g, i) => {
+      ctx.fillStyle = `rgb(${g},${g},${g})`;
+      ctx.fillRect((i % w) * s, Math.floor(i / w) * s, s, s);
+    });
+    ctx.strokeStyle = getComputedStyle(this.top).getPropertyValue("--accent").trim() || "#ffd23f";
+    ctx.lineWidth = 2;
+    ctx.strokeRect(left * s + 1, top * s + 1, (right - left + 1) * s - 2, (bottom - top + 1) * s - 2);
+    return canvas;
   }
 
   refresh(frame) {
     if (!this.target) return;
     this.frame = frame;
+    this.kernelSteps.refresh(frame);
+    this.softmax.refresh(frame);
     const layer = frame && frame.layers.find((l) => l.name === this.target.name);
     this.layer = layer || null;
     if (!layer) {
@@ -123,6 +177,9 @@ export class Inspector {
     }
     const m = this.target.map;
     const dense = layer.height === 1;
+    this.caption.textContent = dense
+      ? "Input; a dense unit reads every value of the layer before: point at a unit for its strongest inputs"
+      : "Input; outlined: what this unit sees";
     this.title.textContent = dense ? `${layer.name} · ${layer.width} units` : `${layer.name} · map ${m} · ${layer.height}×${layer.width}`;
     this.canvas.width = layer.width;
     this.canvas.height = layer.height;
@@ -153,6 +210,7 @@ export class Inspector {
       this.readout.textContent = `unit ${col}: ${f4(this.units.shown(this.frame, layer.name, m, row, col))}`;
       this.math.textContent = "";
       this.drawInput(null);
+      this.unitInputs.show(this.frame, layer.name, col);
       return;
     }
     const { value, text } = this.units.explain(this.frame, layer.name, m, row, col);

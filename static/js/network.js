@@ -39,6 +39,23 @@ export async function loadNetwork(url) {
   };
 }
 
+// `(layer, unit)` → a promise of one dense unit's weights (webapp/unit_weights.py), each
+// asked once: a dense layer's weights are too many to load with the page.
+export function denseUnits(networkUrl) {
+  const asked = new Map();
+  return (layer, unit) => {
+    const key = `${layer}/${unit}`;
+    if (!asked.has(key)) {
+      const url = networkUrl.replace(/\.json$/, `/${key}.json`);
+      asked.set(key, fetchJSON(url).then((d) => ({ ...d, weights: d.weights.map(Math.fround), bias: Math.fround(d.bias) }), (error) => {
+        asked.delete(key); // asked again next time
+        throw error;
+      }));
+    }
+    return asked.get(key);
+  };
+}
+
 // A Connection whose every drawing and picture says which model is to read it.
 export class ModelConnection extends Connection {
   constructor(options, model) {

@@ -1,0 +1,126 @@
+// How each layer feeds the next, on the maps: pointing at a unit (mouse move; a finger:
+// press) outlines what it is computed from in the layer before (a conv unit: its window in
+// every input map, bolder where w·x adds up to more) and what reads it in the layer after
+// (links.js says which units). The outlines are positioned elements, placed from the
+// canvases' geometry at the moment of pointing, so they follow any layout; each carries
+// its layer, map and rows/columns as data attributes. A live region says the same in words.
+import { Links } from "./links.js";
+
+const geometry = (c) => {
+  const columns = +c.dataset.columns, maps = +c.dataset.maps, w = +c.dataset.mapWidth, h = +c.dataset.mapHeight;
+  const rows = Math.ceil(maps / columns);
+  return { columns, maps, w, h, width: columns * (w + 1) - 1, height: h === 1 ? 1 : rows * (h + 1) - 1 };
+};
+
+export class Connections {
+  // `root`: the element holding the layers' sections (LayerView's); `network`: network.json;
+  // `inputCanvas`: the page's 28x28 view of the input (a conv of the input outlines there);
+  // `denseUnit(layer, unit)`: a promise of a dense unit's weights (unit_weights.py).
+  constructor(root, network, { inputCanvas = null, denseUnit = null } = {}) {
+    this.root = root;
+    this.links = new Links(network);
+    this.inputCanvas = inputCanvas;
+    this.denseUnit = denseUnit;
+    this.frame = null;
+    this.pointed = null; // { name, m, row, col }
+    this.layer = document.createElement("div"); // the outlines, in page coordinates
+    this.layer.className = "connections";
+    this.layer.setAttribute("aria-hidden", "true");
+    document.body.append(this.layer);
+    this.live = document.createElement("p");
+    this.live.className = "connections-live";
+    this.live.setAttribute("aria-live", "polite");
+    root.append(this.live);
+    root.addEventListener("pointermove", (e) => this.point(e));
+    root.addEventListener("pointerdown", (e) => this.point(e)); // a finger: pressing shows them
+    root.addEventListener("pointerout", (e) => e.target.matches?.("canvas.layer-maps") && e.pointerType === "mouse" && this.clear());
+    // Outlines sit where the maps were: a scroll (of the page or of a panel) moves the maps.
+    document.addEventListener("scroll", () => this.clear(), { capture: true, passive: true });
+  }
+
+  // The frame on screen (null: nothing drawn): what a conv's and a dense unit's weights read.
+  refresh(frame) {
+    this.frame = frame;
+    if (!frame) this.clear();
+    else if (this.pointed) this.show(this.pointed);
+  }
+
+  clear() {
+    this.pointed = null;
+    this.layer.replaceChildren();
+  }
+
+  point(e) {
+    const canvas = e.target.closest?.("canvas.layer-maps");
+    if (!canvas || !this.frame) return;
+    const unit = this.unitAt(canvas, e);
+    if (!unit) return this.clear();
+    const p = this.pointed;
+    if (p && p.name === unit.name && p.m === unit.m && p.row === unit.row && p.col === unit.col) return;
+    this.show(unit);
+  }
+
+  // The unit under a pointer event: { name, m, row, col }, or null in a gap.
+  unitAt(canvas, e) {
+    const g = geometry(canvas);
+    const rect = canvas.getBoundingClientRect();
+    const x = Math.floor(((e.clientX - rect.left) / rect.width) * g.width);
+    const y = Math.floor(((e.clientY - rect.top) / rect.height) * g.height);
+    const name = canvas.closest(".layer").dataset.layer;
+    if (g.h === 1) return x >= 0 && x < g.w ? { name, m: 0, row: 0, col: x } : null;
+    const gx = Math.floor(x / (g.w + 1)), gy = Math.floor(y / (g.h + 1));
+    const col = x - gx * (g.w + 1), row = y - gy * (g.h + 1), m = gy * g.columns + gx;
+    if (col >= g.w || row >= g.h || gx >= g.columns || m >= g.maps || x < 0 || y < 0) return null;
+    return { name, m, row, col };
+  }
+
+  async show(unit) {
+    this.pointed = unit;
+    const { name, m, row, col } = unit;
+    const frame = this.frame;
+    const dense = this.links.byFrame[name]?.kind === "dense" && this.denseUnit ? await this.weightsOf(name, col) : null;
+    if (this.pointed !== unit || this.frame !== frame) return; // moved on meanwhile
+    const from = this.links.from(frame, name, m, row, col, dense);
+    const to = this.links.to(name, m, row, col);
+    this.layer.replaceChildren();
+    this.outline(name, [{ map: m, top: row, left: col, bottom: row, right: col, weight: 1 }], "unit");
+    if (from) this.outline(from.layer, from.boxes, "source");
+    if (to) this.outline(to.layer, to.boxes, "target");
+    const says = [from && from.text, to && to.text].filter(Boolean).join("; ");
+    const strip = this.links.byFrame[name]?.shape.length === 1;
+    this.live.textContent = `${strip ? `${name} unit ${col}` : `${name} map ${m}, row ${row}, column ${col}`}: ${says}`;
+  }
+
+  async weightsOf(name, unit) {
+    try {
+      return await this.denseUnit(name, unit);
+    } catch {
+      return null; // the outlines go on without its inputs
+    }
+  }
+
+  // Boxes in the maps of `name` (a frame layer, or "input"), each a positioned outline whose
+  // thickness and opacity follow its weight relative to the largest.
+  outline(name, boxes, role) {
+    const canvas = name === "input" ? this.inputCanvas : this.root.querySelector(`.layer[data-layer="${name}"] canvas.layer-maps`);
+    if (!canvas || !boxes.length) return;
+    const g = name === "input" ? { columns: 1, maps: 1, w: canvas.width, h: canvas.height, width: canvas.width, height: canvas.height } : geometry(canvas);
+    const rect = canvas.getBoundingClientRect();
+    if (!rect.width) return;
+    const sx = rect.width / g.width, sy = rect.height / g.height;
+    const biggest = Math.max(...boxes.map((b) => b.weight)) || 1;
+    for (const box of boxes) {
+      const left = (box.map % g.columns) * (g.w + 1) + box.left, top = Math.floor(box.map / g.columns) * (g.h + 1) + box.top;
+      const el = document.createElement("div");
+      el.className = `connection-box ${role}`;
+      Object.assign(el.dataset, { layer: name, role, map: box.map, top: box.top, left: box.left, bottom: box.bottom, right: box.right, weight: box.weight });
+      const share = box.weight / biggest;
+      el.style.setProperty("--share", share.toFixed(3));
+      el.style.left = `${rect.left + window.scrollX + left * sx}px`;
+      el.style.top = `${rect.top + window.scrollY + top * sy}px`;
+      el.style.width = `${(box.right - box.left + 1) * sx}px`;
+      el.style.height = `${(box.bottom - box.top + 1) * sy}px`;
+      this.layer.append(el);
+    }
+  }
+}

@@ -1,0 +1,427 @@
+"""How each layer feeds the next, in a real Chromium: pointing at a unit outlines what it is
+computed from and what reads it (static/js/connections.js, links.js). Every expected window
+is derived here from the model's description, never written down."""
+import numpy as np
+import pytest
+
+from model.description import describe_file
+from model.forward import Forward
+from tests.browser import MAP_GEOMETRY, draw, settled_digit, watched_page
+from tests.drawings import fit_to_canvas
+from webapp.frames import decode, frame_names
+from webapp.models import SHIPPED
+
+
+@pytest.fixture
+def page(browser, live_server):
+    with watched_page(browser, live_server) as page:
+        yield page
+
+
+def draw_digit(page, pen_test_samples, label=3):
+    sample = next(s for s in pen_test_samples if s["label"] == label)
+    draw(page, fit_to_canvas(sample["strokes"], 560), 560, every=2)
+    settled_digit(page)
+    return page.received[-1]
+
+
+def unit_point(page, layer, m, row, col, root="#layers"):
+    """Page coordinates of unit (row, col) of map m of `layer`, from the canvas's geometry now."""
+    canvas = page.locator(f"{root} .layer[data-layer='{layer}'] canvas.layer-maps")
+    canvas.scroll_into_view_if_needed()
+    g = canvas.evaluate(MAP_GEOMETRY)
+    width = g["columns"] * (g["w"] + 1) - 1
+    height = 1 if g["h"] == 1 else -(-g["maps"] // g["columns"]) * (g["h"] + 1) - 1
+    box = canvas.bounding_box()
+    x = (m % g["columns"]) * (g["w"] + 1) + col + 0.5
+    y = (m // g["columns"]) * (g["h"] + 1) + row + 0.5
+    return box["x"] + x / width * box["width"], box["y"] + y / height * box["height"]
+
+
+def point(page, layer, m, row, col, root="#layers"):
+    page.mouse.move(*unit_point(page, layer, m, row, col, root))
+    page.wait_for_function(
+        "([l, m, r, c]) => [...document.querySelectorAll('.connection-box.unit')].some((b) => b.dataset.layer === l"
+        " && +b.dataset.map === m && +b.dataset.top === r && +b.dataset.left === c)",
+        arg=[layer, m, row, col],
+    )
+    return page.evaluate(
+        "() => [...document.querySelectorAll('.connection-box')].map((b) => ({ ...b.dataset, rect: b.getBoundingClientRect().toJSON() }))"
+    )
+
+
+def boxes(shown, role, layer=None):
+    return [
+        {k: int(b[k]) for k in ("map", "top", "left", "bottom", "right")} | {"weight": float(b["weight"]), "layer": b["layer"]}
+        for b in shown if b["role"] == role and (layer is None or b["layer"] == layer)
+    ]
+
+
+def window(index, layer, axis, size):
+    """Rows (axis 0) or columns (axis 1) of the input that output `index` of a conv or pool reads, clipped."""
+    p = layer.params
+    k, s = (p["kernel"] if layer.kind == "conv" else p["pool"])[axis], p["strides"][axis]
+    before = p["pad"][2 * axis]
+    return max(0, index * s - before), min(size - 1, index * s - before + k - 1)
+
+
+def test_pointing_at_a_pool2_unit_outlines_its_relu2_window(page, network, pen_test_samples):
+    """The issue's acceptance test: pool2 (r, c) of map m is the max of its relu2 map m
+    window, and relu2 map m is conv2 map m unit for unit."""
+    description = network.description
+    pool2, relu2 = description.layer("pool2"), description.layer("relu2")
+    assert tuple(pool2.inputs) == ("relu2",) and tuple(relu2.inputs) == ("conv2",)
+    draw_digit(page, pen_test_samples)
+    m, r, c = 3, 2, 4
+    shown = point(page, "pool2", m, r, c)
+    h, w, _ = description.shape_of("relu2")
+    rows, cols = window(r, pool2, 0, h), window(c, pool2, 1, w)
+    assert boxes(shown, "source") == [{"layer": "relu2", "map": m, "top": rows[0], "bottom": rows[1], "left": cols[0], "right": cols[1], "weight": 1.0}]
+    live = page.inner_text(".connections-live")
+    assert live.startswith(f"pool2 map {m}, row {r}, column {c}: the maximum of relu2 map {m} rows {rows[0]}-{rows[1]}, columns {cols[0]}-{cols[1]}")
+    # pool2 feeds dense1 (through flatten): every unit of it.
+    assert boxes(shown, "target") == [{"layer": "dense1", "map": 0, "top": 0, "bottom": 0, "left": 0, "right": 511, "weight": 1.0}]
+
+    # The outline lies on those relu2 units on screen.
+    source = next(b for b in shown if b["role"] == "source")
+    x0, y0 = unit_point(page, "relu2", m, rows[0], cols[0])
+    x1, y1 = unit_point(page, "relu2", m, rows[1], cols[1])
+    rect = source["rect"]
+    assert rect["x"] < x0 < x1 < rect["x"] + rect["width"] and rect["y"] < y0 < y1 < rect["y"] + rect["height"]
+
+    # That relu2 unit comes from the same conv2 unit, and feeds the pool2 unit back.
+    shown = point(page, "relu2", m, rows[1], cols[1])
+    assert boxes(shown, "source") == [{"layer": "conv2", "map": m, "top": rows[1], "bottom": rows[1], "left": cols[1], "right": cols[1], "weight": 1.0}]
+    assert boxes(shown, "target") == [{"layer": "pool2", "map": m, "top": r, "bottom": r, "left": c, "right": c, "weight": 1.0}]
+
+
+def test_a_conv2_unit_outlines_its_window_in_every_pool1_map_weighted_by_w_x(page, network, pen_test_samples):
+    data = draw_digit(page, pen_test_samples, label=5)
+    description = network.description
+    conv2 = description.layer("conv2")
+    m, r, c = 7, 6, 13  # the last column: the window is clipped by the padding after the map
+    shown = point(page, "conv2", m, r, c)
+    h, w, channels = description.shape_of("pool1")
+    rows, cols = window(r, conv2, 0, h), window(c, conv2, 1, w)
+    source = boxes(shown, "source")
+    assert [b["map"] for b in source] == list(range(channels))
+    assert all((b["layer"], b["top"], b["bottom"], b["left"], b["right"]) == ("pool1", *rows, *cols) for b in source)
+
+    # |w·x| per input map, from the network's own computation of this input.
+    image = decode(data, network)["image"]
+    pool1 = network.run(image[None])["pool1"][0]  # (h, w, c)
+    kernel = conv2.weights["kernel"]  # (kh, kw, c, filters)
+    top, left = conv2.params["pad"][0], conv2.params["pad"][2]
+    exact = np.zeros(channels)
+    bound = np.zeros(channels)  # the page reads pool1 rounded to 8 bits: half a step a value
+    step = (pool1.max(axis=(0, 1)) - pool1.min(axis=(0, 1))) / 255
+    for dy in range(kernel.shape[0]):
+        for dx in range(kernel.shape[1]):
+            y, x = r + dy - top, c + dx - left
+            if 0 <= y < h and 0 <= x < w:
+                exact += pool1[y, x] * kernel[dy, dx, :, m]
+                bound += np.abs(kernel[dy, dx, :, m]) * step / 2
+    exact = np.abs(exact)
+    page_weights = np.array([b["weight"] for b in source])
+    assert np.all(np.abs(page_weights - exact) <= bound + 1e-6)
+    assert np.argmax(page_weights) == np.argmax(exact) or exact.max() - np.sort(exact)[-2] <= 2 * bound.max()
+    # the drawn outlines: the strongest map's the most opaque
+    opacity = page.evaluate("() => [...document.querySelectorAll('.connection-box.source')].map((b) => +getComputedStyle(b).opacity)")
+    assert opacity[int(np.argmax(page_weights))] == max(opacity) and min(opacity) < max(opacity)
+
+
+def test_forward_a_pool1_unit_feeds_the_conv2_units_whose_window_holds_it(page, network, pen_test_samples):
+    draw_digit(page, pen_test_samples)
+    description = network.description
+    conv2 = description.layer("conv2")
+    h, w, filters = description.shape_of("conv2")
+    m, r, c = 4, 0, 9
+    shown = point(page, "pool1", m, r, c)
+    readers = [(y, x) for y in range(h) for x in range(w) if window(y, conv2, 0, h)[0] <= r <= window(y, conv2, 0, h)[1]
+               and window(x, conv2, 1, w)[0] <= c <= window(x, conv2, 1, w)[1]]
+    target = boxes(shown, "target", "conv2")
+    assert len(target) == filters
+    for b in target:
+        covered = [(y, x) for y in range(b["top"], b["bottom"] + 1) for x in range(b["left"], b["right"] + 1)]
+        assert covered == readers
+    # backward: the max of its relu1 window
+    pool1 = description.layer("pool1")
+    assert boxes(shown, "source") == [{"layer": "relu1", "map": m, "top": window(r, pool1, 0, 28)[0], "bottom": window(r, pool1, 0, 28)[1],
+                                      "left": window(c, pool1, 1, 28)[0], "right": window(c, pool1, 1, 28)[1], "weight": 1.0}]
+
+
+def test_a_dense_unit_outlines_its_strongest_inputs(page, network, pen_test_samples):
+    data = draw_digit(page, pen_test_samples, label=8)
+    image = decode(data, network)["image"]
+    outputs = network.run(image[None])
+    unit = 5
+    shown = point(page, "dense2", 0, 0, unit)
+    page.wait_for_function("() => document.querySelectorAll('.connection-box.source').length > 0")
+    shown = page.evaluate("() => [...document.querySelectorAll('.connection-box')].map((b) => ({ ...b.dataset }))")
+    source = boxes(shown, "source")
+    kernel = network.description.layer("dense2").weights["kernel"][:, unit]
+    products = outputs["dense1"][0] * kernel
+    strongest = np.argsort(-np.abs(products))[: len(source)]
+    assert [b["layer"] for b in source] == ["dense1"] * len(source)
+    # dense1 reaches the page rounded to 8 bits: compare where the products are clearly apart
+    assert [b["left"] for b in source][:3] == list(strongest[:3]) or np.abs(np.diff(np.abs(products[strongest[:4]]))).min() < 1e-2
+    np.testing.assert_allclose([b["weight"] for b in source], np.abs(products[[b["left"] for b in source]]), rtol=0.05, atol=1e-2)
+
+
+@pytest.fixture
+def deep_page(browser, live_server):
+    with watched_page(browser, live_server + "/?model=deep3x3") as page:
+        yield page
+
+
+def test_deep3x3_hover_clips_3x3_windows_at_the_border(deep_page, pen_test_samples):
+    page = deep_page
+    deep = Forward(describe_file(SHIPPED["deep3x3"]))
+    names = dict(zip(deep.description.shown_names, frame_names(deep.description.shown_names)))
+    draw_digit(page, pen_test_samples, label=2)
+    conv = deep.description.layer("conv1b")
+    source = names[conv.inputs[0]]
+    h, w, channels = deep.description.shape_of(conv.inputs[0])
+    shown = point(page, "conv1b", 2, 0, w - 1)  # the top right corner: padding above and after
+    rows, cols = window(0, conv, 0, h), window(w - 1, conv, 1, w)
+    assert (rows, cols) == ((0, 1), (w - 2, w - 1))
+    src = boxes(shown, "source")
+    assert len(src) == channels and all((b["layer"], b["top"], b["bottom"], b["left"], b["right"]) == (source, *rows, *cols) for b in src)
+    # batchnorm and ReLU: unit for unit
+    shown = point(page, "relu1b", 2, 5, 6)
+    assert boxes(shown, "source") == [{"layer": "bn1b", "map": 2, "top": 5, "bottom": 5, "left": 6, "right": 6, "weight": 1.0}]
+    shown = point(page, "bn1b", 2, 5, 6)
+    assert boxes(shown, "source") == [{"layer": "conv1b", "map": 2, "top": 5, "bottom": 5, "left": 6, "right": 6, "weight": 1.0}]
+
+
+def test_connections_on_the_compare_page_follow_each_sides_network(browser, live_server, pen_test_samples):
+    deep = Forward(describe_file(SHIPPED["deep3x3"])).description
+    with watched_page(browser, live_server + "/compare?a=tutorial&b=deep3x3") as page:
+        sample = next(s for s in pen_test_samples if s["label"] == 7)
+        draw(page, fit_to_canvas(sample["strokes"], 560), 560, every=2)
+        page.wait_for_function("() => [...document.querySelectorAll('.prediction')].every((p) => p.dataset.busy === 'false' && p.dataset.digit !== '')")
+        pool2 = deep.layer("pool2")
+        h, w, _ = deep.shape_of(pool2.inputs[0])
+        shown = point(page, "pool2", 5, 6, 6, root="#side-b")
+        rows, cols = window(6, pool2, 0, h), window(6, pool2, 1, w)
+        assert boxes(shown, "source") == [{"layer": pool2.inputs[0], "map": 5, "top": rows[0], "bottom": rows[1], "left": cols[0], "right": cols[1], "weight": 1.0}]
+
+
+# ---------------------------------------------------------------------------------------
+# The inspector: the filter sliding over its input, the softmax, a dense unit's inputs, top
+# patches in their digits.
+
+MAP_PIXELS = """(selector) => { const c = document.querySelector(selector);
+  return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }"""
+
+
+def open_inspector(page, layer, m):
+    from tests.browser import click_map
+
+    click_map(page, layer, m)
+    page.locator("#inspector").wait_for(state="visible")
+
+
+def kernel_state(page):
+    return page.evaluate("() => ({ ...document.querySelector('#inspector .kernel-steps').dataset })")
+
+
+def test_the_filter_slides_over_its_input_and_builds_the_shown_map(page, network, pen_test_samples):
+    draw_digit(page, pen_test_samples, label=4)
+    description = network.description
+    conv2 = description.layer("conv2")
+    h, w, _ = description.shape_of("conv2")
+    sh, sw, channels = description.shape_of("pool1")
+    open_inspector(page, "conv2", 9)
+    steps = page.locator("#inspector .kernel-steps")
+    assert steps.is_visible() and kernel_state(page)["step"] == "0"
+    page.focus("#inspector .kernel-step")  # keyboard: the buttons are buttons
+    for _ in range(w + 3):  # into the second row
+        page.keyboard.press("Enter")
+    state = kernel_state(page)
+    assert (int(state["step"]), int(state["positions"]), int(state["row"]), int(state["col"])) == (w + 3, h * w, 1, 2)
+    windows = page.evaluate("() => [...document.querySelectorAll('#inspector .kernel-window')].map((b) => ({ ...b.dataset }))")
+    rows, cols = window(1, conv2, 0, sh), window(2, conv2, 1, sw)
+    assert [int(b["map"]) for b in windows] == list(range(channels))
+    assert all((int(b["top"]), int(b["bottom"]), int(b["left"]), int(b["right"])) == (*rows, *cols) for b in windows)
+    assert "biggest contributions" in page.inner_text("#inspector .kernel-math")
+    # The built map: the first w + 3 units as the map shows them, the rest dark.
+    built = np.array(page.evaluate(MAP_PIXELS, "#inspector canvas.kernel-built")).reshape(h, w, 4)
+    shown = np.array(page.evaluate(MAP_PIXELS, "#inspector canvas.inspector-map")).reshape(h, w, 4)
+    flat_built, flat_shown = built.reshape(-1, 4), shown.reshape(-1, 4)
+    assert np.array_equal(flat_built[: w + 3], flat_shown[: w + 3])
+    assert not np.array_equal(flat_built[w + 3 :], flat_shown[w + 3 :])
+
+    page.click("#inspector .kernel-play")
+    page.wait_for_function("() => +document.querySelector('#inspector .kernel-steps').dataset.step > 40")
+    page.click("#inspector .kernel-pause")
+    paused = kernel_state(page)["step"]
+    page.wait_for_timeout(300)
+    assert kernel_state(page)["step"] == paused and int(paused) < h * w  # pause holds
+    page.click("#inspector .kernel-play")
+    page.wait_for_function(f"() => +document.querySelector('#inspector .kernel-steps').dataset.step === {h * w}", timeout=20_000)
+    built = page.evaluate(MAP_PIXELS, "#inspector canvas.kernel-built")
+    assert built == page.evaluate(MAP_PIXELS, "#inspector canvas.inspector-map")  # the whole map, as shown
+
+
+def test_the_output_layer_shows_the_softmax_of_the_networks_logits(page, network, pen_test_samples):
+    data = draw_digit(page, pen_test_samples, label=9)
+    truth = network.run(decode(data, network)["image"][None])["logits"][0]
+    open_inspector(page, "output", 0)
+    rows = page.evaluate("() => [...document.querySelectorAll('#inspector .softmax-table tbody tr')].map((r) => ({ ...r.dataset, text: r.innerText }))")
+    assert [int(r["digit"]) for r in rows] == list(range(10))
+    logits = np.array([float(r["logit"]) for r in rows])
+    np.testing.assert_array_equal(logits.astype(np.float32), decode(data, network)["logits"])  # the frame's, to the bit
+    np.testing.assert_allclose(logits, truth, rtol=1e-6, atol=1e-6)  # the network's own, not the 8-bit output layer
+    shown = np.array([float(r["probability"]) for r in rows])
+    z = logits - logits.max()
+    np.testing.assert_allclose(shown, np.exp(z) / np.exp(z).sum(), rtol=1e-9)
+    np.testing.assert_allclose(shown, network.predict(decode(data, network)["image"][None])[0], rtol=1e-5, atol=1e-7)
+    assert f"{logits[3]:.4f}" in rows[3]["text"]
+    assert not page.locator("#inspector .kernel-steps").is_visible()
+
+
+def test_a_dense_units_inspector_lists_its_strongest_inputs(page, network, pen_test_samples):
+    data = draw_digit(page, pen_test_samples, label=6)
+    image = decode(data, network)["image"]
+    pool2 = network.run(image[None])["pool2"][0]  # (h, w, c): flatten's order is Keras' own
+    unit = 153
+    kernel = network.description.layer("dense1").weights["kernel"][:, unit]
+    products = pool2.ravel() * kernel
+    open_inspector(page, "dense1", 0)
+    caption = page.inner_text("#inspector .inspector-input figcaption")
+    assert "outlined" not in caption and "strongest inputs" in caption
+    box = page.locator("#inspector canvas.inspector-map").bounding_box()
+    page.mouse.move(box["x"] + (unit + 0.5) / 512 * box["width"], box["y"] + box["height"] / 2)
+    page.wait_for_selector("#inspector .dense-input-list li")
+    items = page.evaluate("() => [...document.querySelectorAll('#inspector .dense-input-list li')].map((li) => ({ ...li.dataset, text: li.innerText }))")
+    h, w, c = pool2.shape
+    for item in items:  # each input is where the network's flatten puts it
+        index = int(item["index"])
+        assert (int(item["row"]), int(item["col"]), int(item["map"])) == (index // c // w, index // c % w, index % c)
+        step = (pool2[:, :, int(item["map"])].max() - pool2[:, :, int(item["map"])].min()) / 255
+        assert abs(float(item["product"]) - products[index]) <= abs(kernel[index]) * step / 2 + 1e-6
+    strongest = np.argsort(-np.abs(products))
+    assert int(items[0]["index"]) in strongest[:3]
+    assert {int(i["index"]) for i in items} <= set(strongest[: 2 * len(items)])
+
+
+def test_top_patches_show_each_patch_in_its_digit_with_its_field_outlined(page, network):
+    from model.data import load_mnist
+    from model.fields import receptive_fields
+    from model.network import DEFAULT_MODEL_PATH
+    from model.top_patches import load as load_top_patches
+
+    (_, _), (x_test, _) = load_mnist()
+    shipped = load_top_patches(DEFAULT_MODEL_PATH.with_name("top_patches.npz"))["conv2"]
+    field = receptive_fields(network.description)["conv2"]
+    draw(page, [[[280, 60], [280, 500]]], 560)
+    settled_digit(page)
+    m = 17
+    open_inspector(page, "relu2", m)  # relu2's maps are conv2's channels
+    page.wait_for_selector("#inspector .top-patches canvas.in-digit")
+    shown = page.evaluate("""() => [...document.querySelectorAll('#inspector .top-patches canvas.in-digit')].map((c) => ({
+      ...c.dataset, width: c.width, pixels: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) }))""")
+    assert len(shown) == 9
+    for k, canvas in enumerate(shown):
+        row, col = int(shipped["rows"][m, k]), int(shipped["cols"][m, k])
+        assert (int(canvas["row"]), int(canvas["col"])) == (row, col)
+        top, left, bottom, right = field.box(row, col)
+        assert [int(canvas[key]) for key in ("top", "left", "bottom", "right")] == [top, left, bottom, right]
+        s = int(canvas["scale"])
+        assert canvas["width"] == 28 * s
+        rgba = np.array(canvas["pixels"]).reshape(28 * s, 28 * s, 4)
+        digit = np.rint(x_test[shipped["images"][m, k]] * 255)
+        np.testing.assert_array_equal(rgba[s // 2 :: s, s // 2 :: s, 0], digit)  # each cell's middle: the digit
+        assert tuple(rgba[top * s, left * s + s // 2, :3]) == (255, 210, 63)  # the outline on the field's edge (--accent)
+        assert tuple(rgba[bottom * s + s - 1, right * s + s // 2, :3]) == (255, 210, 63)
+        # and the stored patch is that digit's crop at the field
+        np.testing.assert_allclose(shipped["patches"][m, k][: bottom - top + 1, : right - left + 1], x_test[shipped["images"][m, k]][top : bottom + 1, left : right + 1])
+
+
+def test_the_page_with_the_inspector_open_passes_axe(page, pen_test_samples):
+    from axe_playwright_python.sync_playwright import Axe
+
+    draw_digit(page, pen_test_samples, label=2)
+    point(page, "conv2", 3, 4, 5)
+    for layer, m in (("conv2", 3), ("output", 0), ("dense1", 0)):
+        open_inspector(page, layer, m)
+        if layer == "conv2":
+            page.click("#inspector .kernel-step")
+            page.wait_for_selector("#inspector .top-patches canvas.in-digit")
+        if layer == "dense1":
+            box = page.locator("#inspector canvas.inspector-map").bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 2)
+            page.wait_for_selector("#inspector .dense-input-list li")
+        results = Axe().run(page)
+        assert results.violations_count == 0, results.generate_report()
+        page.keyboard.press("Escape")
+
+
+# ---------------------------------------------------------------------------------------
+# The two on-demand endpoints.
+
+
+def digests(app):
+    from webapp.models import get_models
+
+    with app.app_context():
+        model = get_models().get()
+        return model.network.digest, model.top_patches.digest, model.description
+
+
+def test_a_dense_units_weights_are_the_models_own(app, client):
+    network, _, description = digests(app)
+    answer = client.get(f"/network/{network}/dense1/153.json")
+    assert answer.status_code == 200 and "immutable" in answer.headers["Cache-Control"]
+    data = answer.get_json()
+    dense1 = description.layer("dense1")
+    np.testing.assert_array_equal(np.asarray(data["weights"], np.float32), dense1.weights["kernel"][:, 153])
+    assert np.float32(data["bias"]) == dense1.weights["bias"][153]
+    assert (data["source"], data["inputs"], data["in_shape"]) == ("pool2", "flatten", list(description.shape_of("pool2")))
+    assert client.get(f"/network/{network}/output/2.json").get_json()["source"] == "dense2"
+    for bad in (f"/network/{network}/conv1/0.json", f"/network/{network}/dense1/512.json", "/network/0000/dense1/0.json"):
+        assert client.get(bad).status_code == 404, bad
+
+
+def test_a_channels_top_digits_are_the_mnist_digits_its_patches_came_from(app, client):
+    import base64
+
+    from model.data import load_mnist
+    from model.network import DEFAULT_MODEL_PATH
+    from model.top_patches import load as load_top_patches
+
+    _, top, _ = digests(app)
+    (_, _), (x_test, _) = load_mnist()
+    shipped = load_top_patches(DEFAULT_MODEL_PATH.with_name("top_patches.npz"))
+    for layer, channel in (("conv1", 0), ("conv2", 47)):
+        data = client.get(f"/top-patches/{top}/{layer}/{channel}.json").get_json()
+        digits = np.frombuffer(base64.b64decode(data["digits"]), np.uint8).reshape(9, *data["size"])
+        np.testing.assert_array_equal(digits, np.rint(x_test[shipped[layer]["images"][channel]] * 255))
+    assert client.get(f"/top-patches/{top}/conv2/48.json").status_code == 404
+
+
+def test_a_finger_pressing_a_unit_shows_its_connections(browser, live_server, network, pen_test_samples):
+    context = browser.new_context(viewport={"width": 400, "height": 800}, has_touch=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(live_server)
+        page.wait_for_selector("#status[data-state=connected]")
+        from tests.browser import touch_draw
+
+        sample = next(s for s in pen_test_samples if s["label"] == 0)
+        touch_draw(page, fit_to_canvas(sample["strokes"], 560), 560)
+        settled_digit(page)
+        x, y = unit_point(page, "pool1", 2, 3, 4)
+        session = page.context.new_cdp_session(page)
+        session.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+        page.wait_for_selector(".connection-box.source")
+        shown = page.evaluate("() => [...document.querySelectorAll('.connection-box')].map((b) => ({ ...b.dataset }))")
+        session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        assert boxes(shown, "unit") == [{"layer": "pool1", "map": 2, "top": 3, "bottom": 3, "left": 4, "right": 4, "weight": 1.0}]
+        pool1 = network.description.layer("pool1")
+        h, w, _ = network.description.shape_of("relu1")
+        (top, bottom), (left, right) = window(3, pool1, 0, h), window(4, pool1, 1, w)
+        assert boxes(shown, "source") == [{"layer": "relu1", "map": 2, "top": top, "bottom": bottom, "left": left, "right": right, "weight": 1.0}]
+    finally:
+        context.close()
