@@ -90,6 +90,13 @@ async function start() {
   const error = ({ error }) => ($("#message").textContent = error);
   const legend = new Legend($("#legend-box"));
   const sides = roots.map((root, i) => new Side(root, data[i], status(i), error, legend));
+  // One legend: it gives the numbers of the side last pointed at (the first to begin with).
+  const own = (side) => sides.forEach((s) => (s.layers.legend = s === side ? legend : null));
+  sides.forEach((side, i) => roots[i].addEventListener("pointerenter", () => {
+    own(side);
+    side.layers.showLegend();
+  }));
+  own(sides[0]);
   const pad = new DrawingPad($("#canvas"), (kind) => {
     $("#message").textContent = "";
     for (const side of sides) side.draw(pad, kind);
