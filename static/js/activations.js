@@ -172,7 +172,6 @@ export class LayerView {
           : `${layer.name}${layer.height === 1 ? "" : ` map ${m}`}: strongest at ${where}, ${value}`;
       }
       this.label(section);
-      section.hovered = -1; // the tooltip follows on the next pointer move
     }
   }
 
@@ -336,7 +335,7 @@ export class LayerView {
     const section = {
       el, grid, canvas, head: el.querySelector("h3"), box: el.querySelector(".map-focus"),
       kernels, name: layer.name, dense, mapW: layer.width, mapH: layer.height, units: dense ? layer.width : 0,
-      w: layer.width, h: layer.height, maps: layer.maps, columns: 0, focus: 0, hovered: -1,
+      w: layer.width, h: layer.height, maps: layer.maps, columns: 0, focus: 0,
       texts: new Array(layer.maps).fill(null), width: 0, height: 0, adopted: false, labels: null,
     };
     if (last && dense && this.classes.length === layer.width) this.addLabels(section);
