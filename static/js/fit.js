@@ -99,8 +99,10 @@ export function planColumns(layers, room, { gap = 8, least = 4, most = 160 } = {
   for (let bands = 1; bands <= Math.min(MAX_BANDS, layers.length); bands++) {
     const band = { width: room.width, height: (room.height - (bands - 1) * gap) / bands };
     for (const starts of splits(layers.length, bands)) {
-      const plan = largest(layers, band, gap, starts, least, most);
-      if (plan && (!best || plan.size > best.size * MORE_BANDS_GAIN)) best = plan;
+      // Only a plan clearly larger than the best so far counts: search above that.
+      const floor = best ? best.size * MORE_BANDS_GAIN : least;
+      const plan = floor < most ? largest(layers, band, gap, starts, floor, most) : null;
+      if (plan) best = plan;
     }
   }
   return best || columnsAt(layers, least, { width: Infinity, height: room.height }, gap) || columnsAt(layers, least, { width: Infinity, height: Infinity }, gap);
