@@ -121,6 +121,12 @@ def test_legend_gives_the_range_of_the_scale_shown(page, pen_test_samples, netwo
         expected = float(layers[name]["min"].min()), float(layers[name]["max"].max())
         assert np.allclose((lo, hi), expected, rtol=1e-6, atol=1e-7), (name, lo, hi, expected)
         assert np.allclose(shown, expected, rtol=5e-3, atol=1e-3)  # the numbers one reads
+        zero = page.locator("#legend-box .legend-zero")
+        if expected[0] < 0 < expected[1]:  # where 0 is on the scale: a blank background is not 0
+            left = float(zero.evaluate("(z) => z.style.left").rstrip("%"))
+            assert zero.is_visible() and abs(left - 100 * -expected[0] / (expected[1] - expected[0])) < 0.01
+        else:
+            assert not zero.is_visible()
     page.keyboard.press("s")  # per map: the legend gives the map pointed at
     assert page.get_attribute("[data-scale=map]", "aria-pressed") == "true"
     page.mouse.move(*map_point(page, "conv1", 7))

@@ -10,7 +10,14 @@ export class Legend {
     this.of = root.querySelector(".legend-of");
     this.lo = root.querySelector(".legend-lo");
     this.hi = root.querySelector(".legend-hi");
-    paintLegend(root.querySelector("canvas"));
+    const canvas = root.querySelector("canvas");
+    paintLegend(canvas);
+    // Where 0 falls on the scale: conv maps are signed, and a blank background is not 0 there
+    // (a filter's bias), so the colour of "nothing" is marked.
+    const bar = Object.assign(document.createElement("span"), { className: "legend-bar" });
+    this.zero = Object.assign(document.createElement("span"), { className: "legend-zero", title: "0" });
+    canvas.before(bar);
+    bar.append(canvas, this.zero);
     this.clear();
   }
 
@@ -23,6 +30,8 @@ export class Legend {
     this.of.textContent = `${what}:`;
     this.lo.textContent = formatValue(lo);
     this.hi.textContent = lo === hi ? `${formatValue(hi)} (all equal)` : formatValue(hi);
+    this.zero.hidden = !(lo < 0 && hi > 0);
+    this.zero.style.left = `${(100 * -lo) / (hi - lo)}%`;
   }
 
   clear() {
@@ -31,5 +40,6 @@ export class Legend {
     this.of.textContent = "";
     this.lo.textContent = "low";
     this.hi.textContent = "high";
+    this.zero.hidden = true;
   }
 }
