@@ -39,7 +39,7 @@ def test_drawing_shows_prediction_and_painted_maps(page, pen_test_samples):
     assert len(maps) == 24 * 3 + 48 * 3 + 3
     painted = [m for m in maps if m["colours"] > 1]
     assert len(painted) > 0.8 * len(maps)  # a few ReLU maps may be all zero for this digit
-    labels = page.locator(".layer h3 .layer-name").all_inner_texts()
+    labels = page.locator(".layer h3 .layer-name").all_text_contents()  # the shape is read out, shown where there is room
     assert "conv1 · 24 maps · 28×28" in labels and "pool2 · 48 maps · 7×7" in labels
 
     # The 28x28 view shows ink; clear empties everything and is not busy.
@@ -93,18 +93,19 @@ def test_picking_a_photo_of_a_digit(page, pen_test_samples, tmp_path):
     assert settled_digit(page) == 1
 
 
-def test_architecture_strip_jumps_to_maps_and_explanations_hide(page):
+def test_architecture_table_explains_a_layer_and_explanations_hide(page):
     draw(page, [[[280, 60], [280, 500]]], 560)
     settled_digit(page)
-    in_view = "(id) => { const r = document.getElementById(id).getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight; }"
-    assert not page.evaluate(in_view, "layer-dense1")
-    page.click("#architecture a[data-layer=flatten]")  # flatten has no maps: dense1 shows its note
-    page.wait_for_function(in_view, arg="layer-dense1")
-    notes = page.locator("#layer-dense1 .explain").all_inner_texts()
+    assert not page.locator("#architecture").is_visible()  # a detail, opened on demand
+    page.click(".arch-details summary")
+    page.click("#architecture a[data-layer=flatten]")  # flatten has no maps: dense1's note says what it does
+    page.wait_for_function("() => document.querySelector('.layer-note').dataset.layer === 'dense1'")
+    notes = page.locator(".layer-note .explain").all_inner_texts()
     assert any(n.startswith("flatten:") for n in notes) and any(n.startswith("dense1:") for n in notes)
-    assert page.locator("#layer-dense1 .explain").first.is_visible()
+    assert page.locator(".layer-note .explain").first.is_visible()
+    assert page.get_attribute("#layer-dense1", "class").split().count("is-selected") == 1
     page.keyboard.press("e")
-    assert not page.locator("#layer-dense1 .explain").first.is_visible()
+    assert not page.locator(".layer-note .explain").first.is_visible()
     assert page.get_attribute("#explain", "aria-pressed") == "false"
 
 
@@ -143,9 +144,10 @@ def test_conv_filters_are_drawn_next_to_their_maps(page):
     assert counts == [1, 1, 0]  # one canvas of filters a conv layer
     colours = page.evaluate("""() => {
       const c = document.querySelector('#layer-conv2 canvas.kernel-row'), g = c.dataset;
+      const maps = document.querySelector('#layer-conv2 canvas.layer-maps').dataset, w = +maps.mapWidth, h = +maps.mapHeight;
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
       return Array.from({ length: +g.filters }, (_, f) => {
-        const left = (f % g.columns) * (+g.tileWidth + +g.gap), top = Math.floor(f / g.columns) * (+g.tileHeight + +g.gap), seen = new Set();
+        const left = (f % g.columns) * (w + 1) * g.scale + +g.inset, top = Math.floor(f / g.columns) * (h + 1) * g.scale + +g.inset, seen = new Set();
         for (let y = top; y < top + +g.tileHeight; y++) for (let x = left; x < left + +g.tileWidth; x++) {
           const i = 4 * (y * c.width + x);
           seen.add(d[i] * 65536 + d[i + 1] * 256 + d[i + 2]);
@@ -154,15 +156,20 @@ def test_conv_filters_are_drawn_next_to_their_maps(page):
       });
     }""")
     assert len(colours) == 48 and min(colours) > 10  # 96 signed weights each: many shades
-    # Filter f above map f: the same columns, the same width on screen.
+    # Filters are shown on demand, each in the corner of its own map: the maps' grid, the maps' box.
+    assert not page.locator("#layer-conv1 canvas.kernel-row").is_visible()
+    page.keyboard.press("w")
+    assert page.get_attribute("#filters", "aria-pressed") == "true"
     for layer in ("conv1", "conv2"):
         kernels, maps = page.locator(f"#layer-{layer} canvas.kernel-row"), page.locator(f"#layer-{layer} canvas.layer-maps")
         assert kernels.get_attribute("data-columns") == maps.get_attribute("data-columns")
-        assert abs(kernels.bounding_box()["width"] - maps.bounding_box()["width"]) < 1
-    box = page.locator("#layer-conv1 canvas.kernel-row").bounding_box()
-    page.mouse.move(box["x"] + 3, box["y"] + 3)
-    title = page.get_attribute("#layer-conv1 canvas.kernel-row", "title")
-    assert title.startswith("conv1 filter 0: ") and "bias" in title
+        assert kernels.bounding_box() == maps.bounding_box()
+    x, y = map_point(page, "conv1", 5)
+    box, g = page.locator("#layer-conv1 canvas.layer-maps").bounding_box(), page.locator("#layer-conv1 canvas.kernel-row")
+    corner = (int(g.get_attribute("data-tile-width")) / 2 + 1) / int(g.get_attribute("data-scale")) / 28  # the tile's middle, in maps
+    page.mouse.move(x - (0.5 - corner) * box["width"] / int(g.get_attribute("data-columns")), y - (0.5 - corner) * 28 * box["width"] / int(g.get_attribute("data-columns")) / 28)
+    title = page.get_attribute("#layer-conv1 canvas.layer-maps", "title")
+    assert title.startswith("conv1 filter 5: ") and "bias" in title
 
 
 def test_hovered_conv1_unit_shows_the_models_own_value_and_its_sum(page, network):

@@ -54,6 +54,7 @@ def teacher(browser, live_server, watch):
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = watch.attach(context.new_page())
     page.goto(live_server)
+    page.wait_for_selector("#status[data-state=connected]")  # the page's modules loaded: leaving it aborts none
     page.click("#start-class")
     page.wait_for_selector("#status[data-state=connected]")
     yield page

@@ -107,8 +107,11 @@ MISMATCHED_PIXELS = """async (expected) => {
     let wrong = 0, compared = 0;
     for (let m = 0; m < +c.dataset.maps; m++) {
       const left = (m % columns) * (w + 1), top = Math.floor(m / columns) * (h + 1);
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++, compared++) {
-        if (pixels[(top + y) * c.width + left + x] !== LUT[bytes[m * w * h + y * w + x]]) wrong++;
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        const i = m * w * h + y * w + x;
+        if (i >= bytes.length) continue; // a dense layer's grid of units may end in empty cells
+        compared++;
+        if (pixels[(top + y) * c.width + left + x] !== LUT[bytes[i]]) wrong++;
       }
     }
     out[name] = [wrong, compared];
@@ -130,6 +133,7 @@ def test_the_worker_paints_batchnorm_layers_as_the_server_computes_them(deep_pag
 
 def worker_paints_as_server(page, network, names, pen_test_samples):
     sample = next(s for s in pen_test_samples if s["label"] == 5)
+    page.click("[data-scale=map]")  # each map over its own range: the server's bytes as they are
     draw(page, fit_to_canvas(sample["strokes"], 560), 560, every=2)
     settled_digit(page)
     ours = frames.decode(page.received[-1], network)

@@ -28,10 +28,10 @@ def test_each_shipped_model_opens_from_the_picker_with_its_own_layers(page):
         assert page.url.endswith(f"?model={name}")
         assert page.get_attribute(f".model-picker a[data-model='{name}']", "aria-current") == "page"
         description = describe_file(path)
-        strip = page.locator("#architecture li")
-        assert strip.locator(".arch-name").all_inner_texts() == [layer.name for layer in description.layers]
-        assert strip.locator(".arch-shape").all_inner_texts() == ["×".join(map(str, layer.shape)) for layer in description.layers]
-        assert page.inner_text(".arch-total") == f"{description.param_count:,} parameters in all"
+        strip = page.locator("#architecture li")  # the architecture table, in the page, opened on demand
+        assert strip.locator(".arch-name").all_text_contents() == [layer.name for layer in description.layers]
+        assert strip.locator(".arch-shape").all_text_contents() == ["×".join(map(str, layer.shape)) for layer in description.layers]
+        assert page.text_content(".arch-total") == f"{description.param_count:,} parameters in all"
         draw(page, LINE, 560)
         expected = Forward(description).predict(strokes_to_input(LINE)[None])[0]
         assert settled_digit(page) == int(expected.argmax())

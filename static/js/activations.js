@@ -1,9 +1,11 @@
 // Every layer's activation maps as a grid of heatmaps in one canvas; dense layers as strips.
 // The canvases are painted by a worker (painter.js): here only the page around them.
-import { LUT, diverging } from "./colormap.js";
+import { LUT } from "./colormap.js";
+import { trueValue } from "./frame.js";
+import { FilterOverlay } from "./filters.js";
+import { planColumns, planRows } from "./fit.js";
+import { formatValue as fmt } from "./legend.js";
 import { Painter } from "./painter.js";
-
-const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
 
 export function layerLabel(layer) {
   return layer.height === 1
@@ -11,7 +13,6 @@ export function layerLabel(layer) {
     : `${layer.name} · ${layer.maps} maps · ${layer.height}×${layer.width}`;
 }
 
-const FALLBACK_COLUMNS = 24; // while the view is hidden (the teacher's stage before it opens)
 // Each layer's "values lo … hi" while results stream in: at most this often, as text that
 // changes every frame cannot be read, and each change costs the page a layout. The final
 // result's ranges are always shown (describe()).
@@ -37,14 +38,24 @@ export class LayerView {
   // `kernels`: conv layer name → its filters as small signed images (webapp/views.py), exact:
   // also what the worker computes conv layers with. `batchnorm`: batchnorm layer name →
   // {scale, shift}, exact, what the worker computes batchnorm layers with (network.js).
-  constructor(root, onSelect, notes = {}, kernels = {}, batchnorm = {}) {
+  // `options`: `legend` (legend.js) for the numbers of the scale shown, `classes` the output's
+  // labels (the digits), shown beside its units.
+  constructor(root, onSelect, notes = {}, kernels = {}, batchnorm = {}, { legend = null, classes = [] } = {}) {
     this.root = root;
-    this.painter = new Painter(kernels, (layers) => layers.forEach((layer) => this.build(layer)), batchnorm);
+    this.legend = legend;
+    this.classes = classes;
+    this.selected = null; // the layer whose explanation and range are shown
+    this.pointed = -1; // the map pointed at in it (the per-map scale's legend)
+    this.note = document.createElement("div");
+    this.note.className = "layer-note";
+    this.note.setAttribute("aria-live", "polite");
+    root.after(this.note);
+    this.painter = new Painter(kernels, (layers) => this.buildAll(layers), batchnorm);
     this.onSelect = onSelect;
     this.notes = notes;
     this.kernels = kernels;
     this.sections = new Map();
-    this.scale = "map";
+    this.scale = "layer";
     this.frame = null;
     this.help = document.createElement("p");
     this.help.id = `${root.id}-maps-help`;
@@ -56,18 +67,28 @@ export class LayerView {
     this.probe = document.createElement("div"); // measures --map-size in pixels
     this.probe.style.cssText = "position:absolute;visibility:hidden;height:0;width:var(--map-size)";
     root.append(this.help, this.live, this.probe);
-    this.width = 0;
+    this.room = "";
     this.rangesShown = -Infinity; // when the layers' ranges were last updated
+    // The maps' sizes follow the room the view has: the window, presenter mode, the notes.
     new ResizeObserver(() => {
-      if (this.root.clientWidth === this.width) return;
-      this.width = this.root.clientWidth;
-      for (const section of this.sections.values()) this.layout(section);
+      const room = `${root.clientWidth}x${root.clientHeight}`;
+      if (room === this.room) return;
+      this.room = room;
+      this.layoutAll();
     }).observe(root);
+  }
+
+  // The first frame's layers (the worker asks for their canvases): their sections, laid out together.
+  buildAll(layers) {
+    layers.forEach((layer, i) => this.build(layer, i === layers.length - 1));
+    this.layoutAll();
+    if (!this.selected && layers.length) this.select(layers[0].name);
   }
 
   setScale(scale) {
     this.scale = scale;
     this.painter.setScale(scale);
+    this.showLegend();
   }
 
   // A frame (an ArrayBuffer, taken) to paint; `onShown(frame)` once it is painted, with its
@@ -86,20 +107,49 @@ export class LayerView {
 
   showRanges() {
     this.rangesShown = performance.now();
-    for (const layer of this.frame.layers) this.showRange(this.sections.get(layer.name), layer);
+    this.showLegend();
+    for (const section of this.sections.values()) if (section.labels) this.showLabels(section);
   }
 
-  showRange(section, layer) {
+  // The legend's numbers: the selected layer's range under the scale in use (per map: the
+  // map pointed at, else the layer's first).
+  showLegend() {
+    const layer = this.frame?.layers.find((l) => l.name === this.selected);
+    if (!this.legend) return;
+    if (!layer) return this.legend.clear();
+    if (this.scale === "map" && layer.maps > 1) {
+      const m = Math.max(0, this.pointed);
+      return this.legend.show(`${layer.name} map ${m}`, layer.min[m], layer.max[m]);
+    }
     let lo = Infinity, hi = -Infinity;
     for (let m = 0; m < layer.maps; m++) {
       if (layer.min[m] < lo) lo = layer.min[m];
       if (layer.max[m] > hi) hi = layer.max[m];
     }
-    if (lo !== section.lo || hi !== section.hi) {
-      section.lo = lo;
-      section.hi = hi;
-      section.range.textContent = `values ${fmt(lo)} … ${fmt(hi)}`;
+    this.legend.show(layer.name, lo, hi);
+  }
+
+  // The output's units labelled with their classes and probabilities.
+  showLabels(section) {
+    section.labels.forEach((label, d) => {
+      const text = `${(100 * this.frame.probabilities[d]).toFixed(0)}%`;
+      if (label.value.textContent !== text) label.value.textContent = text;
+    });
+  }
+
+  // The layer whose explanation the note shows and whose range the legend gives.
+  select(name, map = -1) {
+    if (!this.sections.has(name)) return;
+    if (name !== this.selected) {
+      this.sections.get(this.selected)?.el.classList.remove("is-selected");
+      this.selected = name;
+      const section = this.sections.get(name);
+      section.el.classList.add("is-selected");
+      this.note.replaceChildren(...(this.notes[name] || []).map((text) => Object.assign(document.createElement("p"), { className: "explain", textContent: text })));
+      this.note.dataset.layer = name;
     }
+    this.pointed = map;
+    this.showLegend();
   }
 
   // Text alternatives: where each map responds most, with its true value.
@@ -122,7 +172,6 @@ export class LayerView {
           : `${layer.name}${layer.height === 1 ? "" : ` map ${m}`}: strongest at ${where}, ${value}`;
       }
       this.label(section);
-      section.hovered = -1; // the tooltip follows on the next pointer move
     }
   }
 
@@ -131,10 +180,10 @@ export class LayerView {
     this.frame = null;
     this.root.classList.add("is-empty");
     this.painter.clear();
+    this.legend?.clear();
     for (const section of this.sections.values()) {
-      section.range.textContent = "";
-      section.lo = section.hi = NaN;
       section.texts.fill(null);
+      section.labels?.forEach((label) => (label.value.textContent = ""));
       this.label(section);
     }
   }
@@ -164,6 +213,7 @@ export class LayerView {
 
   moveFocus(section, m) {
     section.focus = Math.min(section.maps - 1, Math.max(0, m));
+    this.select(section.name, section.focus);
     this.placeFocusBox(section);
     this.label(section, true);
   }
@@ -177,83 +227,134 @@ export class LayerView {
     box.style.height = `${(100 * h) / height}%`;
   }
 
-  // How many maps a row holds at the current width: the maps keep their --map-size each.
-  layout(section) {
-    const { canvas, w, h, maps, dense } = section;
-    let columns = 1;
-    if (!dense) {
-      const size = this.probe.getBoundingClientRect().width, available = section.grid.parentElement.clientWidth;
-      const pitch = (size * (w + 1)) / w; // a map and its 1-pixel gap, scaled like the map
-      columns = size > 0 && available > 0 ? Math.floor((available + size / w) / pitch) : FALLBACK_COLUMNS;
-      columns = Math.min(maps, Math.max(1, columns));
-      columns = Math.ceil(maps / Math.ceil(maps / columns)); // rows as even as they can be
+  // Every layer's grid, planned together from the layers' shapes and the room the view has:
+  // side by side, each a column as tall as the view ("columns": the network view), or one
+  // under another, as wide as it ("rows": a phone), as the page's CSS says (--layers-flow).
+  layoutAll() {
+    const sections = [...this.sections.values()];
+    if (!sections.length) return;
+    const style = getComputedStyle(this.root);
+    const columns = style.getPropertyValue("--layers-flow").trim() !== "rows";
+    // A pixel to spare: clientWidth is rounded, and a band a fraction too wide wraps.
+    const room = { width: this.root.clientWidth - 1, height: this.root.clientHeight - 1 };
+    this.root.classList.remove("heads-beside");
+    let plan;
+    if (!columns || room.width <= 0) {
+      plan = planRows(this.shapes(sections, false), room.width || 600, this.probe.getBoundingClientRect().width || 40);
+    } else {
+      // Headings above their maps, or turned on their side beside them when a row of many
+      // narrow columns has no room for their names: whichever leaves the maps larger.
+      const gap = parseFloat(style.columnGap) || 0;
+      const above = planColumns(this.shapes(sections, false), room, { gap });
+      const beside = planColumns(this.shapes(sections, true), room, { gap });
+      plan = (beside.size || 0) > (above.size || 0) * 1.15 ? beside : above;
+      this.root.classList.toggle("heads-beside", plan === beside);
     }
-    if (columns === section.columns) return;
-    const rows = Math.ceil(maps / columns);
-    section.columns = columns;
-    section.width = dense ? w : columns * (w + 1) - 1;
-    section.height = dense ? 1 : rows * (h + 1) - 1;
-    canvas.dataset.columns = columns;
-    if (!dense) {
-      canvas.style.width = `calc(var(--map-size) * ${section.width / w})`;
-      // The box's shape at once: the canvas's own size follows when the worker next paints.
-      canvas.style.aspectRatio = `${section.width} / ${section.height}`;
-    }
-    if (section.kernels) section.kernels.layout(columns, canvas.style.width);
+    for (const old of this.root.querySelectorAll(":scope > .band-break")) old.remove();
+    sections.forEach((section, i) => {
+      this.apply(section, plan[i], columns);
+      if (i > 0 && plan[i].bandStart) section.el.before(Object.assign(document.createElement("div"), { className: "band-break" }));
+    });
+  }
+
+  // The layers' shapes for fit.js, with their headings' boxes (measured written across).
+  shapes(sections, beside) {
+    return sections.map((s) => {
+      const box = s.head.getBoundingClientRect(), gap = parseFloat(getComputedStyle(s.el).gap) || 0;
+      return {
+        maps: s.maps, w: s.mapW, h: s.mapH, dense: s.dense, units: s.units, labelled: Boolean(s.labels),
+        head: beside ? { width: box.height + gap, height: 0, beside } : { width: s.head.scrollWidth, height: box.height + gap },
+      };
+    });
+  }
+
+  // One layer's planned grid (fit.js): its canvas's size on the page, and its geometry in
+  // canvas pixels for the worker (dense units: one "map" of cols × rows squares, no gaps).
+  apply(section, g, columns) {
+    const { canvas, dense } = section;
+    section.el.style.width = columns ? `${g.columnWidth}px` : "";
+    const w = dense ? g.columns : section.mapW, h = dense ? g.rows : section.mapH;
+    const across = dense ? 1 : g.columns, down = dense ? 1 : g.rows;
+    const width = dense ? w : across * (w + 1) - 1, height = dense ? h : down * (h + 1) - 1;
+    canvas.style.width = `${dense ? g.columns * g.cell : g.width}px`;
+    canvas.style.aspectRatio = `${width} / ${height}`;
+    if (section.labels) section.labelList.style.gridAutoRows = `${g.cell}px`;
+    if (section.adopted && across === section.columns && w === section.w && h === section.h) return; // only its size changed
+    Object.assign(section, { columns: across, w, h, width, height });
+    Object.assign(canvas.dataset, { columns: across, mapWidth: w, mapHeight: h });
+    section.kernels?.layout(across);
     this.placeFocusBox(section);
-    const geometry = { columns, w, h, maps, width: section.width, height: section.height };
+    const geometry = { columns: across, w, h, maps: dense ? 1 : section.maps, width, height };
     if (section.adopted) this.painter.layout(section.name, geometry); // the worker repaints it
     else {
-      canvas.width = section.width; // the size the worker's canvas starts with
-      canvas.height = section.height;
+      canvas.width = width; // the size the worker's canvas starts with
+      canvas.height = height;
       this.painter.adopt(section.name, canvas, geometry);
       section.adopted = true;
     }
   }
 
-  build(layer) {
+  // The words for what the pointer is on: a dense unit and its value, a filter, or a map.
+  pointedText(section, e, m) {
+    const rect = section.canvas.getBoundingClientRect();
+    const x = ((e.clientX - rect.left) / rect.width) * section.width;
+    const y = ((e.clientY - rect.top) / rect.height) * section.height;
+    const layer = this.frame?.layers.find((l) => l.name === section.name);
+    if (section.dense) {
+      const unit = Math.floor(y) * section.w + Math.floor(x);
+      if (unit >= section.units) return "";
+      const label = section.labels ? ` (${this.classes[unit]})` : "";
+      return layer ? `${section.name} unit ${unit}${label}: ${fmt(trueValue(layer, 0, layer.values[unit]))}` : `${section.name} unit ${unit}${label}`;
+    }
+    const f = document.body.classList.contains("show-filters") && section.kernels ? section.kernels.filterAt(x, y) : -1;
+    if (f >= 0) return section.kernels.texts[f];
+    return m < 0 ? "" : section.texts[m] || this.placeholder(section, m);
+  }
+
+  // `last`: the network's output, whose units get the classes' labels.
+  build(layer, last = false) {
     const el = document.createElement("section");
     const dense = layer.height === 1;
     el.className = dense ? "layer layer-dense" : "layer";
     el.id = `layer-${layer.name}`;
     el.dataset.layer = layer.name;
-    el.innerHTML = `<h3><span class="layer-name"></span> <span class="layer-range"></span></h3><div class="maps"><canvas class="layer-maps"></canvas><div class="map-focus"></div></div>`;
-    el.querySelector(".layer-name").textContent = layerLabel(layer);
+    el.innerHTML = `<h3><span class="layer-name"></span></h3><div class="maps"><canvas class="layer-maps"></canvas><div class="map-focus"></div></div>`;
+    const name = el.querySelector(".layer-name");
+    name.textContent = layer.name;
+    // The shape: read out, and shown where the view has room for it (app.css).
+    name.append(Object.assign(document.createElement("span"), { className: "layer-shape", textContent: layerLabel(layer).slice(layer.name.length) }));
+    el.querySelector("h3").title = layerLabel(layer);
     const grid = el.querySelector(".maps");
-    for (const text of this.notes[layer.name] || []) {
-      const note = document.createElement("p");
-      note.className = "explain";
-      note.textContent = text;
-      grid.before(note);
-    }
-    const kernels = this.kernels[layer.name] && !dense ? new KernelRow(layer.name, this.kernels[layer.name], layer.width) : null;
-    if (kernels) grid.before(kernels.el);
+    const kernels = this.kernels[layer.name] && !dense ? new FilterOverlay(layer.name, this.kernels[layer.name], layer.width, layer.height) : null;
+    if (kernels) grid.append(kernels.el);
     const canvas = el.querySelector("canvas.layer-maps");
     canvas.tabIndex = 0;
     canvas.setAttribute("role", "button");
     canvas.setAttribute("aria-describedby", this.help.id);
-    canvas.dataset.maps = layer.maps;
-    canvas.dataset.mapWidth = layer.width;
-    canvas.dataset.mapHeight = dense ? 1 : layer.height;
+    canvas.dataset.maps = dense ? 1 : layer.maps;
     const section = {
-      el, grid, canvas, box: el.querySelector(".map-focus"), range: el.querySelector(".layer-range"),
-      kernels, name: layer.name, dense, w: layer.width, h: layer.height, maps: layer.maps, columns: 0, focus: 0, hovered: -1,
-      texts: new Array(layer.maps).fill(null), lo: NaN, hi: NaN, width: 0, height: 0, adopted: false,
+      el, grid, canvas, head: el.querySelector("h3"), box: el.querySelector(".map-focus"),
+      kernels, name: layer.name, dense, mapW: layer.width, mapH: layer.height, units: dense ? layer.width : 0,
+      w: layer.width, h: layer.height, maps: layer.maps, columns: 0, focus: 0,
+      texts: new Array(layer.maps).fill(null), width: 0, height: 0, adopted: false, labels: null,
     };
+    if (last && dense && this.classes.length === layer.width) this.addLabels(section);
     canvas.addEventListener("click", (e) => {
       const m = this.mapAt(section, e);
       if (m < 0) return;
       section.focus = m;
       this.placeFocusBox(section);
       this.label(section);
+      this.select(layer.name, m);
       this.onSelect(layer.name, m);
     });
     canvas.addEventListener("pointermove", (e) => {
       const m = this.mapAt(section, e);
-      if (m === section.hovered) return;
-      section.hovered = m;
-      canvas.title = m < 0 ? "" : section.texts[m] || this.placeholder(section, m);
+      if (this.selected !== layer.name || this.pointed !== m) this.select(layer.name, m);
+      const text = this.pointedText(section, e, m);
+      if (canvas.title !== text) canvas.title = text;
     });
+    canvas.addEventListener("focus", () => this.select(layer.name, section.focus));
     canvas.addEventListener("keydown", (e) => {
       const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -section.columns, ArrowDown: section.columns }[e.key];
       if (e.key === "Enter" || e.key === " ") {
@@ -268,72 +369,23 @@ export class LayerView {
     this.root.append(el);
     this.sections.set(layer.name, section);
     this.label(section);
-    this.layout(section);
     return section;
   }
-}
 
-// A conv layer's filters as one canvas above its maps, filter f above map f: weights as
-// signed heatmaps, one scale for the whole layer so filters can be compared. Drawn at `scale`
-// canvas pixels per map pixel (a whole number of pixels per weight), so it lines up with the
-// maps' grid, gaps included.
-class KernelRow {
-  constructor(name, kernels, mapWidth) {
-    this.kernels = kernels;
-    const gcd = (a, b) => (b ? gcd(b, a % b) : a);
-    this.scale = kernels.width / gcd(mapWidth, kernels.width);
-    this.tileWidth = mapWidth * this.scale;
-    this.rowHeight = Math.max(1, Math.round((0.6 * this.tileWidth) / kernels.height)); // pixels per weight row
-    this.el = document.createElement("div");
-    this.el.className = "kernels";
-    this.canvas = document.createElement("canvas");
-    this.canvas.className = "kernel-row";
-    this.canvas.setAttribute("role", "img");
-    this.canvas.setAttribute("aria-label", `${name} filters (weights), each above its map: purple negative, orange positive`);
-    this.el.append(this.canvas);
-    this.texts = kernels.values.map((weights, f) => {
-      const strongest = weights.reduce((a, w) => (Math.abs(w) > Math.abs(a) ? w : a), 0);
-      return `${name} filter ${f}: weights ${Math.min(...weights).toFixed(3)} … ${Math.max(...weights).toFixed(3)}, strongest ${strongest.toFixed(3)}, bias ${kernels.bias[f].toFixed(3)}`;
+  // A label for each unit of the output, beside it: its class and its probability.
+  addLabels(section) {
+    section.labelList = document.createElement("ol");
+    section.labelList.className = "unit-labels";
+    section.labelList.setAttribute("aria-label", `${section.name}: each digit's probability`);
+    section.labels = this.classes.map((c) => {
+      const item = document.createElement("li");
+      item.dataset.class = c;
+      item.innerHTML = `<span class="unit-class"></span> <span class="unit-value"></span>`;
+      item.firstElementChild.textContent = c;
+      section.labelList.append(item);
+      return { item, value: item.lastElementChild };
     });
-    this.columns = 0;
-    this.canvas.addEventListener("pointermove", (e) => {
-      const rect = this.canvas.getBoundingClientRect();
-      const x = ((e.clientX - rect.left) / rect.width) * this.canvas.width;
-      const y = ((e.clientY - rect.top) / rect.height) * this.canvas.height;
-      const f = Math.floor(y / (this.tileHeight + this.scale)) * this.columns + Math.floor(x / (this.tileWidth + this.scale));
-      this.canvas.title = this.texts[f] || "";
-    });
-  }
-
-  get tileHeight() {
-    return this.rowHeight * this.kernels.height;
-  }
-
-  layout(columns, cssWidth) {
-    const { kernels, scale, tileWidth, tileHeight } = this;
-    if (columns === this.columns) return;
-    this.columns = columns;
-    const count = kernels.values.length, rows = Math.ceil(count / columns);
-    const canvas = this.canvas;
-    canvas.width = columns * (tileWidth + scale) - scale;
-    canvas.height = rows * (tileHeight + scale) - scale;
-    canvas.style.width = cssWidth;
-    Object.assign(canvas.dataset, { columns, filters: count, tileWidth, tileHeight, gap: scale });
-    const image = new ImageData(canvas.width, canvas.height);
-    const pixels = new Uint32Array(image.data.buffer);
-    let biggest = 0;
-    for (const weights of kernels.values) for (const w of weights) biggest = Math.max(biggest, Math.abs(w));
-    const perWeight = tileWidth / kernels.width;
-    kernels.values.forEach((weights, f) => {
-      const left = (f % columns) * (tileWidth + scale), top = Math.floor(f / columns) * (tileHeight + scale);
-      for (let y = 0; y < tileHeight; y++) {
-        for (let x = 0; x < tileWidth; x++) {
-          const w = weights[Math.floor(y / this.rowHeight) * kernels.width + Math.floor(x / perWeight)];
-          const [r, g, b] = diverging(w / (biggest || 1));
-          pixels[(top + y) * canvas.width + left + x] = (255 << 24) | (b << 16) | (g << 8) | r;
-        }
-      }
-    });
-    canvas.getContext("2d").putImageData(image, 0, 0);
+    section.grid.append(section.labelList);
+    section.el.classList.add("layer-labelled");
   }
 }

@@ -3,7 +3,9 @@
 // and people rely on (#prediction[data-digit][data-busy]). A page may also show a frame
 // that is not of its own drawing: the teacher's (follow me) or a spotlighted submission.
 import { DrawingPad } from "./canvas.js";
-import { paintLegend } from "./colormap.js";
+import { Legend } from "./legend.js";
+import { showConnection } from "./offline.js";
+import { togglePresenting } from "./presenter.js";
 import { useWeights } from "./frame.js";
 import { Connections } from "./connections.js";
 import { Inspector } from "./inspector.js";
@@ -65,14 +67,16 @@ export async function startDrawingApp({
     $("#status").textContent = $("#status").dataset.state = "cannot reach the server";
     throw error;
   }
-  const { notes, kernels, batchnorm, fields, units, inputShape, topPatches, topDigits, denseUnit } = data;
+  const { network, notes, kernels, batchnorm, fields, units, inputShape, topPatches, topDigits, denseUnit } = data;
   useWeights(kernels, batchnorm); // for decodeFrame on this thread (tests); each LayerView's paint worker gets its own
   const message = $("#message");
   const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"));
-  const links = new Links(data.network);
+  const links = new Links(network);
   const inspector = new Inspector($("#inspector"), { fields, units, inputShape, topPatches, topDigits, links, denseUnit });
-  const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes, kernels, batchnorm);
-  const connections = new Connections($("#layers"), data.network, { inputCanvas: $("#input-view"), denseUnit });
+  const classes = Array.from({ length: network.classes }, (_, d) => String(d));
+  const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes, kernels, batchnorm,
+    { legend: new Legend($("#legend-box")), classes });
+  const connections = new Connections($("#layers"), network, { inputCanvas: $("#input-view"), denseUnit });
   const saliency = new SaliencyView($("#saliency-view"), $("#saliency"), modelName());
   let current = 0; // the drawing state on screen
   let shown = 0; // the state the displayed result belongs to
@@ -116,6 +120,7 @@ export async function startDrawingApp({
     onStatus: (status) => {
       $("#status").textContent = status;
       $("#status").dataset.state = status;
+      showConnection($("#canvas"), status);
     },
     // The paint worker decodes, derives and paints the frame; what it painted comes back.
     onFrame: (bytes, seq) => {
@@ -182,6 +187,20 @@ export async function startDrawingApp({
     $("#explain").setAttribute("aria-pressed", visible);
   }
 
+  function toggleFilters() {
+    $("#filters").setAttribute("aria-pressed", document.body.classList.toggle("show-filters"));
+  }
+
+  // A layer chosen in the architecture table: its maps in view, its explanation shown.
+  function showLayer(e) {
+    const link = e.target.closest("a[data-shown-at]");
+    if (!link) return;
+    e.preventDefault();
+    layers.select(link.dataset.shownAt);
+    if (document.body.classList.contains("hide-explanations")) toggleExplanations();
+    $(`#layer-${link.dataset.shownAt}`)?.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
+
   function setScale(scale) {
     layers.setScale(scale);
     for (const b of document.querySelectorAll("[data-scale]")) b.setAttribute("aria-pressed", b.dataset.scale === scale);
@@ -189,11 +208,13 @@ export async function startDrawingApp({
 
   $("#clear").addEventListener("click", () => pad.clear());
   $("#explain").addEventListener("click", toggleExplanations);
+  $("#filters").addEventListener("click", toggleFilters);
+  $("#present").addEventListener("click", togglePresenting);
+  $("#architecture").addEventListener("click", showLayer);
   $("#undo").addEventListener("click", () => pad.undo());
   $("#picture").addEventListener("click", () => $("#file").click()); // opens the file chooser, by mouse or key
   $("#file").addEventListener("change", (e) => usePicture(e.target.files[0]));
   for (const b of document.querySelectorAll("[data-scale]")) b.addEventListener("click", () => setScale(b.dataset.scale));
-  paintLegend($("#legend"));
   layers.clear();
 
   const drop = $(".draw-panel");
@@ -225,6 +246,10 @@ export async function startDrawingApp({
       setScale(layers.scale === "map" ? "layer" : "map");
     } else if (key === "e") {
       toggleExplanations();
+    } else if (key === "w") {
+      toggleFilters();
+    } else if (key === "p") {
+      togglePresenting();
     } else if (key === "l") {
       saliency.toggle();
     }

@@ -2,7 +2,8 @@
 // its own link to the server, saying its model), each side shows its own prediction and
 // maps. A learner sees what another architecture or other training data changes.
 import { DrawingPad } from "./canvas.js";
-import { paintLegend } from "./colormap.js";
+import { Legend } from "./legend.js";
+import { showConnection } from "./offline.js";
 import { LayerView } from "./activations.js";
 import { Connections } from "./connections.js";
 import { PredictionView } from "./prediction.js";
@@ -12,10 +13,11 @@ const $ = (selector) => document.querySelector(selector);
 const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
 
 class Side {
-  constructor(root, data, onStatus, onError) {
+  constructor(root, data, onStatus, onError, legend) {
     this.data = data;
     this.prediction = new PredictionView(root.querySelector(".prediction"), root.querySelector(".bars"), root.querySelector(".input-view"));
-    this.layers = new LayerView(root.querySelector(".side-layers"), () => {}, data.notes, data.kernels, data.batchnorm);
+    const classes = Array.from({ length: data.network.classes }, (_, d) => String(d));
+    this.layers = new LayerView(root.querySelector(".side-layers"), () => {}, data.notes, data.kernels, data.batchnorm, { legend, classes });
     this.layers.clear();
     // How its layers feed each other, on pointing (connections.js): this side's network.
     this.connections = new Connections(root.querySelector(".side-layers"), data.network, {
@@ -93,9 +95,18 @@ async function start() {
     states[i] = state;
     const both = states.every((s) => s === "connected") ? "connected" : states.find((s) => s !== "connected");
     $("#status").textContent = $("#status").dataset.state = both;
+    showConnection($("#canvas"), both);
   };
   const error = ({ error }) => ($("#message").textContent = error);
-  const sides = roots.map((root, i) => new Side(root, data[i], status(i), error));
+  const legend = new Legend($("#legend-box"));
+  const sides = roots.map((root, i) => new Side(root, data[i], status(i), error, legend));
+  // One legend: it gives the numbers of the side last pointed at (the first to begin with).
+  const own = (side) => sides.forEach((s) => (s.layers.legend = s === side ? legend : null));
+  sides.forEach((side, i) => roots[i].addEventListener("pointerenter", () => {
+    own(side);
+    side.layers.showLegend();
+  }));
+  own(sides[0]);
   const pad = new DrawingPad($("#canvas"), (kind) => {
     $("#message").textContent = "";
     for (const side of sides) side.draw(pad, kind);
@@ -114,7 +125,6 @@ async function start() {
       pad.undo();
     }
   });
-  paintLegend($("#legend"));
 }
 
 await start();

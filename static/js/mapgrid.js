@@ -1,6 +1,7 @@
 // A layer's maps as one grid of pixels: map m at column m % columns, row m / columns, each
-// w × h with a 1-pixel gap (a dense layer: one strip). No DOM here: the paint worker
-// (paint-worker.js) runs it on an OffscreenCanvas.
+// w × h with a 1-pixel gap (a dense layer: one map of w × h units, row by row, cells past its
+// last unit left transparent). No DOM here: the paint worker (paint-worker.js) runs it on an
+// OffscreenCanvas.
 import { LUT } from "./colormap.js";
 
 const IDENTITY = Uint8Array.from({ length: 256 }, (_, q) => q);
@@ -15,7 +16,7 @@ export const mapOrigin = ({ columns, w, h, width }, m) => Math.floor(m / columns
 // for the whole layer). Writes every map's colours; allocates nothing.
 export function paintGrid(grid, layer, scale) {
   const { pixels, width, scratch } = grid;
-  const w = layer.width, h = layer.height, size = w * h, values = layer.values;
+  const { w, h } = grid, size = w * h, values = layer.values, units = values.length;
   let lo = Infinity, hi = -Infinity;
   for (let m = 0; m < layer.maps; m++) {
     if (layer.min[m] < lo) lo = layer.min[m];
@@ -30,7 +31,7 @@ export function paintGrid(grid, layer, scale) {
     }
     let at = mapOrigin(grid, m), i = m * size;
     for (let y = 0; y < h; y++, at += width) {
-      for (let x = 0; x < w; x++) pixels[at + x] = LUT[table[values[i++]]];
+      for (let x = 0; x < w; x++, i++) pixels[at + x] = i < units ? LUT[table[values[i]]] : 0;
     }
   }
 }

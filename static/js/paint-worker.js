@@ -8,7 +8,7 @@ import { blankGrid, paintGrid } from "./mapgrid.js";
 
 const grids = new Map(); // layer name → { canvas, ctx, image, pixels, columns, w, h, maps, width, height, scratch }
 let latest = new Map(); // layer name → the newest painted frame's layer (empty: cleared)
-let scale = "map";
+let scale = "layer"; // one range a layer: a quiet map looks quiet (the page says so too: activations.js)
 let held = null; // the answer to a frame painted before the page had made every layer's canvas
 
 const handlers = {
