@@ -1,7 +1,10 @@
 """The binary frame: one Socket.IO message with the prediction and every layer's maps.
 
 Layout, little-endian, every block 4-byte aligned so a browser can view it in place:
-  header   "CNNF", u8 version (5), u8 layer count L, i8 digit (-1: nothing drawn), u8 0, u32 seq
+  header   "CNNF", u8 version (5), u8 layer count L, i8 digit (-1: nothing drawn), u8 flags, u32 seq
+           flags: bit 0 (UNLIKE) the drawing is unlike the digits the network was trained on
+           (model/novelty.py); the other bits are 0. The byte was a spare 0, so frames
+           without the flag are read as before.
   f32[10]  probabilities
   f32[784] the 28x28 input the network saw, exactly (conv1 is worked out from it)
   L x      char[8] name (NUL-padded), u16 height, u16 width, u16 maps,
@@ -59,7 +62,9 @@ import numpy as np
 
 MAGIC = b"CNNF"
 VERSION = 5  # 5: BATCHNORM (version 4 had SENT, RELU, MAXPOOL and CONV only)
-HEADER = struct.Struct("<4sBBbxI")
+HEADER = struct.Struct("<4sBBbxI")  # the flags byte (x) is written and read on its own, at FLAGS_AT
+FLAGS_AT = 7
+UNLIKE = 1  # flags bit 0: unlike the training digits (model/novelty.py)
 LAYER_HEADER = struct.Struct("<8sHHHBBBBBx")
 NUM_CLASSES = 10
 INPUT_PIXELS = 28 * 28
@@ -235,6 +240,7 @@ def encode(seq: int, result, layer_names=None, steps=None) -> bytes:
         layout = _layouts[key] = _Layout(key[0], key[1], steps)
     out = bytearray(layout.template)
     HEADER.pack_into(out, 0, MAGIC, VERSION, len(layer_names), result.digit, seq)
+    out[FLAGS_AT] = UNLIKE if result.unlike else 0
     u8 = np.frombuffer(out, np.uint8)
     f4 = u8.view("<f4")
     f4[HEADER.size // 4 : _INPUT_AT // 4] = result.probabilities
@@ -331,6 +337,7 @@ def decode(data: bytes, weights=None) -> dict:
     `model.forward.Forward`, or its weights (layer name → (kernel, bias), a batchnorm's
     (scale, shift)); needed when the frame has a layer computed from the input."""
     magic, version, count, digit, seq = HEADER.unpack_from(data, 0)
+    flags = data[FLAGS_AT]
     if magic != MAGIC or version != VERSION:
         raise ValueError(f"not a version-{VERSION} CNN frame")
     weights = _by_frame_name(weights)
@@ -388,7 +395,7 @@ def decode(data: bytes, weights=None) -> dict:
         }
     for layer in layers.values():
         layer["error_bound"] = error_bound(layers, layer)
-    return {"seq": seq, "digit": digit, "probabilities": probabilities, "image": image, "layers": layers}
+    return {"seq": seq, "digit": digit, "unlike": bool(flags & UNLIKE), "probabilities": probabilities, "image": image, "layers": layers}
 
 
 def _by_frame_name(weights):

@@ -8,6 +8,7 @@ import { useWeights } from "./frame.js";
 import { Inspector } from "./inspector.js";
 import { LayerView } from "./activations.js";
 import { PredictionView } from "./prediction.js";
+import { NoveltyNotice } from "./novelty.js";
 import { pictureBytes } from "./picture.js";
 import { SaliencyView } from "./saliency.js";
 import { fetchJSON, loadNetwork, ModelConnection } from "./network.js";
@@ -65,6 +66,7 @@ export async function startDrawingApp({
   useWeights(kernels, batchnorm); // for decodeFrame on this thread (tests); each LayerView's paint worker gets its own
   const message = $("#message");
   const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"));
+  const notice = new NoveltyNotice($("#novelty"));
   const inspector = new Inspector($("#inspector"), { fields, units, inputShape, topPatches });
   const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes, kernels, batchnorm);
   const saliency = new SaliencyView($("#saliency-view"), $("#saliency"), modelName());
@@ -82,6 +84,7 @@ export async function startDrawingApp({
     } else {
       prediction.empty();
       layers.clear();
+      notice.hide();
     }
     inspector.refresh(shownFrame);
     onShow(shownFrame);
@@ -102,6 +105,7 @@ export async function startDrawingApp({
       layers.describe(); // text alternatives once the result is for what is drawn
     }
     prediction.setBusy(shown !== current);
+    notice.update(shownFrame, shown === current && pad.pointerId === null);
   }
 
   const connection = new ModelConnection({
@@ -132,6 +136,7 @@ export async function startDrawingApp({
   function showGuestFrame(frame) {
     render(frame);
     prediction.setBusy(false);
+    notice.update(shownFrame, true);
     message.textContent = "";
     layers.describe();
   }
