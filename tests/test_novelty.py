@@ -5,7 +5,6 @@ reports (with a small margin), and the notice in Chromium: on a scribble and a t
 on pen digits of writers 1-4."""
 import json
 
-import numpy as np
 import pytest
 
 from model import novelty
@@ -15,6 +14,7 @@ from model.forward import Forward
 from model.network import DEFAULT_MODEL_PATH
 from tests.browser import draw, settled_digit, watched_page
 from tests.drawings import fit_to_canvas
+from webapp import frames
 from webapp.models import SHIPPED
 
 # What README and bench/RESULTS.md report for the tutorial's model (python -m model.novelty
@@ -77,6 +77,10 @@ def test_the_http_api_says_whether_a_drawing_is_unlike_the_training_digits(clien
 # The page
 
 NOTICE_SHOWN = "() => document.querySelector('#novelty').dataset.shown === 'true'"
+UNLIKE_IN_PAGE = """async (bytes) => {
+  const { decodeFrame } = await import('/static/js/frame.js');
+  return decodeFrame(Uint8Array.from(bytes).buffer).unlike;
+}"""
 
 
 @pytest.fixture
@@ -98,6 +102,10 @@ def test_a_scribble_shows_the_notice_and_pen_digits_do_not(page, stored_nondigit
     page.wait_for_function(NOTICE_SHOWN, timeout=10_000)
     text = page.inner_text("#novelty")
     digit = settled_digit(page)
+    # The flag came in the frame's header, read by the page's own frame.js as by frames.decode.
+    data = page.received[-1]
+    assert page.evaluate(UNLIKE_IN_PAGE, list(data)) is True
+    assert frames.decode(data, Forward(describe_file(DEFAULT_MODEL_PATH)))["unlike"] is True
     assert "doesn't look like a digit" in text and "softmax always picks one of ten" in text
     assert f"names one: {digit}" in text
     assert page.get_attribute("#novelty", "aria-live") == "polite"
@@ -115,6 +123,7 @@ def test_a_scribble_shows_the_notice_and_pen_digits_do_not(page, stored_nondigit
         assert page.get_attribute("#novelty", "data-shown") == "false"  # a clear hides it at once
         draw(page, fit_to_canvas(sample["strokes"], 560), 560, every=3)
         assert not settled_notice(page), sample["label"]
+        assert page.evaluate(UNLIKE_IN_PAGE, list(page.received[-1])) is False
 
 
 def test_a_tap_shows_the_notice(page):
