@@ -272,3 +272,33 @@ def test_the_frame_carries_the_networks_logits(network, pen_test_samples):
     np.testing.assert_array_equal(frame["logits"], truth)
     z = frame["logits"].astype(np.float64)
     np.testing.assert_allclose(np.exp(z - z.max()) / np.exp(z - z.max()).sum(), frame["probabilities"], rtol=1e-5, atol=1e-7)
+
+
+# ---------------------------------------------------------------------------------------
+# The header's flags byte: bit 0, the drawing is unlike the training digits (model/novelty.py).
+
+
+def test_frames_carry_the_unlike_flag(network, pen_test_samples):
+    from model import novelty
+
+    service = InferenceService(network.description, novelty.load(DEFAULT_MODEL_PATH))
+    assert service.novelty is not None, "the shipped model has its novelty statistics"
+    tap = service.from_strokes([[[200, 200]]])
+    whole = pen_images(pen_test_samples, 20)[::2]  # whole digits (not the two-thirds drawn ones)
+    digits = service.run_batch(whole)
+    for result in [tap, *digits]:
+        data = frames.encode(5, result)
+        assert data[frames.FLAGS_AT] == (frames.UNLIKE if result.unlike else 0)
+        assert frames.decode(data, network)["unlike"] is result.unlike
+    assert tap.unlike, "a tap is flagged"
+    assert sum(r.unlike for r in digits) <= 2, "pen digits are (nearly always) not flagged"
+    # The flag is the statistics' own verdict, in a batch as alone.
+    alone = [service.run(image).unlike for image in whole]
+    assert alone == [r.unlike for r in digits]
+
+
+def test_a_model_without_novelty_statistics_never_flags(network):
+    result = InferenceService(network.description).from_strokes([[[200, 200]]])
+    assert result.unlike is False
+    assert frames.encode(5, result)[frames.FLAGS_AT] == 0
+    assert frames.decode(frames.encode_empty(3))["unlike"] is False

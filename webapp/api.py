@@ -88,6 +88,7 @@ def describe(result, with_maps):
     answer = {
         "digit": result.digit,
         "probabilities": [round(float(p), 6) for p in result.probabilities],
+        "unlike_training_digits": result.unlike,  # model/novelty.py; always false without statistics
         "input": result.image.round(4).tolist(),
         "layers": [{"name": name, "shape": list(result.layers[name].shape)} for name in result.names],
     }

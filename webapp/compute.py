@@ -98,11 +98,11 @@ def _serve(requests, answers, name, niceness):
     _name_process("cnnview-spare")  # until it has its network: a spare, or still starting
     os.nice(niceness)
     try:
-        description, path = requests.recv()
+        description, novelty, path = requests.recv()
     except EOFError:  # the server is gone before this (spare) worker was used
         return
     _name_process(name)
-    service = InferenceService(description)
+    service = InferenceService(description, novelty)
     with open(path, "r+b") as file:
         shared = mmap.mmap(file.fileno(), 2 * SLOT_BYTES)
     answers.send("attached")
@@ -156,14 +156,16 @@ class ComputeWorker:
     FAILED = FAILED
     TOO_SLOW = TOO_SLOW
 
-    def __init__(self, description, timeout=TIMEOUT, name="cnnview-frames", niceness=0, spare=False):
+    def __init__(self, description, timeout=TIMEOUT, name="cnnview-frames", niceness=0, spare=False, novelty=None):
         """`niceness`: the process's nice increment; the picture worker's 10 leaves the CPU
         to the frame worker and the server first when a core is short. `spare`: keep a
         second process started and imported, so a worker that dies or hangs is replaced
         at once (a new process takes a second or more to import) at the cost of its
         memory. `description`: the network's (model.description.NetworkDescription), with
-        its weights; pickled to each process once."""
+        its weights; pickled to each process once, with `novelty` (model.novelty.Novelty
+        or None), the statistics its frames' "unlike the training digits" flag needs."""
         self._description = description
+        self._novelty = novelty
         self.timeout = timeout
         self.name = name
         self.niceness = niceness
@@ -320,7 +322,7 @@ class ComputeWorker:
     def _attach(self):
         """Hand the launched worker its network and the shared buffer; wait until it has them."""
         try:
-            _write(self._requests, pickle.dumps((self._description, self._shared_path), pickle.HIGHEST_PROTOCOL), START_TIMEOUT)
+            _write(self._requests, pickle.dumps((self._description, self._novelty, self._shared_path), pickle.HIGHEST_PROTOCOL), START_TIMEOUT)
             if not _wait_readable(self._answers, START_TIMEOUT) or self._answers.recv() != "attached":
                 raise OSError(f"the {self.name} worker did not start")
             self._attached = True

@@ -1,7 +1,10 @@
 """The binary frame: one Socket.IO message with the prediction and every layer's maps.
 
 Layout, little-endian, every block 4-byte aligned so a browser can view it in place:
-  header   "CNNF", u8 version (6), u8 layer count L, i8 digit (-1: nothing drawn), u8 0, u32 seq
+  header   "CNNF", u8 version (6), u8 layer count L, i8 digit (-1: nothing drawn), u8 flags, u32 seq
+           flags: bit 0 (UNLIKE) the drawing is unlike the digits the network was trained on
+           (model/novelty.py); the other bits are 0. The byte was a spare 0, so frames
+           without the flag are read as before.
   f32[10]  probabilities
   f32[10]  logits: the output's scores before the softmax, exactly (version 6; the output's
            own values when it has no softmax). The page's inspector writes the softmax out
@@ -62,7 +65,9 @@ import numpy as np
 
 MAGIC = b"CNNF"
 VERSION = 6  # 6: logits after the probabilities; 5: BATCHNORM (version 4 had SENT, RELU, MAXPOOL and CONV only)
-HEADER = struct.Struct("<4sBBbxI")
+HEADER = struct.Struct("<4sBBbxI")  # the flags byte (x) is written and read on its own, at FLAGS_AT
+FLAGS_AT = 7
+UNLIKE = 1  # flags bit 0: unlike the training digits (model/novelty.py)
 LAYER_HEADER = struct.Struct("<8sHHHBBBBBx")
 NUM_CLASSES = 10
 INPUT_PIXELS = 28 * 28
@@ -239,6 +244,7 @@ def encode(seq: int, result, layer_names=None, steps=None) -> bytes:
         layout = _layouts[key] = _Layout(key[0], key[1], steps)
     out = bytearray(layout.template)
     HEADER.pack_into(out, 0, MAGIC, VERSION, len(layer_names), result.digit, seq)
+    out[FLAGS_AT] = UNLIKE if result.unlike else 0
     u8 = np.frombuffer(out, np.uint8)
     f4 = u8.view("<f4")
     f4[HEADER.size // 4 : _LOGITS_AT // 4] = result.probabilities
@@ -336,6 +342,7 @@ def decode(data: bytes, weights=None) -> dict:
     `model.forward.Forward`, or its weights (layer name → (kernel, bias), a batchnorm's
     (scale, shift)); needed when the frame has a layer computed from the input."""
     magic, version, count, digit, seq = HEADER.unpack_from(data, 0)
+    flags = data[FLAGS_AT]
     if magic != MAGIC or version != VERSION:
         raise ValueError(f"not a version-{VERSION} CNN frame")
     weights = _by_frame_name(weights)
@@ -394,7 +401,7 @@ def decode(data: bytes, weights=None) -> dict:
         }
     for layer in layers.values():
         layer["error_bound"] = error_bound(layers, layer)
-    return {"seq": seq, "digit": digit, "probabilities": probabilities, "logits": logits, "image": image, "layers": layers}
+    return {"seq": seq, "digit": digit, "unlike": bool(flags & UNLIKE), "probabilities": probabilities, "logits": logits, "image": image, "layers": layers}
 
 
 def _by_frame_name(weights):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from model import novelty
 from model.description import NetworkDescription, UnsupportedModel, describe_file
 
 from .compute import ComputeWorker
@@ -65,7 +66,8 @@ def load_model(name, path) -> Model:
         raise ModelRefused(f"model {name!r} ({path}) cannot be shown: {refused}") from None
     if description.classes != CLASSES:
         raise ModelRefused(f"model {name!r} ({path}) has {description.classes} classes: this app reads digits, 0 to 9 (10 classes)")
-    return Model(name, path, description, InferenceService(description),
+    # The novelty statistics beside the file (model/novelty.py), read once; none: no verdict.
+    return Model(name, path, description, InferenceService(description, novelty.load(path)),
                  Published(network_json(description)), Published(top_patches(path)))
 
 
@@ -134,7 +136,8 @@ class Models:
         with self._lock:
             if model.name not in self._workers:
                 # A spare: every drawing client waits while a frame worker is replaced.
-                self._workers[model.name] = ComputeWorker(model.description, self.settings["WORKER_TIMEOUT"], spare=True)
+                self._workers[model.name] = ComputeWorker(
+                    model.description, self.settings["WORKER_TIMEOUT"], spare=True, novelty=model.service.novelty)
             return self._workers[model.name]
 
     def pictures(self, name=None) -> Pictures:
@@ -144,7 +147,8 @@ class Models:
         with self._lock:
             if model.name not in self._pictures:
                 # Niced: a picture can wait a little; the drawing clients' frames should not.
-                worker = ComputeWorker(model.description, self.settings["PICTURE_TIMEOUT"], "cnnview-picture", niceness=10)
+                worker = ComputeWorker(
+                    model.description, self.settings["PICTURE_TIMEOUT"], "cnnview-picture", niceness=10, novelty=model.service.novelty)
                 self._pictures[model.name] = Pictures(worker, self.settings["PICTURE_QUEUE"], model.description.input_shape)
             return self._pictures[model.name]
 

@@ -9,6 +9,7 @@ import numpy as np
 from model.description import NetworkDescription
 from model.forward import Forward
 from model.gradient import saliency
+from model.novelty import fits
 from model.preprocess import image_to_input, strokes_to_input
 
 from . import frames
@@ -22,6 +23,7 @@ class Result:
     names: tuple = ()  # the shown layers, in frame order
     steps: tuple = ()  # what the frame's derivation rules know of the network (frames.Step)
     scores: np.ndarray = None  # the output's scores before its softmax (None: it has none)
+    unlike: bool = False  # unlike the digits the network was trained on (model/novelty.py)
 
     @property
     def probabilities(self) -> np.ndarray:
@@ -37,8 +39,11 @@ class Result:
 
 
 class InferenceService:
-    def __init__(self, description: NetworkDescription):
+    def __init__(self, description: NetworkDescription, novelty=None):
+        """`novelty`: the model's model.novelty.Novelty statistics (read once with the
+        model), or None: no verdict, every frame's flag stays 0."""
         self.description = description
+        self.novelty = novelty if fits(novelty, description) else None
         self.network = Forward(description)
         self.names = description.shown_names
         self.steps = frames.steps_from_description(description)
@@ -56,9 +61,11 @@ class InferenceService:
         """Several images in one pass: every layer for all of them at once."""
         outputs = self.network.run(images[0][None] if len(images) == 1 else np.stack(images))
         logits = outputs.get("logits")
+        # Is each drawing like the training digits at all? (model/novelty.py: a few small products)
+        unlike = self.novelty.unlike(outputs, images) if self.novelty else np.zeros(len(images), bool)
         return [
             Result(image, {name: outputs[name][i] for name in self.names}, outputs["all"][i], self.names, self.steps,
-                   None if logits is None else logits[i])
+                   None if logits is None else logits[i], bool(unlike[i]))
             for i, image in enumerate(images)
         ]
 

@@ -12,6 +12,7 @@ import { Inspector } from "./inspector.js";
 import { Links } from "./links.js";
 import { LayerView } from "./activations.js";
 import { PredictionView } from "./prediction.js";
+import { NoveltyNotice } from "./novelty.js";
 import { pictureBytes } from "./picture.js";
 import { SaliencyView } from "./saliency.js";
 import { denseUnits, fetchJSON, loadNetwork, ModelConnection } from "./network.js";
@@ -71,6 +72,7 @@ export async function startDrawingApp({
   useWeights(kernels, batchnorm); // for decodeFrame on this thread (tests); each LayerView's paint worker gets its own
   const message = $("#message");
   const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"));
+  const notice = new NoveltyNotice($("#novelty"));
   const links = new Links(network);
   const inspector = new Inspector($("#inspector"), { fields, units, inputShape, topPatches, topDigits, links, denseUnit });
   const classes = Array.from({ length: network.classes }, (_, d) => String(d));
@@ -92,6 +94,7 @@ export async function startDrawingApp({
     } else {
       prediction.empty();
       layers.clear();
+      notice.hide();
     }
     inspector.refresh(shownFrame);
     connections.refresh(shownFrame);
@@ -113,6 +116,7 @@ export async function startDrawingApp({
       layers.describe(); // text alternatives once the result is for what is drawn
     }
     prediction.setBusy(shown !== current);
+    notice.update(shownFrame, shown === current && pad.pointerId === null);
   }
 
   const connection = new ModelConnection({
@@ -144,6 +148,7 @@ export async function startDrawingApp({
   function showGuestFrame(frame) {
     render(frame);
     prediction.setBusy(false);
+    notice.update(shownFrame, true);
     message.textContent = "";
     layers.describe();
   }

@@ -41,6 +41,7 @@ export function decodeFrame(buffer) {
   if (magic !== "CNNF" || view.getUint8(4) !== VERSION) throw new Error(`not a version-${VERSION} CNN frame`);
   const count = view.getUint8(5);
   const digit = view.getInt8(6);
+  const unlike = (view.getUint8(7) & 1) === 1; // flags bit 0: unlike the training digits
   const seq = view.getUint32(8, true);
   let offset = HEADER_BYTES;
   const probabilities = new Float32Array(buffer, offset, CLASSES);
@@ -78,7 +79,7 @@ export function decodeFrame(buffer) {
     first += t.maps;
     offset += size;
   }
-  const frame = { seq, digit: digit < 0 ? null : digit, probabilities, logits, image };
+  const frame = { seq, digit: digit < 0 ? null : digit, unlike, probabilities, logits, image };
   Object.defineProperty(frame, "layers", {
     configurable: true,
     enumerable: true,

@@ -82,10 +82,10 @@ function answer(frame, layers) {
     transfer.push(copy.buffer);
     return copy;
   };
-  const { seq, digit, probabilities, logits, image } = frame;
+  const { seq, digit, unlike, probabilities, logits, image } = frame;
   const values = layers.map(({ name, height, width, maps, min, max, values }) =>
     ({ name, height, width, maps, min: own(min), max: own(max), values: own(values) }));
   // When it was painted (epoch ms): the page's clock differs from this worker's.
   const painted = performance.timeOrigin + performance.now();
-  return [{ type: "shown", painted, frame: { seq, digit, probabilities: own(probabilities), logits: own(logits), image: own(image), layers: values } }, transfer];
+  return [{ type: "shown", painted, frame: { seq, digit, unlike, probabilities: own(probabilities), logits: own(logits), image: own(image), layers: values } }, transfer];
 }
