@@ -183,7 +183,6 @@ export async function startDrawingApp({
   $("#clear").addEventListener("click", () => pad.clear());
   $("#explain").addEventListener("click", toggleExplanations);
   $("#undo").addEventListener("click", () => pad.undo());
-  $("#picture").addEventListener("click", () => $("#file").click()); // opens the file chooser, by mouse or key
   $("#file").addEventListener("change", (e) => usePicture(e.target.files[0]));
   for (const b of document.querySelectorAll("[data-scale]")) b.addEventListener("click", () => setScale(b.dataset.scale));
   paintLegend($("#legend"));
