@@ -117,7 +117,7 @@ def tab_to(page, selector, key="Tab", limit=60):
 
 
 def test_tab_reaches_the_picture_control_and_enter_opens_the_file_chooser(page):
-    tab_to(page, "#picture")
+    tab_to(page, "#file")
     with page.expect_file_chooser() as chooser:
         page.keyboard.press("Enter")
     assert chooser.value.element.get_attribute("id") == "file"

@@ -86,8 +86,8 @@ def test_the_matrix_names_its_axes_explains_its_shades_and_marks_the_picked_cell
 
 def test_a_students_tools_are_off_and_the_banner_on_top_during_follow_me(teacher, join_as, pen_test_samples):
     student = join_as("Bo")
-    tools = "['#undo', '#clear', '#picture', ...[...document.querySelectorAll('#intended button')].map((b, i) => `#intended button:nth-child(${i + 1})`)]"
-    state = f"() => {tools}.map((q) => {{ const e = document.querySelector(q); return [e.disabled, +getComputedStyle(e).opacity]; }})"
+    tools = "['#undo', '#clear', '#file', ...[...document.querySelectorAll('#intended button')].map((b, i) => `#intended button:nth-child(${i + 1})`)]"
+    state = f"() => {tools}.map((q) => {{ const e = document.querySelector(q), shown = e.closest('label') || e; return [e.disabled, +getComputedStyle(shown).opacity]; }})"
     assert all(on == [False, 1] for on in student.evaluate(state))
 
     teacher.click("#follow")

@@ -217,7 +217,6 @@ export async function startDrawingApp({
   $("#present").addEventListener("click", togglePresenting);
   $("#architecture").addEventListener("click", showLayer);
   $("#undo").addEventListener("click", () => pad.undo());
-  $("#picture").addEventListener("click", () => $("#file").click()); // opens the file chooser, by mouse or key
   $("#file").addEventListener("change", (e) => usePicture(e.target.files[0]));
   for (const b of document.querySelectorAll("[data-scale]")) b.addEventListener("click", () => setScale(b.dataset.scale));
   layers.clear();

@@ -11,7 +11,7 @@ const note = $("#class-message");
 const state = { intended: null, closed: !$("#closed-banner").hidden, following: false, sending: false, ended: false };
 const mine = [];
 const digits = [...document.querySelectorAll("#intended button")];
-const tools = [$("#undo"), $("#clear"), $("#picture"), ...digits];
+const tools = [$("#undo"), $("#clear"), $("#file"), ...digits];
 
 const app = await startDrawingApp({
   onConnect: (socket) => socket.emit("join_class", { code, role: "student" }),
