@@ -104,6 +104,8 @@ class Scratch(Trainer):
         report = self.fit(model, batches, (x_test[held], y_test[held]), probe=x_test[0])
         if report.diverged:
             return self.send("diverged", error="the loss became NaN: the network diverged (try a smaller learning rate); the previous model is kept")
+        if report.epochs_done == 0:
+            return self.send("stopped", error="stopped before the first epoch ended: nothing was saved")
         self.save(model, {
             "kind": "scratch", "architecture": s["architecture"], "params": int(model.count_params()),
             "epochs_done": report.epochs_done, "stopped": report.stopped,
@@ -131,6 +133,8 @@ class FineTune(Trainer):
         report = self.fit(model, (images[train], labels[train]), (images[held], labels[held]), probe=images[held][0])
         if report.diverged:
             return self.send("diverged", error="the loss became NaN: fine-tuning diverged (try a smaller learning rate); the class keeps its model")
+        if report.epochs_done == 0:
+            return self.send("stopped", error="stopped before the first epoch ended: the class keeps its model")
         after = evaluate(model, images[held], labels[held])
         self.send("after", **after)
         self.save(model, {

@@ -1,0 +1,167 @@
+"""Train it live over the Socket.IO interface: a quick job end to end (events in order, a
+servable model, its metrics file), settings and permissions refused with a clear message,
+one job at a time, pause/resume/stop, and fine-tuning on drawings by unseen writers."""
+import json
+import math
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.classroom import connect, join, start_class, wait_for_events
+from tests.drawings import SEVEN
+from webapp import create_app, socketio
+from webapp.models import get_models
+from webapp.training.jobs import get_trainer
+
+# A few seconds of training: two epochs of 256 images each.
+TINY = {"preset": "quick", "epochs": 2, "samples_per_epoch": 256, "validation_samples": 128, "batch_size": 64}
+
+
+@pytest.fixture
+def training_app(tmp_path):
+    return create_app({"TESTING": True, "CLASSROOM_DB": str(tmp_path / "classroom.sqlite3"), "FRAME_WINDOW": None,
+                       "TRAINING_DIR": str(tmp_path / "trained")})
+
+
+@pytest.fixture
+def watcher(training_app):
+    client = socketio.test_client(training_app)
+    client.emit("train_watch", {})
+    (state,) = wait_for_events(client, "training_state")
+    client.state = state
+    yield client
+    trainer = get_trainer(training_app)
+    if trainer.job is not None and trainer.job.running:
+        trainer.command("stop")
+        trainer.job.process.join(60)
+    if client.is_connected():
+        client.disconnect()
+
+
+def training_events(client, until=("done", "failed", "diverged", "stopped"), timeout=120):
+    """The job's events in arrival order, up to and including the first of `until`."""
+    found = []
+    deadline = time.time() + timeout
+    while not found or found[-1]["type"] not in until:
+        assert time.time() < deadline, f"no {until} event; got {[e['type'] for e in found]}"
+        found += wait_for_events(client, "training", timeout=deadline - time.time())
+    return found
+
+
+def errors(client):
+    return [e["args"][0]["error"] for e in client.get_received() if e["name"] == "error_message"]
+
+
+def test_quick_job_runs_end_to_end(training_app, watcher):
+    assert watcher.state["allowed"] and watcher.state["job"] is None
+    watcher.emit("train_start", TINY)
+    events = training_events(watcher)
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "queued" and kinds[-1] == "done", kinds
+    assert kinds.index("started") < kinds.index("progress") < kinds.index("epoch")
+    steps = [e["step"] for e in events if e["type"] == "progress"]
+    assert steps == sorted(steps) and steps[-1] == events[kinds.index("started")]["total_steps"] == 2 * 4
+    assert [e["epoch"] for e in events if e["type"] == "epoch"] == [1, 2]
+    assert all(math.isfinite(e["loss"]) and e["eta"] >= 0 for e in events if e["type"] == "progress")
+    pictures = [e for e in events if e["type"] == "pictures"]
+    assert pictures and pictures[-1]["filters"]["shape"] == [24, 2, 2] and len(pictures[-1]["probabilities"]) == 10
+
+    done = events[-1]
+    name = done["model"]
+    assert name in get_models(training_app).names
+    folder = Path(training_app.config["TRAINING_DIR"]) / name
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["epochs_done"] == 2 and metrics["data"]["mnist_train_images"] == 512
+    assert 0 <= metrics["validation_accuracy"] <= 1 and metrics["settings"]["learning_rate"] == 0.001
+    # Servable: the picker lists it, and a drawing sent to it gets a frame.
+    page = training_app.test_client().get("/train").get_data(as_text=True)
+    assert f'data-model="{name}"' in page
+    watcher.emit("draw", {"seq": 1, "strokes": SEVEN, "width": 400, "height": 400, "model": name})
+    (frame,) = wait_for_events(watcher, "frame")
+    assert frame
+
+
+def test_a_page_opened_later_gets_the_job_so_far(training_app, watcher):
+    watcher.emit("train_start", TINY)
+    training_events(watcher, until=("epoch",))
+    late = socketio.test_client(training_app)
+    late.emit("train_watch", {})
+    (state,) = wait_for_events(late, "training_state")
+    job = state["job"]
+    assert job["kind"] == "scratch" and job["points"] and job["epochs"][0]["epoch"] == 1
+    assert training_events(late)[-1]["type"] == "done"  # and it follows the job from there
+    late.disconnect()
+
+
+def test_one_job_at_a_time(training_app, watcher):
+    watcher.emit("train_start", TINY)
+    training_events(watcher, until=("queued",))
+    watcher.emit("train_start", TINY)
+    assert any("already running" in e for e in errors_soon(watcher))
+    assert training_events(watcher)[-1]["type"] == "done"
+
+
+def errors_soon(client, timeout=5):
+    (error,) = wait_for_events(client, "error_message", timeout=timeout)
+    return [error["error"]]
+
+
+@pytest.mark.parametrize("change, says", [
+    ({"epochs": 0}, "epochs must be a whole number from 1 to 100"),
+    ({"batch_size": 100000}, "batch size must be a whole number from 1 to 1024"),
+    ({"learning_rate": float("nan")}, "learning rate must be a number"),
+    ({"batch_size": 512, "samples_per_epoch": 256}, "cannot be larger than the images per epoch"),
+    ({"architecture": "resnet"}, "architecture must be one of tutorial, deep3x3"),
+])
+def test_bad_settings_are_refused(training_app, watcher, change, says):
+    watcher.emit("train_start", {**TINY, **change})
+    assert says in errors_soon(watcher)[0]
+    assert get_trainer(training_app).job is None
+
+
+def test_training_turned_off(tmp_path):
+    app = create_app({"TESTING": True, "CLASSROOM_DB": str(tmp_path / "c.sqlite3"), "ALLOW_TRAINING": "off",
+                      "TRAINING_DIR": str(tmp_path / "trained")})
+    client = socketio.test_client(app)
+    client.emit("train_start", TINY)
+    assert errors_soon(client) == ["training is turned off on this server"]
+    assert get_trainer(app).job is None
+
+
+def test_a_student_cannot_train(training_app):
+    http = training_app.test_client()
+    code = start_class(http)
+    pupil = training_app.test_client()
+    join(pupil, code, "Ada")
+    student, _ = connect(training_app, pupil, code, "student")
+    for event in ("train_start", "class_finetune"):
+        student.emit(event, TINY)
+        assert "only the class's teacher" in errors_soon(student)[0]
+    assert get_trainer(training_app).job is None
+
+
+def test_pause_resume_stop(training_app, watcher):
+    watcher.emit("train_start", {**TINY, "epochs": 20, "samples_per_epoch": 1024})
+    training_events(watcher, until=("progress",))
+    watcher.emit("train_pause")
+    paused = training_events(watcher, until=("paused",))[-1]
+    time.sleep(1.5)
+    during = [e for e in watcher.get_received() if e["name"] == "training" and e["args"][0]["type"] == "progress"]
+    assert not during  # nothing trains while paused
+    watcher.emit("train_resume")
+    resumed = training_events(watcher, until=("progress",))
+    assert resumed[-1]["step"] > paused["step"]
+    training_events(watcher, until=("epoch",))
+    watcher.emit("train_stop")
+    last = training_events(watcher)[-1]
+    assert last["type"] == "done"
+    metrics = json.loads((Path(training_app.config["TRAINING_DIR"]) / last["model"] / "metrics.json").read_text())
+    assert metrics["stopped"] and 1 <= metrics["epochs_done"] < 20
+
+
+def test_the_server_knows_every_architecture():
+    from model.train import ARCHITECTURES
+    from webapp.training.settings import ARCHITECTURES as OFFERED
+
+    assert set(OFFERED) == set(ARCHITECTURES)
