@@ -18,7 +18,7 @@ PRESETS = {
 }
 # Fine-tuning on a class's drawings: a gentle learning rate, so the network adapts to the
 # class's hand without forgetting MNIST; a quarter of the drawings held back to test it.
-FINETUNE = {"epochs": 8, "batch_size": 32, "learning_rate": 0.0003, "held_back": 0.25}
+FINETUNE = {"epochs": 5, "batch_size": 32, "learning_rate": 0.0003, "held_back": 0.25}
 MIN_DRAWINGS = 20  # fewer and the held-back part is a handful of digits: its accuracy means little
 
 # name → (smallest, largest) allowed
