@@ -237,7 +237,6 @@ class _LiveReport:
             self.diverged = True
             self.model.stop_training = True
             return
-        self.obey_commands()
         now = time.time()
         if now - self._reported >= REPORT_EVERY or self.step == self.total:
             self._reported = now
@@ -245,6 +244,7 @@ class _LiveReport:
         if now - self._pictured >= PICTURE_EVERY:
             self._pictured = now
             self.send_pictures()
+        self.obey_commands()  # after the report: a paused page shows the step it paused at
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {k: float(v) for k, v in (logs or {}).items()}

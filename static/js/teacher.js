@@ -2,6 +2,7 @@
 // confusion matrix; a stage that shows one submission big (spotlight) or the teacher's own
 // drawing, sent live to every student (follow me); closing, exporting and deleting.
 import { startDrawingApp } from "./app.js";
+import { classTraining } from "./class-training.js";
 import { ConfusionMatrix } from "./confusion.js";
 import { Gallery } from "./gallery.js";
 import { unpackThumbnails, verdict } from "./submissions.js";
@@ -18,6 +19,7 @@ const app = await startDrawingApp({
   keyScope: stage,
 });
 const socket = app.connection.socket;
+classTraining(socket);
 
 const gallery = new Gallery($("#gallery"), $("#gallery-empty"), (id) => socket.emit("spotlight", { id }));
 const matrix = new ConfusionMatrix($("#confusion"), $("#accuracy"), (intended, predicted) => filter({ intended, predicted }));
