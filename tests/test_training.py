@@ -218,5 +218,7 @@ def test_teach_it_our_handwriting(tmp_path, pen_test_samples):
     student.emit("submit", {"strokes": SEVEN, "width": 400, "height": 400, "intended": 7})
     (mine,) = wait_for_events(student, "submitted")
     assert mine["model"] == name
+    page = pupil.get(f"/class/{code}").get_data(as_text=True)  # a student's page, opened or reloaded now
+    assert f"Read by the class's own model: <strong>{name}</strong>" in page and f'data-model="{name}"' in page
     student.emit("class_use_model", {"model": None})
     assert "only the class's teacher" in errors_soon(student)[0]
