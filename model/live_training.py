@@ -39,8 +39,11 @@ def run(job, events, commands):
 def _limit_threads(threads):
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already running in this process (a test calling run() in process): keep its threads
+        pass
 
 
 class Trainer:

@@ -222,3 +222,38 @@ def test_teach_it_our_handwriting(tmp_path, pen_test_samples):
     assert f"Read by the class's own model: <strong>{name}</strong>" in page and f'data-model="{name}"' in page
     student.emit("class_use_model", {"model": None})
     assert "only the class's teacher" in errors_soon(student)[0]
+
+
+class Recorder:
+    """The training process's two pipe ends, in process: events kept, no commands."""
+
+    def __init__(self):
+        self.events = []
+
+    def send(self, event):
+        self.events.append(event)
+
+    def poll(self, timeout=0):
+        return False
+
+    def close(self):
+        pass
+
+
+def test_a_diverging_job_says_so_and_saves_nothing(tmp_path):
+    """A NaN loss (here from drawings that are NaN) ends the job as diverged: no model file,
+    so the model in use stays; the runner tells the pages and registers nothing."""
+    import numpy as np
+
+    from model import live_training
+    from model.network import DEFAULT_MODEL_PATH
+
+    images = np.full((40, 28, 28), np.nan, np.float32)
+    labels = np.arange(40) % 10
+    recorder = Recorder()
+    job = {"kind": "finetune", "output": str(tmp_path / "out"), "base": str(DEFAULT_MODEL_PATH), "images": images,
+           "labels": labels, "settings": {"epochs": 2, "batch_size": 8, "learning_rate": 0.001, "held_back": 0.25}, "niceness": 0}
+    live_training.run(job, recorder, Recorder())
+    kinds = [e["type"] for e in recorder.events]
+    assert kinds[-1] == "diverged" and "NaN" in recorder.events[-1]["error"], kinds
+    assert "saved" not in kinds and not (tmp_path / "out").exists()
