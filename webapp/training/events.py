@@ -85,6 +85,8 @@ def register(socketio, app, classroom, gate: Gate):
         labels = [record["intended"] for record in records]
         settings = finetune_settings(message, len(labels))
         base = models.get(classroom.model_of(me.klass))
+        if tuple(base.description.input_shape) != (28, 28, 1):  # the drawings are kept as 28x28 grey pictures
+            raise BadMessage(f"the class's model {base.name!r} does not read 28x28 grey pictures: it cannot learn from the class's drawings")
         trainer.start("finetune", {**settings, "base": base.name}, rooms=(ROOM, teacher_room(me.klass.id)), klass=me.klass.id,
                       images=images, labels=labels, base=str(base.path), source=f"class {me.klass.code}")
 
