@@ -81,7 +81,11 @@ class Trainer:
         events, events_in = context.Pipe(duplex=False)
         commands_in, commands = context.Pipe(duplex=False)
         job.process = context.Process(target=live_training.run, args=(spec, events_in, commands_in), name="cnnview-training", daemon=True)
-        job.process.start()
+        try:
+            job.process.start()
+        except OSError as error:  # no process to be had (memory, process limit): the next request may try again
+            job.state, job.error = "failed", f"the training process could not start ({error})"
+            raise BadMessage(job.error) from None
         events_in.close()  # the child's end: our copy closed, its exit reads as the end of the pipe
         commands_in.close()
         job.commands = commands
