@@ -46,6 +46,8 @@ export function classTraining(socket) {
       $("#teach-progress").value = e.step / e.total_steps;
       status(`Epoch ${e.epoch}: step ${e.step} of ${e.total_steps}, about ${Math.ceil(e.eta)} s left`);
     },
+    // The held-back drawings are the job's validation data: their accuracy after each epoch, live.
+    epoch: (e) => status(`After epoch ${e.epoch}: ${Math.round(100 * e.val_accuracy)}% of the held-back drawings read right`),
     after: (e) => result("after", e),
     done(e) {
       job.model = e.model;
