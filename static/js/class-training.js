@@ -34,6 +34,7 @@ export function classTraining(socket) {
       $("#teach-start").disabled = true;
       $("#teach-choice").hidden = true;
       $("#teach-progress").value = 0;
+      job.held = null;
       for (const side of ["before", "after"]) {
         $(`#teach-${side}`).textContent = "–";
         $(`#teach-${side}-matrix`).replaceChildren();
@@ -44,10 +45,13 @@ export function classTraining(socket) {
     before: (e) => result("before", e),
     progress(e) {
       $("#teach-progress").value = e.step / e.total_steps;
-      status(`Epoch ${e.epoch}: step ${e.step} of ${e.total_steps}, about ${Math.ceil(e.eta)} s left`);
+      status(`Epoch ${e.epoch}: step ${e.step} of ${e.total_steps}, about ${Math.ceil(e.eta)} s left${job.held ? ` · ${job.held}` : ""}`);
     },
     // The held-back drawings are the job's validation data: their accuracy after each epoch, live.
-    epoch: (e) => status(`After epoch ${e.epoch}: ${Math.round(100 * e.val_accuracy)}% of the held-back drawings read right`),
+    epoch(e) {
+      job.held = `${Math.round(100 * e.val_accuracy)}% of the held-back drawings read right after epoch ${e.epoch}`;
+      status(job.held);
+    },
     after: (e) => result("after", e),
     done(e) {
       job.model = e.model;
