@@ -5,8 +5,9 @@ import { LUT, diverging } from "./colormap.js";
 
 // Filters: `{ shape: [n, rows, cols], values }`, one shared scale so their strengths compare.
 export function drawFilters(canvas, { shape: [n, rows, cols], values }) {
-  const cell = Math.max(8, Math.floor(Math.min(canvas.width / n, 48) / cols));
-  const gap = 4, tile = cell * cols + gap;
+  // About twelve filters a row, each as big as that allows: a 2x2 filter gets big cells.
+  const gap = 4, cell = Math.max(4, Math.floor((canvas.width / Math.min(n, 12) - gap) / cols));
+  const tile = cell * cols + gap;
   const perRow = Math.max(1, Math.floor(canvas.width / tile));
   canvas.height = Math.ceil(n / perRow) * (cell * rows + gap);
   const ctx = canvas.getContext("2d");
