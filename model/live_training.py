@@ -218,6 +218,7 @@ class _LiveReport:
     def setup(self, trainer, probe):
         self.trainer, self.probe = trainer, np.asarray(probe, np.float32)
         self.step = self.epochs_done = 0
+        self.first_step = 0.0
         self.paused_for = 0.0
         self.diverged = self.stopped = False
         self.last = {}
@@ -234,6 +235,8 @@ class _LiveReport:
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
+        if self.step == 1:  # the first step also builds the training function: not counted in the pace
+            self.first_step = time.time() - self.began
         logs = logs or {}
         loss = float(logs.get("loss", 0.0))
         if not math.isfinite(loss):
@@ -262,7 +265,9 @@ class _LiveReport:
 
     def send_progress(self, loss, accuracy):
         working = time.time() - self.began - self.paused_for
-        eta = working / self.step * (self.total - self.step) if self.step else None
+        # The pace of the steps since the first; until there is one, the first's (an overestimate).
+        pace = (working - self.first_step) / (self.step - 1) if self.step > 1 else working
+        eta = pace * (self.total - self.step)
         self.trainer.send("progress", step=self.step, total_steps=self.total, epoch=(self.step - 1) // self.steps_per_epoch + 1,
                           loss=round(loss, 5), accuracy=round(accuracy, 5), elapsed=round(working, 2), eta=round(eta, 1))
 
@@ -321,6 +326,7 @@ def probe_model(model):
 
 def grey_maps(maps) -> dict:
     """Maps as bytes 0-255 over one shared range (the page draws them as the main page's maps)."""
+    maps = np.nan_to_num(maps)  # a diverging network's maps may be NaN: shown as 0, not cast to noise
     low, high = float(maps.min()), float(maps.max())
     scaled = np.zeros_like(maps) if high <= low else (maps - low) / (high - low)
     return {"shape": list(maps.shape), "low": low, "high": high, "bytes": np.rint(scaled * 255).astype(np.uint8).tobytes()}
