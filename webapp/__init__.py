@@ -68,4 +68,7 @@ def create_app(test_config=None, overrides=None):
     room = classroom.Classroom(app, socketio)
     gate = events.register(socketio, app, classroom=room)
     classroom_events.register(socketio, app, room, gate)
+    from . import training  # noqa: E402 (after the gate it shares)
+
+    training.init_app(app, socketio, room, gate)
     return app

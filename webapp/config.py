@@ -49,6 +49,12 @@ DEFAULTS = {
     "MAX_STUDENTS_PER_CLASS": 300,
     "MAX_SUBMISSIONS_PER_STUDENT": 200,
     "WRONG_CODES_PER_MINUTE": 10,  # per network address; right codes always get in
+    # Training (webapp/training): who may start a job (False on a public server: nobody),
+    # where results go (None: instance/trained), and how little of the machine a job takes.
+    "ALLOW_TRAINING": True,
+    "TRAINING_DIR": None,
+    "TRAINING_THREADS": 1,
+    "TRAINING_NICENESS": 10,
 }
 
 
@@ -59,5 +65,5 @@ def load_config(app, test_config=None, overrides=None):
     else:
         app.config.from_mapping(test_config)
     app.config.from_mapping(overrides or {})
-    for name, kind in (("WORKER_TIMEOUT", float), ("PICTURE_TIMEOUT", float), ("PICTURE_QUEUE", int)):
+    for name, kind in (("WORKER_TIMEOUT", float), ("PICTURE_TIMEOUT", float), ("PICTURE_QUEUE", int), ("TRAINING_THREADS", int), ("TRAINING_NICENESS", int)):
         app.config[name] = kind(app.config[name])  # from the environment they come as text

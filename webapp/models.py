@@ -130,6 +130,16 @@ class Models:
             raise UnknownModel(f"there is no model {shown} here: this server shows {', '.join(self._models)}")
         return model
 
+    def add(self, name, path) -> Model:
+        """A model made while the server runs (a training job's), shown from now on under
+        `name`; ModelRefused if it cannot be shown or the name is taken."""
+        model = load_model(name, path)
+        with self._lock:
+            if name in self._models:
+                raise ModelRefused(f"there is already a model {name!r}")
+            self._models = {**self._models, name: model}  # a new dict: readers iterating the old one are undisturbed
+        return model
+
     def worker(self, name=None) -> ComputeWorker:
         """The model's frame worker process, made on first use."""
         model = self.get(name)

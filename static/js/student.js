@@ -94,6 +94,9 @@ submit.addEventListener("click", () => {
   socket.emit("submit", { strokes: pad.strokes, width: pad.canvas.width, height: pad.canvas.height, intended: state.intended });
 });
 
+// The teacher switched the class to another model (one fine-tuned on its drawings): the
+// page is remade for that model's layers, and says which it is.
+socket.on("class_model", () => location.reload());
 socket.on("class_state", (s) => {
   $("#student-name").textContent = s.name;
   state.closed = s.closed;

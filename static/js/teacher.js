@@ -2,6 +2,7 @@
 // confusion matrix; a stage that shows one submission big (spotlight) or the teacher's own
 // drawing, sent live to every student (follow me); closing, exporting and deleting.
 import { startDrawingApp } from "./app.js";
+import { classTraining } from "./class-training.js";
 import { ConfusionMatrix } from "./confusion.js";
 import { Gallery } from "./gallery.js";
 import { Names } from "./names.js";
@@ -19,6 +20,7 @@ const app = await startDrawingApp({
   keyScope: stage,
 });
 const socket = app.connection.socket;
+classTraining(socket);
 
 const names = new Names();
 const gallery = new Gallery($("#gallery"), $("#gallery-empty"), names, (id) => socket.emit("spotlight", { id }));

@@ -50,7 +50,18 @@ class Classroom:
         for name, value in GUESSING_DEFAULTS.items():  # CNNVIEW_<NAME> in the environment still wins
             app.config.setdefault(name, value)
         self.codes = CodeGuard(app.config, app.config["MESSAGE_QUEUE"])
+        self.models_in_use = {}  # class id → the model its teacher switched it to (a fine-tuned one)
         app.extensions["classroom"] = self
+
+    def model_of(self, klass):
+        """The model that reads the class's drawings: None for the server's default."""
+        return self.models_in_use.get(klass.id)
+
+    def use_model(self, klass, name):
+        if name is None:
+            self.models_in_use.pop(klass.id, None)
+        else:
+            self.models_in_use[klass.id] = name
 
     def counts(self, klass) -> dict:
         """What the teacher's page shows about who is there."""

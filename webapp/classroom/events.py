@@ -54,7 +54,8 @@ def register(socketio, app, classroom: Classroom, gate: Gate):
         if role == "teacher":
             join_room(teacher_room(klass.id))
         following, last = roster.following(klass.id)
-        state = {"code": klass.code, "role": role, "closed": klass.closed, "following": following}
+        state = {"code": klass.code, "role": role, "closed": klass.closed, "following": following,
+                 "model": models.get(classroom.model_of(klass)).name}
         if role == "teacher":
             state.update(packed(store.submissions(klass)), stats=store.stats(klass), **classroom.counts(klass))
         else:
@@ -84,7 +85,7 @@ def register(socketio, app, classroom: Classroom, gate: Gate):
         if store.count_submissions(me.student) >= limit:
             raise BadMessage(f"you have sent {limit} drawings, the most one student can send to a class")
         parse_canvas_size(message)
-        model = models.get()  # a class is read by the server's default model
+        model = models.get(classroom.model_of(me.klass))  # the server's default, unless the teacher switched the class
         try:
             picture = strokes_to_input(message.get("strokes"))  # the gallery's 28x28 thumbnail and the export
             result = read(model, picture, message["strokes"])

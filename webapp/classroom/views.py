@@ -11,6 +11,7 @@ import numpy as np
 import segno
 from flask import Blueprint, Response, redirect, render_template, request, send_file, url_for
 
+from ..models import get_models
 from ..views import page_context
 from . import STUDENT_COOKIE, TEACHER_COOKIE, JoinRefused, get_classroom
 from .store import NameTaken, grouped
@@ -117,7 +118,9 @@ def student(code):
     me = classroom.student_of(klass)
     if me is None:
         return redirect(url_for("classroom.join_form", code=klass.code))
-    return render_template("student.html", klass=klass, student=me, **page_context())
+    # The model the class reads with: the default, or the one its teacher switched it to.
+    model = get_models().get(classroom.model_of(klass))
+    return render_template("student.html", klass=klass, student=me, class_model=classroom.model_of(klass), **page_context(model))
 
 
 @bp.get("/class/<code>/qr.svg")
