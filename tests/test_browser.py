@@ -70,8 +70,10 @@ def test_enlarged_map_shows_true_values(page):
 
 
 def test_replayed_pen_digits_from_unseen_writers(page, pen_test_samples):
-    """Writers 1-4, never trained on, drawn with the mouse: ≥ 97% read correctly."""
-    samples = pen_test_samples[::5][:200]
+    """Writers 1-4, never trained on, drawn with the mouse: ≥ 97% read correctly. 100
+    digits, every tenth: the model reads these writers at 99.6% offline, so a browser path
+    that loses only a digit or two fails here; each digit costs a second of the suite."""
+    samples = pen_test_samples[::10][:100]
     hits = 0
     for sample in samples:
         page.keyboard.press("c")

@@ -30,6 +30,8 @@ def unit_point(page, layer, m, row, col, root="#layers"):
     canvas = page.locator(f"{root} .layer[data-layer='{layer}'] canvas.layer-maps")
     canvas.scroll_into_view_if_needed()
     g = canvas.evaluate(MAP_GEOMETRY)
+    if canvas.evaluate("(c) => c.closest('.layer').classList.contains('layer-dense')"):
+        row, col = divmod(col, g["w"])  # a dense layer's units fill its grid row by row
     width = g["columns"] * (g["w"] + 1) - 1
     height = 1 if g["h"] == 1 else -(-g["maps"] // g["columns"]) * (g["h"] + 1) - 1
     box = canvas.bounding_box()

@@ -49,6 +49,10 @@ export class LayerView {
     this.note = document.createElement("div");
     this.note.className = "layer-note";
     this.note.setAttribute("aria-live", "polite");
+    // A long explanation scrolls in its few lines: a tab stop, so a keyboard can scroll it too.
+    this.note.tabIndex = 0;
+    this.note.setAttribute("role", "note");
+    this.note.setAttribute("aria-label", "About the selected layer");
     root.after(this.note);
     this.painter = new Painter(kernels, (layers) => this.buildAll(layers), batchnorm);
     this.onSelect = onSelect;

@@ -67,7 +67,11 @@ export class Connections {
     const x = Math.floor(((e.clientX - rect.left) / rect.width) * g.width);
     const y = Math.floor(((e.clientY - rect.top) / rect.height) * g.height);
     const name = canvas.closest(".layer").dataset.layer;
-    if (g.h === 1) return x >= 0 && x < g.w ? { name, m: 0, row: 0, col: x } : null;
+    if (this.isDense(name)) {
+      // A dense layer is drawn as a grid of its units, row by row: the unit's index is its column.
+      const unit = y * g.w + x, units = this.links.byFrame[name].shape[0];
+      return x >= 0 && x < g.w && y >= 0 && y < g.h && unit < units ? { name, m: 0, row: 0, col: unit } : null;
+    }
     const gx = Math.floor(x / (g.w + 1)), gy = Math.floor(y / (g.h + 1));
     const col = x - gx * (g.w + 1), row = y - gy * (g.h + 1), m = gy * g.columns + gx;
     if (col >= g.w || row >= g.h || gx >= g.columns || m >= g.maps || x < 0 || y < 0) return null;
@@ -91,6 +95,10 @@ export class Connections {
     this.live.textContent = `${strip ? `${name} unit ${col}` : `${name} map ${m}, row ${row}, column ${col}`}: ${says}`;
   }
 
+  isDense(name) {
+    return this.links.byFrame[name]?.shape.length === 1;
+  }
+
   async weightsOf(name, unit) {
     try {
       return await this.denseUnit(name, unit);
@@ -109,8 +117,10 @@ export class Connections {
     if (!rect.width) return;
     const sx = rect.width / g.width, sy = rect.height / g.height;
     const biggest = Math.max(...boxes.map((b) => b.weight)) || 1;
+    const dense = name !== "input" && this.isDense(name);
     for (const box of boxes) {
-      const left = (box.map % g.columns) * (g.w + 1) + box.left, top = Math.floor(box.map / g.columns) * (g.h + 1) + box.top;
+      const cells = dense ? denseCells(box, g.w) : box; // data-* keep unit indices; the outline follows the grid
+      const left = (box.map % g.columns) * (g.w + 1) + cells.left, top = Math.floor(box.map / g.columns) * (g.h + 1) + cells.top;
       const el = document.createElement("div");
       el.className = `connection-box ${role}`;
       Object.assign(el.dataset, { layer: name, role, map: box.map, top: box.top, left: box.left, bottom: box.bottom, right: box.right, weight: box.weight });
@@ -118,9 +128,17 @@ export class Connections {
       el.style.setProperty("--share", share.toFixed(3));
       el.style.left = `${rect.left + window.scrollX + left * sx}px`;
       el.style.top = `${rect.top + window.scrollY + top * sy}px`;
-      el.style.width = `${(box.right - box.left + 1) * sx}px`;
-      el.style.height = `${(box.bottom - box.top + 1) * sy}px`;
+      el.style.width = `${(cells.right - cells.left + 1) * sx}px`;
+      el.style.height = `${(cells.bottom - cells.top + 1) * sy}px`;
       this.layer.append(el);
     }
   }
+}
+
+// A run of dense units (box.left..box.right) in a grid `w` units wide: its cell when it is one
+// unit, else the rows it spans, whole.
+function denseCells(box, w) {
+  const top = Math.floor(box.left / w), bottom = Math.floor(box.right / w);
+  if (box.left === box.right) return { top, bottom, left: box.left % w, right: box.left % w };
+  return { top, bottom, left: top === bottom ? box.left % w : 0, right: top === bottom ? box.right % w : w - 1 };
 }
