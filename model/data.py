@@ -15,9 +15,10 @@ DEFAULT_PEN_TEST = SHARED_DATA / "pendigits-writers1-4.json"
 def load_mnist(path=None):
     """(x_train, y_train), (x_test, y_test) as float32 0..1 images and int labels.
 
-    From `path`, else $MNIST_PATH, else Keras' own download (what a user with internet gets).
+    From `path`, else $MNIST_PATH, else the copy in ../shared/data beside the checkout (this
+    team's machines have no internet), else Keras' own download (what a user with internet gets).
     """
-    path = path or os.environ.get("MNIST_PATH")
+    path = path or os.environ.get("MNIST_PATH") or (SHARED_DATA / "mnist.npz" if (SHARED_DATA / "mnist.npz").exists() else None)
     if path:
         with np.load(path) as data:
             arrays = [data[k] for k in ("x_train", "y_train", "x_test", "y_test")]
