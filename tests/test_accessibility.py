@@ -117,10 +117,18 @@ def tab_to(page, selector, key="Tab", limit=60):
 
 
 def test_tab_reaches_the_picture_control_and_enter_opens_the_file_chooser(page):
+    # Listening before any key is pressed: Playwright intercepts file choosers only once its
+    # listener is set up in the browser, and expect_file_chooser() sets it up racing the key.
+    chosen = []
+    page.on("filechooser", lambda chooser: chosen.append(chooser))
     tab_to(page, "#file")
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Enter")
-    assert chooser.value.element.get_attribute("id") == "file"
+    page.keyboard.press("Enter")
+    for _ in range(100):
+        if chosen:
+            break
+        page.wait_for_timeout(100)
+    assert chosen, "Enter on the picture control opened no file chooser"
+    assert chosen[0].element.get_attribute("id") == "file"
 
 
 def test_skip_links_jump_to_the_maps_and_past_them(page):

@@ -50,6 +50,9 @@ def test_the_inspector_works_out_a_3x3_conv_unit_as_the_model_does(page, live_se
         click_map(page, layer, m)
         box = page.locator("#inspector canvas.inspector-map").bounding_box()
         page.mouse.move(box["x"] + (col + 0.5) / 28 * box["width"], box["y"] + (row + 0.5) / 28 * box["height"])
+        # The readout follows the pointer on the page's next frame: wait for this unit's.
+        page.wait_for_function("(w) => document.querySelector('#inspector .inspector-readout').textContent.startsWith(w)",
+                               arg=f"row {row}, column {col}:")
         text = page.locator("#inspector .inspector-readout").inner_text()
         math = page.locator("#inspector .inspector-math").inner_text()
         shown = float(re.match(rf"row {row}, column {col}: (-?[\d.]+) · sees input rows {rows}", text).group(1))

@@ -8,6 +8,7 @@ import pytest
 
 from model.preprocess import strokes_to_input
 from tests.browser import watched_page
+from tests.test_accessibility import assert_accessible
 from tests.conftest import start_server
 from webapp.classroom.store import Store
 
@@ -32,6 +33,7 @@ def server(tmp_path_factory):
 def test_the_training_page_shows_a_job_learning(browser, server):
     url, _ = server
     with watched_page(browser, url + "/train") as page:
+        assert_accessible(page, "/train, no job yet")
         for name, value in (("epochs", "3"), ("samples_per_epoch", "384"), ("batch_size", "32")):
             page.fill(f"#train-form [name={name}]", value)
         page.click("#train-start")
@@ -40,7 +42,9 @@ def test_the_training_page_shows_a_job_learning(browser, server):
         page.wait_for_function(f"() => Number(document.querySelector('#loss-curve').dataset.points) > {first + 2}", timeout=60_000)
         assert "left" in page.inner_text("#train-eta")  # the ETA
         assert page.locator("#probe-bars meter").count() == 10
+        assert_accessible(page, "/train, training")
         page.wait_for_selector("#training[data-state=done]", timeout=120_000)
+        assert_accessible(page, "/train, done")
         model = page.get_attribute("#train-result a", "href").split("model=")[1]
         assert page.evaluate("() => document.querySelector('#train-progress').value") == 1
     with watched_page(browser, url + "/train") as later:  # reopened: the job as it ended, its model in the picker
@@ -72,5 +76,6 @@ def test_teach_it_our_handwriting_shows_before_and_after(browser, server, pen_te
         assert page.inner_text("#teach-after").endswith("held-back drawings")
         assert page.locator("#teach-after-matrix td").count() == 100
         assert after >= before
+        assert_accessible(page, "teacher's page, before and after fine-tuning")
         page.click("#teach-use")
         page.wait_for_function("() => document.querySelector('#class-model').textContent.startsWith('class-')")
