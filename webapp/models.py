@@ -14,7 +14,7 @@ from model import novelty
 from model.description import NetworkDescription, UnsupportedModel, describe_file
 
 from .compute import ComputeWorker
-from .network_data import network_json, top_patches
+from .network_data import network_json, top_digits, top_patch_file, top_patches
 from .pictures import Pictures
 from .published import Published
 from .service import InferenceService
@@ -48,6 +48,7 @@ class Model:
     service: InferenceService
     network: Published  # network.json
     top_patches: Published
+    top_digits: dict  # layer → the digits its top patches came from (webapp/top_digits.py)
 
     @property
     def summary(self) -> dict:
@@ -67,8 +68,9 @@ def load_model(name, path) -> Model:
     if description.classes != CLASSES:
         raise ModelRefused(f"model {name!r} ({path}) has {description.classes} classes: this app reads digits, 0 to 9 (10 classes)")
     # The novelty statistics beside the file (model/novelty.py), read once; none: no verdict.
+    patches = top_patch_file(path)
     return Model(name, path, description, InferenceService(description, novelty.load(path)),
-                 Published(network_json(description)), Published(top_patches(path)))
+                 Published(network_json(description)), Published(top_patches(patches)), top_digits(patches))
 
 
 def model_paths(config) -> dict:

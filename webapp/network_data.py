@@ -77,17 +77,20 @@ def kernels(description: NetworkDescription) -> dict:
     return out
 
 
-def top_patches(model_path) -> dict:
-    """The 9 MNIST test patches that excite each conv layer's channels most, from the file
-    `python -m model.top_patches` writes beside the model, as grey levels 0-255 (they are
-    crops of MNIST's 8-bit images); none if the file is missing. Read once, at start.
+def top_patch_file(model_path) -> dict:
+    """layer → its parts, from the file `python -m model.top_patches` writes beside the
+    model; none if it is missing. Read once, at start."""
+    path = Path(model_path).with_name(top.DEFAULT_OUTPUT.name)
+    return top.load(path) if path.exists() else {}
+
+
+def top_patches(parts_by_layer) -> dict:
+    """The 9 MNIST test patches that excite each conv layer's channels most, as grey levels
+    0-255 (they are crops of MNIST's 8-bit images), from `top_patch_file`'s parts.
     With each patch, the unit (`unit_rows`, `unit_cols`) whose field it is; the whole digits
     the patches were cut from are asked for one channel at a time (webapp/top_digits.py)."""
-    path = Path(model_path).with_name(top.DEFAULT_OUTPUT.name)
-    if not path.exists():
-        return {}
     out = {}
-    for name, parts in top.load(path).items():
+    for name, parts in parts_by_layer.items():
         patches = parts["patches"]  # (channels, 9, rows, cols)
         grey = np.rint(np.clip(patches, 0, 1) * 255).astype(np.uint8)
         out[name] = {
@@ -99,6 +102,11 @@ def top_patches(model_path) -> dict:
         }
         out[name]["in_digits"] = "digits" in parts  # the digits themselves: top_digits.py, per channel
     return out
+
+
+def top_digits(parts_by_layer) -> dict:
+    """layer → (channels, 9, h, w) uint8: the whole digits each channel's patches were cut from."""
+    return {name: parts["digits"] for name, parts in parts_by_layer.items() if "digits" in parts}
 
 
 def network_json(description: NetworkDescription) -> dict:

@@ -4,22 +4,13 @@ time: the inspector shows each patch inside its digit with the field outlined. A
 five times bigger, for the one map a learner opens. Under the top patches' digest, so the
 browser keeps each for good."""
 import base64
-from functools import lru_cache
 
 from flask import Blueprint, abort
-
-from model import top_patches as top
 
 from .models import get_models
 from .published import Published
 
 bp = Blueprint("top_digits", __name__)
-
-
-@lru_cache(maxsize=8)
-def shipped_digits(path) -> dict:
-    """layer → (channels, 9, h, w) uint8 digits, from the top-patches file at `path`."""
-    return {name: parts["digits"] for name, parts in top.load(path).items() if "digits" in parts}
 
 
 def channel_digits(digits, channel) -> dict:
@@ -31,7 +22,7 @@ def channel_digits(digits, channel) -> dict:
 def top_digits(digest, layer, channel):
     for model in get_models():
         if model.top_patches.digest == digest:
-            digits = shipped_digits(model.path.with_name(top.DEFAULT_OUTPUT.name)).get(layer)
+            digits = model.top_digits.get(layer)  # read with the model, at start
             if digits is None or not 0 <= channel < len(digits):
                 abort(404)
             return Published(channel_digits(digits, channel)).response(immutable=True)
