@@ -215,6 +215,48 @@ def test_presenter_mode_enlarges_the_maps(browser, live_server, pen_test_samples
         assert page.locator(".topbar").is_visible()
 
 
+# /compare: the pad, and each network's prediction and layers, in page coordinates.
+COMPARE_BOXES = """() => [...document.querySelectorAll('#canvas, .compare-side .prediction, .compare-side canvas.layer-maps')].map((e) => {
+  const r = e.getBoundingClientRect(), side = e.closest('.compare-side'), layer = e.closest('.layer');
+  const id = side ? `${side.dataset.model} ${layer ? layer.dataset.layer : 'prediction'}` : e.id;
+  return { id, left: r.left, top: r.top, right: r.right, bottom: r.bottom, map: layer ? r.width / +e.dataset.columns : 0 };
+})"""
+
+
+@pytest.mark.parametrize("width, height", [(1440, 900), (1280, 720)])
+@pytest.mark.parametrize("other", ["mnist-only", "deep3x3"])
+def test_compare_fits_both_networks_on_one_screen(browser, live_server, pen_test_samples, other, width, height):
+    with watched_page(browser, f"{live_server}/compare?a=tutorial&b={other}", width, height) as page:
+        draw(page, fit_to_canvas(pen_test_samples[3]["strokes"], 560), 560, every=2)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.compare-side .prediction')].every((p) => p.dataset.busy === 'false' && p.dataset.digit !== '')",
+            timeout=15_000,
+        )
+        layout_settled(page)
+        boxes = page.evaluate(COMPARE_BOXES)
+        expected = ["canvas"]
+        for name in ("tutorial", other):
+            expected += [f"{name} prediction", *(f"{name} {layer}" for layer in describe_file(SHIPPED[name]).shown_names)]
+        assert [b["id"] for b in boxes] == expected
+        outside = [b for b in boxes if b["left"] < 0 or b["top"] < 0 or b["right"] > width or b["bottom"] > height]
+        assert outside == []
+        assert page.evaluate("() => [document.scrollingElement.scrollWidth, document.scrollingElement.scrollHeight]") == [width, height]
+        # Each network a row of its own, read left to right: every layer right of its
+        # prediction, each right of the one before or on a later band; the two rows apart.
+        rows = {}
+        for b in boxes[1:]:
+            rows.setdefault(b["id"].split()[0], []).append(b)
+        a, b = rows.values()
+        assert max(x["bottom"] for x in a) <= min(x["top"] for x in b)
+        for row in (a, b):
+            assert all(x["left"] > row[0]["right"] for x in row[1:])
+            assert all(p["left"] < q["left"] or q["top"] > p["top"] + 1 for p, q in zip(row[1:], row[2:]))
+            assert min(x["map"] for x in row[1:]) >= 4  # a map or unit one can still point at
+        sizes = page.evaluate(TEXT_SIZES)
+        assert len(sizes) > 40
+        assert [t for t in sizes if t["size"] < 16] == []
+
+
 def test_a_phone_reads_top_to_bottom_with_the_pad_at_hand(browser, live_server):
     context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
     try:

@@ -34,7 +34,8 @@ export function unitGrid(units, rowsMax, labelled) {
 // A map layer's grid whose rows fit `height`, rows as even as they can be.
 function mapGrid(layer, cell, height) {
   const mapHeight = (cell * layer.h) / layer.w, gap = cell / layer.w;
-  const rowsMax = Math.floor((height + gap) / (mapHeight + gap));
+  // No more rows than maps: a room of unbounded height (planColumns' last resort) stays finite.
+  const rowsMax = Math.min(layer.maps, Math.floor((height + gap) / (mapHeight + gap)));
   if (rowsMax < 1) return null;
   let columns = Math.ceil(layer.maps / rowsMax);
   const rows = Math.ceil(layer.maps / columns);
@@ -44,7 +45,7 @@ function mapGrid(layer, cell, height) {
 
 function denseGrid(layer, unit, height) {
   if (layer.labelled) unit = Math.max(unit, MIN_LABELLED_UNIT);
-  const rowsMax = Math.floor(height / unit);
+  const rowsMax = Math.min(layer.units, Math.floor(height / unit));
   if (rowsMax < 1 || (layer.labelled && rowsMax < layer.units)) return null;
   const { cols, rows } = unitGrid(layer.units, rowsMax, layer.labelled);
   return { columns: cols, rows, cell: unit, width: cols * unit + (layer.labelled ? LABEL_WIDTH : 0), height: rows * unit };
