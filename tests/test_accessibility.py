@@ -40,6 +40,20 @@ def test_main_page_empty_drawn_and_inspecting(page):
     assert_accessible(page, "main page, inspector open")
 
 
+def test_main_page_with_the_keyboard_unit_cursor(page):
+    """Shift + arrows on a layer: the cursor and its outlines shown, the live text said, and
+    still no new tab stop (the layer's canvas is the one it was)."""
+    draw_seven(page)
+    page.wait_for_function("() => !document.querySelector('#layers').classList.contains('is-empty')")
+    page.focus("#layer-pool2 canvas.layer-maps")
+    for key in ("Shift+ArrowRight", "Shift+ArrowDown", "Shift+ArrowRight"):
+        page.keyboard.press(key)
+    page.wait_for_function("() => document.querySelector('.connection-box.unit.keyboard')?.dataset.left === '1'")
+    assert page.inner_text(".connections-live").startswith("pool2 map 0, row 1, column 1: ")
+    assert page.evaluate("() => document.activeElement.closest('.layer').dataset.layer") == "pool2"
+    assert_accessible(page, "main page, keyboard unit cursor on pool2")
+
+
 def test_compare_page(browser, live_server):
     with watched_page(browser, live_server + "/compare") as page:
         assert_accessible(page, "/compare, empty")

@@ -141,6 +141,51 @@ def test_an_old_database_gets_name_keys_and_keeps_its_look_alikes(tmp_path):
     ]
 
 
+def test_a_submission_keeps_whether_it_is_unlike_the_training_digits(app, teacher_http, klass):
+    """The novelty verdict (model/novelty.py) read with the drawing, stored, sent to the
+    teacher live and again on a reload, and in the export."""
+    from model import novelty
+
+    scribble = next(s for s in json.loads(novelty.STORED_TEST.read_text())["samples"] if s["kind"] == "scribble")
+    teacher, _ = connect(app, teacher_http, klass, "teacher")
+    _, ana, _ = student(app, klass, "Ana")
+    ana.emit("submit", submission(7, fit_to_canvas(SEVEN, 400)))
+    ana.emit("submit", submission(3, fit_to_canvas(scribble["strokes"], 400)))
+    live = [e["submission"] for e in wait_for_events(teacher, "submission", count=2)]
+    assert [s["unlike"] for s in live] == [False, True]
+    _, state = connect(app, teacher_http, klass, "teacher")
+    assert [s["unlike"] for s in state["submissions"]] == [False, True]
+    exported = teacher_http.get(f"/class/{klass}/export.json").get_json()
+    assert [s["unlike"] for s in exported["submissions"]] == [False, True]
+
+
+def test_an_old_database_gets_the_novelty_column_and_its_drawings_no_verdict(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    schema = store.SCHEMA.replace("    unlike INTEGER,  -- 1: unlike the training digits (model/novelty.py); NULL: stored before that was kept\n", "")
+    old.executescript(schema.replace(",\n    model TEXT  -- the name of the model that read it (webapp/models.py); NULL: before models had names", ""))
+    assert not {"unlike", "model"} & {r[1] for r in old.execute("PRAGMA table_info(submissions)")}
+    old.execute("INSERT INTO classes (id, code, teacher_hash, created) VALUES (1, 'ABCDEF', 'x', 0)")
+    old.execute("INSERT INTO students (id, class_id, name, token_hash, joined, name_key) VALUES (1, 1, 'Ana', 't', 0, 'ana')")
+    old.execute(
+        "INSERT INTO submissions (class_id, student_id, strokes, width, height, image, intended, predicted, probabilities, created)"
+        " VALUES (1, 1, '[]', 400, 400, ?, 7, 7, ?, 0)", (np.zeros((28, 28), "<f4").tobytes(), json.dumps([0.1] * 10)),
+    )
+    old.commit()
+    old.close()
+    opened = store.Store(path)
+    klass = opened.find_class("ABCDEF")
+    assert [s["unlike"] for s in opened.submissions(klass)] == [None]  # read before verdicts were kept: none
+    ana = store.Student(1, klass.id, "Ana")
+    opened.add_submission(ana, {"strokes": [], "width": 1, "height": 1}, np.zeros((28, 28)), 1, [0.1] * 10, "tutorial", True)
+    opened.close()
+    reopened = store.Store(path)  # opening it again changes nothing
+    assert [s["unlike"] for s in reopened.submissions(klass)] == [None, True]
+    assert [r["unlike"] for r in reopened.export(klass)[1]] == [None, True]
+    reopened.close()
+    assert {"unlike", "model"} <= {r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(submissions)")}
+
+
 def test_names_are_stored_as_typed_and_escaped_in_pages(app, teacher_http, klass):
     name = "<img src=x onerror=alert(1)>"
     http, client, state = student(app, klass, name)

@@ -132,3 +132,41 @@ def test_no_text_under_18px_on_the_teachers_page_at_1280x720(teacher, join_as, p
     assert size >= 32
     last = teacher.locator("#stage #layer-output canvas").bounding_box()
     assert last["y"] + last["height"] <= 720  # and every layer still on the screen
+
+
+def test_a_drawing_unlike_a_digit_is_marked_on_its_card_and_in_the_spotlight(teacher, join_as, pen_test_samples):
+    """The server's novelty verdict (model/novelty.py) on the teacher's gallery: a scribble's
+    card says so in words, a pen digit's does not; the spotlight says it too; axe is clean."""
+    from model import novelty
+    from model.data import render_pen_samples
+    from model.description import describe_file
+    from model.forward import Forward
+    from model.network import DEFAULT_MODEL_PATH
+    from tests.test_accessibility import assert_accessible
+
+    statistics, forward = novelty.load(DEFAULT_MODEL_PATH), Forward(describe_file(DEFAULT_MODEL_PATH))
+    candidates = pen_test_samples[:20]
+    hits = statistics.unlike(novelty.run(forward, render_pen_samples(candidates)[0], statistics.layers), render_pen_samples(candidates)[0])
+    digit = next(s for s, hit in zip(candidates, hits) if not hit)  # most pen digits: like the training digits
+    scribble = next(s for s in json.loads(novelty.STORED_TEST.read_text())["samples"] if s["kind"] == "scribble")
+    ana = join_as("Ana")
+    send(ana, digit, digit["label"])
+    send(ana, scribble, 3)
+    teacher.wait_for_function("() => document.querySelectorAll('#gallery .card').length === 2")
+    cards = teacher.locator("#gallery .card")  # newest first
+    badge = cards.nth(0).locator(".unlike-badge")
+    assert badge.is_visible() and badge.inner_text() == "not like a digit?"
+    assert "not like a digit?" in cards.nth(0).get_attribute("aria-label")
+    assert cards.nth(1).locator(".unlike-badge").count() == 0 and "digit?" not in cards.nth(1).get_attribute("aria-label")
+    assert_accessible(teacher, "teacher, a card marked unlike a digit")
+
+    teacher.reload()  # from the stored verdict, not only the live message
+    teacher.wait_for_function("() => document.querySelectorAll('#gallery .card').length === 2")
+    assert [c.locator(".unlike-badge").count() for c in teacher.locator("#gallery .card").all()] == [1, 0]
+    teacher.locator("#gallery .card").nth(0).click()
+    teacher.wait_for_selector("#stage[open][data-mode=spotlight]")
+    assert teacher.inner_text("#stage-title").endswith("; not like a digit?")
+    assert_accessible(teacher, "teacher, spotlight of a drawing unlike a digit")
+    teacher.click("#stage-close")
+    teacher.locator("#gallery .card").nth(1).click()
+    teacher.wait_for_function("() => !document.querySelector('#stage-title').textContent.includes('digit?')")

@@ -80,9 +80,13 @@ def test_pointing_at_a_pool2_unit_outlines_its_relu2_window(page, network, pen_t
     rows, cols = window(r, pool2, 0, h), window(c, pool2, 1, w)
     assert boxes(shown, "source") == [{"layer": "relu2", "map": m, "top": rows[0], "bottom": rows[1], "left": cols[0], "right": cols[1], "weight": 1.0}]
     live = page.inner_text(".connections-live")
-    assert live.startswith(f"pool2 map {m}, row {r}, column {c}: the maximum of relu2 map {m} rows {rows[0]}-{rows[1]}, columns {cols[0]}-{cols[1]}")
-    # pool2 feeds dense1 (through flatten): every unit of it.
-    assert boxes(shown, "target") == [{"layer": "dense1", "map": 0, "top": 0, "bottom": 0, "left": 0, "right": 511, "weight": 1.0}]
+    assert live.startswith(f"pool2 map {m}, row {r}, column {c}: ")
+    assert f"; the maximum of relu2 map {m} rows {rows[0]}-{rows[1]}, columns {cols[0]}-{cols[1]}; " in live and "512 units of dense1" in live
+    # pool2 feeds dense1 (through flatten): its strongest readers, a handful of single units.
+    page.wait_for_function("() => document.querySelectorAll('.connection-box.target').length > 1")
+    shown = page.evaluate("() => [...document.querySelectorAll('.connection-box')].map((b) => ({ ...b.dataset, rect: b.getBoundingClientRect().toJSON() }))")
+    target = boxes(shown, "target")
+    assert 5 <= len(target) <= 8 and all(b["layer"] == "dense1" and b["left"] == b["right"] for b in target)
 
     # The outline lies on those relu2 units on screen.
     source = next(b for b in shown if b["role"] == "source")
@@ -168,6 +172,96 @@ def test_a_dense_unit_outlines_its_strongest_inputs(page, network, pen_test_samp
     # dense1 reaches the page rounded to 8 bits: compare where the products are clearly apart
     assert [b["left"] for b in source][:3] == list(strongest[:3]) or np.abs(np.diff(np.abs(products[strongest[:4]]))).min() < 1e-2
     np.testing.assert_allclose([b["weight"] for b in source], np.abs(products[[b["left"] for b in source]]), rtol=0.05, atol=1e-2)
+
+
+SHOWN_BOXES = "() => [...document.querySelectorAll('.connection-box')].map((b) => ({ ...b.dataset }))"
+UNIT_BOX = """([l, m, r, c]) => [...document.querySelectorAll('.connection-box.unit')].some((b) => b.dataset.layer === l
+  && +b.dataset.map === m && +b.dataset.top === r && +b.dataset.left === c)"""
+
+
+def strongest_readers(weights, x, shown):
+    """The `shown` dense units a unit of value x adds most to (|w·x|), as the page picks them."""
+    return list(np.argsort(-np.abs(weights), kind="stable")[:shown]), np.abs(weights * x)
+
+
+def test_the_keyboard_moves_a_unit_cursor_with_the_same_outlines(page, network, pen_test_samples):
+    """Shift + arrows on pool2's one tab stop: the relu2 window and the strongest dense1
+    readers outlined, said in words; plain arrows change the map, Escape clears."""
+    data = draw_digit(page, pen_test_samples)
+    description = network.description
+    pool2 = description.layer("pool2")
+    values = network.run(decode(data, network)["image"][None])["pool2"][0]
+    m = 3
+    r, c = (int(i) for i in np.unravel_index(np.argmax(values[:, :, m]), values.shape[:2]))  # on: |w·x| > 0
+    page.focus("#layer-pool2 canvas.layer-maps")
+    page.keyboard.press("Home")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")  # to map 3
+    page.keyboard.press("Shift+ArrowDown")  # the cursor appears at the top left
+    page.wait_for_function(UNIT_BOX, arg=["pool2", 3, 0, 0])
+    for key in ["Shift+ArrowDown"] * r + ["Shift+ArrowRight"] * c:
+        page.keyboard.press(key)
+    page.wait_for_function(UNIT_BOX, arg=["pool2", m, r, c])
+    page.wait_for_function("() => document.querySelectorAll('.connection-box.target').length > 1")
+    shown = page.evaluate(SHOWN_BOXES)
+    h, w, _ = description.shape_of("relu2")
+    rows, cols = window(r, pool2, 0, h), window(c, pool2, 1, w)
+    assert boxes(shown, "source") == [{"layer": "relu2", "map": m, "top": rows[0], "bottom": rows[1], "left": cols[0], "right": cols[1], "weight": 1.0}]
+    assert page.evaluate("() => document.activeElement.closest('.layer').dataset.layer") == "pool2"
+
+    # In words, with the unit's value (the page has pool2 to 8 bits, shown to 3 digits).
+    x = values[r, c, m]
+    live = page.inner_text(".connections-live")
+    head = f"pool2 map {m}, row {r}, column {c}: "
+    assert live.startswith(head) and page.get_attribute(".connections-live", "aria-live") == "polite"
+    value, rest = live[len(head):].split("; ", 1)
+    step = (values[:, :, m].max() - values[:, :, m].min()) / 255
+    assert abs(float(value) - x) <= step / 2 + abs(x) * 5e-3 + 1e-9
+    assert rest.startswith(f"the maximum of relu2 map {m} rows {rows[0]}-{rows[1]}, columns {cols[0]}-{cols[1]}; ")
+
+    # Forward: the dense1 units it adds most to, from the row of dense1's kernel it meets.
+    hp, wp, cp = values.shape
+    kernel = description.layer("dense1").weights["kernel"][(r * wp + c) * cp + m]
+    strongest, products = strongest_readers(kernel, x, len(boxes(shown, "target")))
+    target = boxes(shown, "target")
+    assert 5 <= len(target) <= 8 and [b["layer"] for b in target] == ["dense1"] * len(target)
+    assert [b["left"] for b in target] == strongest and all(b["left"] == b["right"] for b in target)
+    assert x > 0 and "feeds all 512 units of dense1, most of all units" in rest
+    np.testing.assert_allclose([b["weight"] for b in target], products[strongest], rtol=0.02, atol=abs(kernel).max() * step)
+
+    page.keyboard.press("ArrowRight")  # the next map, the cursor at the same place in it
+    page.wait_for_function(UNIT_BOX, arg=["pool2", m + 1, r, c])
+    page.keyboard.press("Shift+ArrowUp")
+    page.wait_for_function(UNIT_BOX, arg=["pool2", m + 1, max(0, r - 1), c])
+    assert page.inner_text(".connections-live").startswith(f"pool2 map {m + 1}, row {max(0, r - 1)}, column {c}: ")
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !document.querySelector('.connection-box')")
+    assert page.inner_text(".connections-live") == "Unit cursor cleared"
+    assert "Shift" in page.text_content("#layers-maps-help") and "Shift" in page.text_content("p.hint:has(kbd)")
+
+
+def test_a_dense_unit_outlines_only_its_strongest_readers(page, network, pen_test_samples):
+    data = draw_digit(page, pen_test_samples, label=8)
+    dense1 = network.run(decode(data, network)["image"][None])["dense1"][0]
+    unit = int(np.argmax(dense1))  # a unit that is on: |w·x| tells its readers apart
+    point(page, "dense1", 0, 0, unit)
+    page.wait_for_function("() => document.querySelectorAll('.connection-box.target').length > 1")
+    target = boxes(page.evaluate(SHOWN_BOXES), "target")
+    weights = network.description.layer("dense2").weights["kernel"][unit]
+    strongest, products = strongest_readers(weights, dense1[unit], len(target))
+    assert 5 <= len(target) <= 8 < len(weights)
+    assert [b["layer"] for b in target] == ["dense2"] * len(target)
+    assert [b["left"] for b in target] == strongest  # the strongest by |w·x|, strongest first
+    np.testing.assert_allclose([b["weight"] for b in target], products[strongest], rtol=0.02)
+    # The keyboard: arrow keys alone walk a dense layer's units, the cursor starting at unit 0.
+    page.focus("#layer-dense1 canvas.layer-maps")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(UNIT_BOX, arg=["dense1", 0, 0, 0])
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowDown")
+    width = int(page.get_attribute("#layer-dense1 canvas.layer-maps", "data-map-width"))
+    page.wait_for_function(UNIT_BOX, arg=["dense1", 0, 0, width + 1])
+    assert page.inner_text(".connections-live").startswith(f"dense1 unit {width + 1}: ")
 
 
 @pytest.fixture
@@ -384,6 +478,30 @@ def test_a_dense_units_weights_are_the_models_own(app, client):
     assert client.get(f"/network/{network}/output/2.json").get_json()["source"] == "dense2"
     for bad in (f"/network/{network}/conv1/0.json", f"/network/{network}/dense1/512.json", "/network/0000/dense1/0.json"):
         assert client.get(bad).status_code == 404, bad
+
+
+def test_a_dense_inputs_weights_to_every_unit_are_the_models_own(app, client):
+    network, _, description = digests(app)
+    answer = client.get(f"/network/{network}/dense1/in/1000.json")
+    assert answer.status_code == 200 and "immutable" in answer.headers["Cache-Control"]
+    data = answer.get_json()
+    kernel = description.layer("dense1").weights["kernel"]
+    np.testing.assert_array_equal(np.asarray(data["weights"], np.float32), kernel[1000])
+    assert (data["layer"], data["index"], data["source"], data["inputs"]) == ("dense1", 1000, "pool2", "flatten")
+    assert client.get(f"/network/{network}/output/3.json").get_json()["source"] == "dense2"
+    assert len(client.get(f"/network/{network}/output/in/3.json").get_json()["weights"]) == 10
+    bad = {
+        f"/network/{network}/conv1/in/0.json": 404,  # not a dense layer
+        f"/network/{network}/dense1/in/{kernel.shape[0]}.json": 404,  # past its last input
+        f"/network/{network}/dense1/in/-1.json": 400,
+        f"/network/{network}/dense1/in/x1.json": 400,
+        f"/network/{network}/dense1/in/{'9' * 40}.json": 400,
+        "/network/0000/dense1/in/0.json": 404,
+    }
+    for url, status in bad.items():
+        answer = client.get(url)
+        assert answer.status_code == status and answer.is_json, url
+        assert answer.get_json()["error"] and "Traceback" not in answer.get_data(as_text=True), url
 
 
 def test_a_channels_top_digits_are_the_mnist_digits_its_patches_came_from(app, client):

@@ -64,7 +64,7 @@ export class LayerView {
     this.help = document.createElement("p");
     this.help.id = `${root.id}-maps-help`;
     this.help.hidden = true;
-    this.help.textContent = "Arrow keys move from map to map; Enter opens the map enlarged.";
+    this.help.textContent = "Arrow keys move from map to map; Enter opens the map enlarged. Shift with arrow keys (in a dense layer, arrow keys alone) moves a unit cursor: it says where the unit comes from and what reads it. Escape clears it.";
     this.live = document.createElement("p");
     this.live.className = "map-live";
     this.live.setAttribute("aria-live", "polite");
@@ -196,6 +196,7 @@ export class LayerView {
   label(section, announce = false) {
     const text = section.texts[section.focus] || this.placeholder(section, section.focus);
     section.canvas.setAttribute("aria-label", text);
+    section.canvas.dataset.focus = section.focus; // where the keyboard's unit cursor goes (keyboard-cursor.js)
     if (announce) this.live.textContent = text;
   }
 
@@ -360,6 +361,7 @@ export class LayerView {
     });
     canvas.addEventListener("focus", () => this.select(layer.name, section.focus));
     canvas.addEventListener("keydown", (e) => {
+      if (e.shiftKey) return; // Shift + arrows: the unit cursor (keyboard-cursor.js)
       const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -section.columns, ArrowDown: section.columns }[e.key];
       if (e.key === "Enter" || e.key === " ") {
         e.preventDefault();

@@ -15,7 +15,7 @@ import { PredictionView } from "./prediction.js";
 import { NoveltyNotice } from "./novelty.js";
 import { pictureBytes } from "./picture.js";
 import { SaliencyView } from "./saliency.js";
-import { denseUnits, fetchJSON, loadNetwork, ModelConnection } from "./network.js";
+import { denseInputs, denseUnits, fetchJSON, loadNetwork, ModelConnection } from "./network.js";
 
 const $ = (selector) => document.querySelector(selector);
 // The model this page shows (its name on the server; the address's ?model=).
@@ -78,7 +78,7 @@ export async function startDrawingApp({
   const classes = Array.from({ length: network.classes }, (_, d) => String(d));
   const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes, kernels, batchnorm,
     { legend: new Legend($("#legend-box")), classes });
-  const connections = new Connections($("#layers"), network, { inputCanvas: $("#input-view"), denseUnit });
+  const connections = new Connections($("#layers"), network, { inputCanvas: $("#input-view"), denseUnit, denseInput: denseInputs($("#network-data").href) });
   const saliency = new SaliencyView($("#saliency-view"), $("#saliency"), modelName());
   let current = 0; // the drawing state on screen
   let shown = 0; // the state the displayed result belongs to

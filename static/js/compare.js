@@ -7,7 +7,7 @@ import { showConnection } from "./offline.js";
 import { LayerView } from "./activations.js";
 import { Connections } from "./connections.js";
 import { PredictionView } from "./prediction.js";
-import { denseUnits, loadNetwork, ModelConnection } from "./network.js";
+import { denseInputs, denseUnits, loadNetwork, ModelConnection } from "./network.js";
 
 const $ = (selector) => document.querySelector(selector);
 const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
@@ -21,7 +21,7 @@ class Side {
     this.layers.clear();
     // How its layers feed each other, on pointing (connections.js): this side's network.
     this.connections = new Connections(root.querySelector(".side-layers"), data.network, {
-      inputCanvas: root.querySelector(".input-view"), denseUnit: denseUnits(data.url),
+      inputCanvas: root.querySelector(".input-view"), denseUnit: denseUnits(data.url), denseInput: denseInputs(data.url),
     });
     this.current = this.shown = 0;
     this.incoming = null;

@@ -4,6 +4,10 @@
 // (links.js says which units). The outlines are positioned elements, placed from the
 // canvases' geometry at the moment of pointing, so they follow any layout; each carries
 // its layer, map and rows/columns as data attributes. A live region says the same in words.
+// The keyboard does the same on a focused layer (keyboard-cursor.js moves the cursor).
+import { trueValue } from "./frame.js";
+import { formatValue } from "./legend.js";
+import { KeyboardCursor } from "./keyboard-cursor.js";
 import { Links } from "./links.js";
 
 const geometry = (c) => {
@@ -15,12 +19,14 @@ const geometry = (c) => {
 export class Connections {
   // `root`: the element holding the layers' sections (LayerView's); `network`: network.json;
   // `inputCanvas`: the page's 28x28 view of the input (a conv of the input outlines there);
-  // `denseUnit(layer, unit)`: a promise of a dense unit's weights (unit_weights.py).
-  constructor(root, network, { inputCanvas = null, denseUnit = null } = {}) {
+  // `denseUnit(layer, unit)`: a promise of a dense unit's weights (unit_weights.py);
+  // `denseInput(layer, index)`: of a dense layer's input's weights to its units.
+  constructor(root, network, { inputCanvas = null, denseUnit = null, denseInput = null } = {}) {
     this.root = root;
     this.links = new Links(network);
     this.inputCanvas = inputCanvas;
     this.denseUnit = denseUnit;
+    this.denseInput = denseInput;
     this.frame = null;
     this.pointed = null; // { name, m, row, col }
     this.layer = document.createElement("div"); // the outlines, in page coordinates
@@ -35,7 +41,15 @@ export class Connections {
     root.addEventListener("pointerdown", (e) => this.point(e)); // a finger: pressing shows them
     root.addEventListener("pointerout", (e) => e.target.matches?.("canvas.layer-maps") && e.pointerType === "mouse" && this.clear());
     // Outlines sit where the maps were: a scroll (of the page or of a panel) moves the maps.
-    document.addEventListener("scroll", () => this.clear(), { capture: true, passive: true });
+    document.addEventListener("scroll", () => this.scrolled(), { capture: true, passive: true });
+    this.keys = new KeyboardCursor(root, this);
+  }
+
+  // A pointer's outlines go (the pointer has moved off them); a keyboard cursor's follow.
+  scrolled() {
+    if (!this.pointed?.keyboard) return this.clear();
+    cancelAnimationFrame(this.replace);
+    this.replace = requestAnimationFrame(() => this.pointed && this.show(this.pointed));
   }
 
   // The frame on screen (null: nothing drawn): what a conv's and a dense unit's weights read.
@@ -82,17 +96,26 @@ export class Connections {
     this.pointed = unit;
     const { name, m, row, col } = unit;
     const frame = this.frame;
-    const dense = this.links.byFrame[name]?.kind === "dense" && this.denseUnit ? await this.weightsOf(name, col) : null;
+    const [dense, reads] = await Promise.all([this.weightsOf(name, col), this.readsOf(name, m, row, col)]);
     if (this.pointed !== unit || this.frame !== frame) return; // moved on meanwhile
     const from = this.links.from(frame, name, m, row, col, dense);
-    const to = this.links.to(name, m, row, col);
+    const to = this.links.to(frame, name, m, row, col, reads);
     this.layer.replaceChildren();
-    this.outline(name, [{ map: m, top: row, left: col, bottom: row, right: col, weight: 1 }], "unit");
+    this.outline(name, [{ map: m, top: row, left: col, bottom: row, right: col, weight: 1 }], unit.keyboard ? "unit keyboard" : "unit");
     if (from) this.outline(from.layer, from.boxes, "source");
     if (to) this.outline(to.layer, to.boxes, "target");
-    const says = [from && from.text, to && to.text].filter(Boolean).join("; ");
-    const strip = this.links.byFrame[name]?.shape.length === 1;
-    this.live.textContent = `${strip ? `${name} unit ${col}` : `${name} map ${m}, row ${row}, column ${col}`}: ${says}`;
+    const says = [this.valueOf(frame, unit), from && from.text, to && to.text].filter(Boolean).join("; ");
+    this.live.textContent = `${this.nameOf(unit)}: ${says}`;
+  }
+
+  // "pool2 map 3, row 2, column 4", or "dense1 unit 7".
+  nameOf({ name, m, row, col }) {
+    return this.isDense(name) ? `${name} unit ${col}` : `${name} map ${m}, row ${row}, column ${col}`;
+  }
+
+  valueOf(frame, { name, m, row, col }) {
+    const shown = frame.layers.find((l) => l.name === name);
+    return shown ? formatValue(trueValue(shown, m, shown.values[(m * shown.height + row) * shown.width + col])) : "";
   }
 
   isDense(name) {
@@ -100,10 +123,22 @@ export class Connections {
   }
 
   async weightsOf(name, unit) {
+    if (this.links.byFrame[name]?.kind !== "dense" || !this.denseUnit) return null;
     try {
       return await this.denseUnit(name, unit);
     } catch {
       return null; // the outlines go on without its inputs
+    }
+  }
+
+  // The unit's weights to the dense layer reading it, if one does.
+  async readsOf(name, m, row, col) {
+    const reader = this.denseInput && this.links.denseReader(name, m, row, col);
+    if (!reader) return null;
+    try {
+      return await this.denseInput(reader.layer, reader.index);
+    } catch {
+      return null; // the whole dense layer is outlined instead
     }
   }
 
@@ -123,7 +158,7 @@ export class Connections {
       const left = (box.map % g.columns) * (g.w + 1) + cells.left, top = Math.floor(box.map / g.columns) * (g.h + 1) + cells.top;
       const el = document.createElement("div");
       el.className = `connection-box ${role}`;
-      Object.assign(el.dataset, { layer: name, role, map: box.map, top: box.top, left: box.left, bottom: box.bottom, right: box.right, weight: box.weight });
+      Object.assign(el.dataset, { layer: name, role: role.split(" ")[0], map: box.map, top: box.top, left: box.left, bottom: box.bottom, right: box.right, weight: box.weight });
       const share = box.weight / biggest;
       el.style.setProperty("--share", share.toFixed(3));
       el.style.left = `${rect.left + window.scrollX + left * sx}px`;

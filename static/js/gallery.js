@@ -1,7 +1,7 @@
 // The teacher's live gallery: every submission as a card, newest first, filterable by a
 // cell of the confusion matrix; picking a card spotlights it. Names as `names` shows them
 // (real, or "Student 7" in anonymous mode).
-import { mark, thumbnail } from "./submissions.js";
+import { mark, thumbnail, UNLIKE } from "./submissions.js";
 
 export class Gallery {
   constructor(list, emptyNote, names, onPick) {
@@ -41,6 +41,7 @@ export class Gallery {
     thumb.setAttribute("aria-hidden", "true"); // the card's name says whose digit it is
     // The space keeps the name and the verdict two words for assistive software (flex hides it).
     card.append(thumb, name, " ", result);
+    if (s.unlike) card.append(" ", unlikeBadge());
     card.addEventListener("click", () => this.onPick(s.id));
     item.submission = s;
     item.append(card);
@@ -55,8 +56,10 @@ export class Gallery {
     const name = this.names.of(s);
     card.querySelector(".name").textContent = name; // text, never markup: names are typed by students
     const verdict = card.querySelector(".verdict").textContent;
+    const badge = s.unlike ? ` ${UNLIKE}` : "";
     // The name starts with the card's visible text, so a speech user can say what they see.
-    card.setAttribute("aria-label", `${name}: ${verdict} (meant ${s.intended}, read as ${s.predicted}, ${s.correct ? "right" : "wrong"}). Show it big`);
+    const said = `meant ${s.intended}, read as ${s.predicted}, ${s.correct ? "right" : "wrong"}${s.unlike ? ", unlike the digits the network learned from" : ""}`;
+    card.setAttribute("aria-label", `${name}: ${verdict}${badge} (${said}). Show it big`);
   }
 
   // Names shown or hidden: every card again.
@@ -78,4 +81,12 @@ export class Gallery {
   refresh() {
     this.emptyNote.hidden = this.list.children.length > 0;
   }
+}
+
+// The card's mark for a drawing unlike the training digits: text, not a colour alone.
+function unlikeBadge() {
+  const badge = document.createElement("span");
+  badge.className = "unlike-badge";
+  badge.textContent = UNLIKE;
+  return badge;
 }

@@ -9,7 +9,7 @@
 import { trueValue } from "./frame.js";
 
 const PASS_THROUGH = ["flatten", "dropout"]; // not shown: their values are their input's
-const DENSE_SHOWN = 8; // a dense unit: its strongest inputs, this many
+const DENSE_SHOWN = 8; // a dense unit: its strongest inputs, this many; a unit feeding a dense layer: its strongest readers
 const f3 = (v) => v.toFixed(3);
 const span = (a, b) => (a === b ? `${a}` : `${a}-${b}`);
 
@@ -137,8 +137,21 @@ export class Links {
     return [boxes, `strongest inputs (w·x): ${named.join(", ")}`];
   }
 
-  // Which units of the next shown layer read unit (row, col) of map m: { layer, boxes, text } or null.
-  to(name, m, row, col) {
+  // The dense layer reading shown layer `name`, if one does: where to ask for a unit's
+  // weights to it ({ layer, index }: the dense layer's input index, Keras' flatten order
+  // for maps, else the unit), else null.
+  denseReader(name, m, row, col) {
+    const next = this.readerOf(this.byFrame[name]);
+    if (!next || next.kind !== "dense") return null;
+    const shape = this.byFrame[name].shape;
+    const index = shape.length === 3 ? (row * shape[1] + col) * shape[2] + m : col;
+    return { layer: next.frame_name, index };
+  }
+
+  // Which units of the next shown layer read unit (row, col) of map m: { layer, boxes, text }
+  // or null. `frame`: the frame on screen; `reads`: the unit's weights to a dense reader
+  // (denseReader, unit_weights.py), else a dense reader is outlined whole.
+  to(frame, name, m, row, col, reads = null) {
     const layer = this.byFrame[name];
     const next = this.readerOf(layer);
     if (!next) return null;
@@ -158,11 +171,28 @@ export class Links {
         `feeds ${target} map ${m} row ${span(...rows)}, column ${span(...cols)}`);
     }
     if (next.kind === "gap") return one([{ map: 0, top: 0, left: m, bottom: 0, right: m, weight: 1 }], `feeds ${target} unit ${m}`);
+    if (next.kind === "dense" && reads) return one(...this.denseReaders(frame, name, m, row, col, reads.weights, target));
     if (next.kind === "dense") {
       return one([{ map: 0, top: 0, left: 0, bottom: 0, right: w - 1, weight: 1 }], `feeds every one of the ${w} units of ${target}`);
     }
     const where = h === 1 ? `unit ${col}` : `map ${m}, same place`;
     return one([{ map: m, top: row, left: col, bottom: row, right: col, weight: 1 }], `feeds ${target} ${where}`);
+  }
+
+  // The dense units a unit adds most to, w·x (x: its value on screen), the same pick as a
+  // dense unit's strongest inputs. Where x is 0 it adds nothing: the largest weights are
+  // outlined then, weighted by |w|, and the text says so.
+  denseReaders(frame, name, m, row, col, weights, target) {
+    const shown = frame.layers.find((l) => l.name === name);
+    const x = trueValue(shown, m, shown.values[(m * shown.height + row) * shown.width + col]);
+    const strongest = weights.map((w, unit) => ({ unit, w, product: w * x }))
+      .sort((a, b) => Math.abs(b.w) - Math.abs(a.w)).slice(0, DENSE_SHOWN);
+    const boxes = strongest.map((t) => ({ map: 0, top: 0, left: t.unit, bottom: 0, right: t.unit, weight: Math.abs(x ? t.product : t.w) }));
+    const total = `all ${weights.length} units of ${target}`;
+    const units = strongest.slice(0, 3).map((t) => t.unit).join(", ");
+    if (!x) return [boxes, `is 0, so adds nothing to ${total} (its largest weights go to units ${units})`];
+    const named = strongest.slice(0, 3).map((t) => `${t.unit} ${t.product >= 0 ? "+" : ""}${f3(t.product)}`);
+    return [boxes, `feeds ${total}, most of all units ${named.join(", ")} (w·x)`];
   }
 
   // How strongly each filter of conv layer `conv` reads input map m: Σ|w| over its taps.

@@ -42,12 +42,22 @@ export async function loadNetwork(url) {
 // `(layer, unit)` → a promise of one dense unit's weights (webapp/unit_weights.py), each
 // asked once: a dense layer's weights are too many to load with the page.
 export function denseUnits(networkUrl) {
+  return askedOnce(networkUrl, (layer, unit) => `${layer}/${unit}`, (d) => ({ ...d, weights: d.weights.map(Math.fround), bias: Math.fround(d.bias) }));
+}
+
+// `(layer, index)` → a promise of dense layer `layer`'s input `index`: its weight to each of
+// the layer's units (what a unit feeding a dense layer reaches most).
+export function denseInputs(networkUrl) {
+  return askedOnce(networkUrl, (layer, index) => `${layer}/in/${index}`, (d) => ({ ...d, weights: d.weights.map(Math.fround) }));
+}
+
+function askedOnce(networkUrl, path, read) {
   const asked = new Map();
-  return (layer, unit) => {
-    const key = `${layer}/${unit}`;
+  return (...args) => {
+    const key = path(...args);
     if (!asked.has(key)) {
       const url = networkUrl.replace(/\.json$/, `/${key}.json`);
-      asked.set(key, fetchJSON(url).then((d) => ({ ...d, weights: d.weights.map(Math.fround), bias: Math.fround(d.bias) }), (error) => {
+      asked.set(key, fetchJSON(url).then(read, (error) => {
         asked.delete(key); // asked again next time
         throw error;
       }));

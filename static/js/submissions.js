@@ -30,6 +30,11 @@ export function unpackThumbnails({ submissions, thumbnails }) {
 
 export const mark = (s) => (s.correct ? "✓" : "✗");
 
+// A drawing the server found unlike the training digits (model/novelty.py): said in words,
+// since the network still names a digit for it. Old submissions carry no verdict (null).
+export const UNLIKE = "not like a digit?";
+export const unlikeNote = (s) => (s.unlike ? `; ${UNLIKE}` : "");
+
 // "meant 3, read 8 ✗": words first, so the line reads out well too.
 export function verdict(s) {
   return `meant ${s.intended}, read ${s.predicted} ${mark(s)}`;

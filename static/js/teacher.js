@@ -6,7 +6,7 @@ import { classTraining } from "./class-training.js";
 import { ConfusionMatrix } from "./confusion.js";
 import { Gallery } from "./gallery.js";
 import { Names } from "./names.js";
-import { unpackThumbnails, verdict } from "./submissions.js";
+import { unlikeNote, unpackThumbnails, verdict } from "./submissions.js";
 
 const $ = (selector) => document.querySelector(selector);
 const code = $("#class-code").dataset.code;
@@ -85,7 +85,7 @@ socket.on("submission", ({ submission, stats }) => {
   matrix.update(stats);
   $("#total").textContent = stats.total;
 });
-const spotlightTitle = (s) => `${names.of(s)}: ${verdict(s)} (${Math.round(100 * s.confidence)}% sure)`;
+const spotlightTitle = (s) => `${names.of(s)}: ${verdict(s)} (${Math.round(100 * s.confidence)}% sure)${unlikeNote(s)}`;
 
 socket.on("spotlight", ({ submission, frame }) => {
   if (state.following) return; // the teacher is drawing for the class: don't take the stage away

@@ -94,7 +94,7 @@ def register(socketio, app, classroom: Classroom, gate: Gate):
         except PreprocessError as error:
             raise BadMessage(str(error)) from None
         drawing = {"strokes": tidy_strokes(message["strokes"]), "width": message["width"], "height": message["height"]}
-        submission = store.add_submission(me.student, drawing, picture, intended, result.probabilities, model.name)
+        submission = store.add_submission(me.student, drawing, picture, intended, result.probabilities, model.name, result.unlike)
         socketio.emit("submitted", submission, to=request.sid)
         socketio.emit("submission", {"submission": submission, "stats": store.stats(me.klass)}, to=teacher_room(me.klass.id))
 

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     intended INTEGER NOT NULL,
     predicted INTEGER NOT NULL,
     probabilities TEXT NOT NULL,
+    unlike INTEGER,  -- 1: unlike the training digits (model/novelty.py); NULL: stored before that was kept
     created REAL NOT NULL,
     model TEXT  -- the name of the model that read it (webapp/models.py); NULL: before models had names
 );
@@ -84,6 +85,7 @@ POSTGRES_SCHEMA = [
         intended INTEGER NOT NULL,
         predicted INTEGER NOT NULL,
         probabilities TEXT NOT NULL,
+        unlike INTEGER,
         created DOUBLE PRECISION NOT NULL,
         model TEXT
     )""",
@@ -137,8 +139,14 @@ class Store:
             with self.db.engine.connect() as connection:  # several statements: the driver's own script
                 connection.connection.driver_connection.executescript(SCHEMA)
         self._add_name_keys()
-        if "model" not in self.db.columns("submissions"):  # a database from before models had names
-            self.db.script(["ALTER TABLE submissions ADD COLUMN model TEXT"])
+        self._add_columns()
+
+    def _add_columns(self):
+        """A database from before models had names, or before the novelty verdict was kept,
+        gets the column; its old submissions keep NULL there (no verdict, not "like a digit")."""
+        columns = self.db.columns("submissions")
+        added = {"model": "TEXT", "unlike": "INTEGER"}
+        self.db.script([f"ALTER TABLE submissions ADD COLUMN {name} {kind}" for name, kind in added.items() if name not in columns])
 
     def _add_name_keys(self):
         """A database from before name keys gets the column, each student's key, and the
@@ -226,18 +234,19 @@ class Store:
         return self.db.query("SELECT COUNT(*) AS n FROM students WHERE class_id = :id", id=klass.id)[0]["n"]
 
     # Submissions
-    def add_submission(self, student: Student, drawing, image: np.ndarray, intended: int, probabilities, model=None) -> dict:
+    def add_submission(self, student: Student, drawing, image: np.ndarray, intended: int, probabilities, model=None, unlike=None) -> dict:
         """Store a drawing (`{"strokes", "width", "height"}`) with what the network named
-        `model` made of it; `image`: the drawing as a 28x28 MNIST-style picture."""
+        `model` made of it; `image`: the drawing as a 28x28 MNIST-style picture; `unlike`:
+        whether it is unlike the training digits (model/novelty.py), None: not known."""
         probabilities = [round(float(p), 6) for p in probabilities]
         (row,) = self.db.write(
             "INSERT INTO submissions (class_id, student_id, strokes, width, height, image, intended, predicted,"
-            " probabilities, created, model) VALUES (:class_id, :student_id, :strokes, :width, :height, :image, :intended,"
-            " :predicted, :probabilities, :now, :model) RETURNING id",
+            " probabilities, unlike, created, model) VALUES (:class_id, :student_id, :strokes, :width, :height, :image, :intended,"
+            " :predicted, :probabilities, :unlike, :now, :model) RETURNING id",
             class_id=student.class_id, student_id=student.id, strokes=json.dumps(drawing["strokes"], separators=(",", ":")),
             width=drawing["width"], height=drawing["height"], image=np.asarray(image, "<f4").tobytes(),
             intended=intended, predicted=int(np.argmax(probabilities)), probabilities=json.dumps(probabilities),
-            now=time.time(), model=model,
+            unlike=None if unlike is None else int(bool(unlike)), now=time.time(), model=model,
         )
         return self.submission(student.class_id, row["id"])
 
@@ -245,7 +254,7 @@ class Store:
         return self.db.query("SELECT COUNT(*) AS n FROM submissions WHERE student_id = :id", id=student.id)[0]["n"]
 
     _SUMMARIES = (
-        "SELECT s.id, s.student_id, t.name, s.image, s.intended, s.predicted, s.probabilities, s.created, s.model"
+        "SELECT s.id, s.student_id, t.name, s.image, s.intended, s.predicted, s.probabilities, s.unlike, s.created, s.model"
         " FROM submissions s JOIN students t ON t.id = s.student_id WHERE s.class_id = :class_id"
     )
     # With the strokes: only the export needs them, and they are most of a row's bytes.
@@ -295,7 +304,7 @@ class Store:
             {
                 "id": row["id"], "student": row["student_id"], "name": row["name"], "intended": row["intended"],
                 "predicted": row["predicted"], "probabilities": json.loads(row["probabilities"]),
-                "created": row["created"], "model": row["model"], "width": row["width"], "height": row["height"],
+                "unlike": unlike_of(row), "created": row["created"], "model": row["model"], "width": row["width"], "height": row["height"],
                 "strokes": json.loads(row["strokes"]),
             }
             for row in rows
@@ -305,6 +314,11 @@ class Store:
 
 def image_of(row) -> np.ndarray:
     return np.frombuffer(row["image"], "<f4").reshape(28, 28)
+
+
+def unlike_of(row):
+    """True or False: the novelty verdict when it was read; None: stored before it was kept."""
+    return None if row["unlike"] is None else bool(row["unlike"])
 
 
 def summary(row) -> dict:
@@ -317,6 +331,7 @@ def summary(row) -> dict:
         "predicted": row["predicted"],
         "correct": row["intended"] == row["predicted"],
         "confidence": round(max(json.loads(row["probabilities"])), 4),
+        "unlike": unlike_of(row),
         "created": row["created"],
         "model": row["model"],
         "thumbnail": np.clip(np.rint(image_of(row) * 255), 0, 255).astype(np.uint8).tobytes(),
