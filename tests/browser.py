@@ -111,6 +111,30 @@ def click_map(page, layer, n, root="#layers"):
     page.mouse.click(*map_point(page, layer, n, root))
 
 
+def inspector_map_box(page):
+    """The enlarged map's box in the inspector, once it has kept still."""
+    # The dialog's lessons (the sliding filter, top patches) fill in after it opens and move
+    # the map: its box once it has kept still for two animation frames.
+    return page.evaluate_handle("""() => new Promise((done) => {
+      const map = document.querySelector('#inspector canvas.inspector-map');
+      let last = '';
+      const look = () => {
+        const r = map.getBoundingClientRect(), now = [r.x, r.y, r.width, r.height].join();
+        if (now === last && r.width > 0) done({ x: r.x, y: r.y, width: r.width, height: r.height });
+        else { last = now; setTimeout(() => requestAnimationFrame(look), 50); }
+      };
+      requestAnimationFrame(look);
+    })""").json_value()
+
+
+def point_at(page, box, row, col, size):
+    """Move the mouse to unit (row, col) of a size x size enlarged map."""
+    page.mouse.move(box["x"] + (col + 0.5) / size * box["width"], box["y"] + (row + 0.5) / size * box["height"])
+    # The readout follows the pointer on the page's next frame: wait for this unit's.
+    page.wait_for_function("(w) => document.querySelector('#inspector .inspector-readout').textContent.startsWith(w)",
+                           arg=f"row {row}, column {col}:")
+
+
 def focus_map(page, layer, n):
     """Keyboard: focus `layer`'s canvas (one tab stop) and walk to map `n` with the arrow keys."""
     page.focus(f"#layer-{layer} canvas.layer-maps")

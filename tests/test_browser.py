@@ -1,7 +1,7 @@
 """The page in a real Chromium (Debian's), driven with real mouse events."""
 import pytest
 
-from tests.browser import click_map, draw, focus_map, map_point, painted_maps, settled_digit, watched_page
+from tests.browser import click_map, draw, focus_map, inspector_map_box, map_point, painted_maps, point_at, settled_digit, watched_page
 from tests.drawings import fit_to_canvas, photo_of
 
 
@@ -16,26 +16,7 @@ def open_map(page, layer, n):
     draw(page, [[[280, 60], [280, 500]]], 560)
     settled_digit(page)
     click_map(page, layer, n)
-    # The dialog's lessons (the sliding filter, top patches) fill in after it opens and move
-    # the map: its box once it has kept still for two animation frames.
-    return page.evaluate_handle("""() => new Promise((done) => {
-      const map = document.querySelector('#inspector canvas.inspector-map');
-      let last = '';
-      const look = () => {
-        const r = map.getBoundingClientRect(), now = [r.x, r.y, r.width, r.height].join();
-        if (now === last && r.width > 0) done({ x: r.x, y: r.y, width: r.width, height: r.height });
-        else { last = now; setTimeout(() => requestAnimationFrame(look), 50); }
-      };
-      requestAnimationFrame(look);
-    })""").json_value()
-
-
-def point_at(page, box, row, col, size):
-    """Move the mouse to unit (row, col) of a size x size enlarged map."""
-    page.mouse.move(box["x"] + (col + 0.5) / size * box["width"], box["y"] + (row + 0.5) / size * box["height"])
-    # The readout follows the pointer on the page's next frame: wait for this unit's.
-    page.wait_for_function("(w) => document.querySelector('#inspector .inspector-readout').textContent.startsWith(w)",
-                           arg=f"row {row}, column {col}:")
+    return inspector_map_box(page)
 
 
 def readout(page):

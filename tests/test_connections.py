@@ -6,7 +6,7 @@ import pytest
 
 from model.description import describe_file
 from model.forward import Forward
-from tests.browser import MAP_GEOMETRY, draw, settled_digit, watched_page
+from tests.browser import MAP_GEOMETRY, draw, inspector_map_box, settled_digit, watched_page
 from tests.drawings import fit_to_canvas
 from webapp.frames import decode, frame_names
 from webapp.models import SHIPPED
@@ -387,7 +387,7 @@ def test_a_dense_units_inspector_lists_its_strongest_inputs(page, network, pen_t
     open_inspector(page, "dense1", 0)
     caption = page.inner_text("#inspector .inspector-input figcaption")
     assert "outlined" not in caption and "strongest inputs" in caption
-    box = page.locator("#inspector canvas.inspector-map").bounding_box()
+    box = inspector_map_box(page)
     page.mouse.move(box["x"] + (unit + 0.5) / 512 * box["width"], box["y"] + box["height"] / 2)
     page.wait_for_selector("#inspector .dense-input-list li")
     items = page.evaluate("() => [...document.querySelectorAll('#inspector .dense-input-list li')].map((li) => ({ ...li.dataset, text: li.innerText }))")
@@ -446,7 +446,7 @@ def test_the_page_with_the_inspector_open_passes_axe(page, pen_test_samples):
             page.click("#inspector .kernel-step")
             page.wait_for_selector("#inspector .top-patches canvas.in-digit")
         if layer == "dense1":
-            box = page.locator("#inspector canvas.inspector-map").bounding_box()
+            box = inspector_map_box(page)
             page.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 2)
             page.wait_for_selector("#inspector .dense-input-list li")
         results = Axe().run(page)

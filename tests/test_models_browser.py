@@ -9,7 +9,7 @@ import pytest
 from model.description import describe_file
 from model.forward import Forward
 from model.preprocess import strokes_to_input
-from tests.browser import click_map, draw, settled_digit, watched_page
+from tests.browser import click_map, draw, inspector_map_box, point_at, settled_digit, watched_page
 from webapp.models import SHIPPED
 
 LINE = [[[280, 60], [280, 500]]]  # position and size do not change its 28x28 input
@@ -48,11 +48,7 @@ def test_the_inspector_works_out_a_3x3_conv_unit_as_the_model_does(page, live_se
     settled_digit(page)
     for layer, m, row, col, rows in [("conv1a", 3, 14, 14, "13–15"), ("relu1a", 5, 0, 13, "0–1"), ("conv1a", 0, 27, 27, "26–27")]:
         click_map(page, layer, m)
-        box = page.locator("#inspector canvas.inspector-map").bounding_box()
-        page.mouse.move(box["x"] + (col + 0.5) / 28 * box["width"], box["y"] + (row + 0.5) / 28 * box["height"])
-        # The readout follows the pointer on the page's next frame: wait for this unit's.
-        page.wait_for_function("(w) => document.querySelector('#inspector .inspector-readout').textContent.startsWith(w)",
-                               arg=f"row {row}, column {col}:")
+        point_at(page, inspector_map_box(page), row, col, 28)
         text = page.locator("#inspector .inspector-readout").inner_text()
         math = page.locator("#inspector .inspector-math").inner_text()
         shown = float(re.match(rf"row {row}, column {col}: (-?[\d.]+) · sees input rows {rows}", text).group(1))
@@ -62,8 +58,7 @@ def test_the_inspector_works_out_a_3x3_conv_unit_as_the_model_does(page, live_se
             assert "batch norm:" in math and "ReLU: max(0, " in math
         page.keyboard.press("Escape")
     click_map(page, "conv2b", 4)  # from rounded maps: the biggest contributions of its 16 inputs
-    box = page.locator("#inspector canvas.inspector-map").bounding_box()
-    page.mouse.move(box["x"] + 7.5 / 14 * box["width"], box["y"] + 7.5 / 14 * box["height"])
+    point_at(page, inspector_map_box(page), 7, 7, 14)
     assert "3×3 patch of each of 16 relu2a maps × filter 4" in page.locator("#inspector .inspector-math").inner_text()
     top = page.locator("#inspector .inspector-top")
     top.wait_for(state="visible")

@@ -7,10 +7,11 @@ are streamed, so they are compressed as they stream; they keep their ETag (with 
 encoding appended: "…:br") and Last-Modified, and `Cache-Control: no-cache`, so a
 browser revalidates them and gets a 304: their addresses carry no version (the page's
 modules import each other as "./x.js"), so a long max-age could pair an old module with
-a new one after an update. The network's data (views.py) is compressed once, at the
-highest levels, and served under an address that changes with it.
+a new one after an update. The network's data (views.py) is compressed once, when first asked for, at
+the highest levels, and served under an address that changes with it.
 """
 import gzip
+import threading
 
 import brotli
 from flask import request
@@ -51,16 +52,26 @@ def compress_response(response):
 
 
 class Precompressed:
-    """A constant body, compressed once in each encoding: (encoding or None, bytes) for
-    the request at hand."""
+    """A constant body, compressed once in each encoding, when first asked for: (encoding
+    or None, bytes) for the request at hand. Not at start: brotli 11 takes ~0.2 s a body,
+    and every process (and every app a test makes) would pay it for encodings no one asks."""
+
+    COMPRESSORS = {
+        "br": lambda body: brotli.compress(body, quality=11),
+        "gzip": lambda body: gzip.compress(body, 9, mtime=0),
+    }
 
     def __init__(self, body: bytes):
-        self.bodies = {
-            None: body,
-            "br": brotli.compress(body, quality=11),
-            "gzip": gzip.compress(body, 9, mtime=0),
-        }
+        self.bodies = {None: body}
+        self.lock = threading.Lock()
 
     def for_request(self):
         encoding = request.accept_encodings.best_match(ENCODINGS)
-        return encoding, self.bodies[encoding]
+        return encoding, self.encoded(encoding)
+
+    def encoded(self, encoding):
+        if encoding not in self.bodies:
+            with self.lock:  # concurrent first asks compress once
+                if encoding not in self.bodies:
+                    self.bodies[encoding] = self.COMPRESSORS[encoding](self.bodies[None])
+        return self.bodies[encoding]
