@@ -67,12 +67,13 @@ def test_shipped_model_reads_unseen_writers(network, pen_test_samples):
 
 
 def test_numpy_network_matches_tensorflow_on_every_layer(network, mnist_test):
-    """Served frames come from NumPy; TensorFlow is the reference, over the whole test set."""
+    """Served frames come from NumPy; TensorFlow is the reference, on every fourth test image
+    (2,500: the whole set took a minute of the suite and found nothing more)."""
     import keras
 
     model = keras.saving.load_model(DEFAULT_MODEL_PATH, compile=False)
     probe = keras.Model(model.inputs, [model.get_layer(name).output for name in SHOWN_LAYERS])
-    images = mnist_test[0]
+    images = mnist_test[0][::4]
     for start in range(0, len(images), 2000):
         batch = images[start : start + 2000]
         reference = probe(batch[..., None], training=False)
