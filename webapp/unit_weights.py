@@ -20,30 +20,35 @@ def unit_weights(description, frame_name, unit) -> dict:
     onto it: "flatten" (index (row * width + column) * maps + map, Keras' channels-last
     order over `in_shape`), "gap" (index = a whole map) or "vector" (a dense layer: index =
     its unit). None if there is no such dense layer or unit."""
-    layer, short = dense_layer(description, frame_name)
-    if layer is None or not 0 <= unit < layer.weights["kernel"].shape[1]:
+    found = kernel_slice(description, frame_name, "unit", unit)
+    if found is None:
         return None
-    return {
-        "layer": frame_name,
-        "unit": unit,
-        **inputs_of(description, layer, short),
-        "weights": np.ascontiguousarray(layer.weights["kernel"][:, unit], np.float32),
-        "bias": float(layer.weights["bias"][unit]) if "bias" in layer.weights else 0.0,
-    }
+    layer, data = found
+    return {**data, "bias": float(layer.weights["bias"][unit]) if "bias" in layer.weights else 0.0}
 
 
 def input_weights(description, frame_name, index) -> dict:
     """Dense layer `frame_name`'s input `index` (numbered as unit_weights says): its weight
     to each unit of the layer (`weights`, one per unit), with the same `source`, `inputs`
     and `in_shape`. None if there is no such dense layer or input."""
+    found = kernel_slice(description, frame_name, "index", index)
+    return None if found is None else found[1]
+
+
+def kernel_slice(description, frame_name, by, i):
+    """(the dense layer, its answer) for a column of its kernel (`by` "unit": one unit's
+    weights) or a row (`by` "index": one input's weights); None if there is no such one."""
     layer, short = dense_layer(description, frame_name)
-    if layer is None or not 0 <= index < layer.weights["kernel"].shape[0]:
+    axis = 1 if by == "unit" else 0
+    if layer is None or not 0 <= i < layer.weights["kernel"].shape[axis]:
         return None
-    return {
+    kernel = layer.weights["kernel"]
+    weights = kernel[:, i] if axis == 1 else kernel[i]
+    return layer, {
         "layer": frame_name,
-        "index": index,
+        by: i,
         **inputs_of(description, layer, short),
-        "weights": np.ascontiguousarray(layer.weights["kernel"][index], np.float32),
+        "weights": np.ascontiguousarray(weights, np.float32),
     }
 
 
