@@ -480,6 +480,23 @@ def test_a_dense_units_weights_are_the_models_own(app, client):
         assert client.get(bad).status_code == 404, bad
 
 
+def test_a_unit_asked_for_again_is_made_and_compressed_once(app, client):
+    """A class pointing at one unit: the server makes its body once (the one gevent process
+    serves everyone; brotli 11 on dense1's weights took ~100 ms), and keeps the recent ones."""
+    from webapp import published
+
+    made = []
+    first = published.on_demand(("test", 1), lambda: made.append(1) or {"weights": [1.0, 2.0]})
+    assert published.on_demand(("test", 1), lambda: made.append(1) or {}) is first and made == [1]
+    assert published.on_demand(("test", 2), lambda: None) is None  # nothing there: not kept
+    for key in range(published.ON_DEMAND):
+        published.on_demand(("test", "fill", key), lambda: {"k": 1})
+    assert published.on_demand(("test", 1), lambda: made.append(1) or {"weights": []}) is not first and made == [1, 1]
+    network, _, _ = digests(app)
+    answers = [client.get(f"/network/{network}/dense1/7.json", headers={"Accept-Encoding": "br"}) for _ in range(2)]
+    assert answers[0].headers["Content-Encoding"] == "br" and answers[0].data == answers[1].data
+
+
 def test_a_dense_inputs_weights_to_every_unit_are_the_models_own(app, client):
     network, _, description = digests(app)
     answer = client.get(f"/network/{network}/dense1/in/1000.json")

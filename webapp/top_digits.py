@@ -8,7 +8,7 @@ import base64
 from flask import Blueprint, abort
 
 from .models import get_models
-from .published import Published
+from .published import on_demand
 
 bp = Blueprint("top_digits", __name__)
 
@@ -25,5 +25,5 @@ def top_digits(digest, layer, channel):
             digits = model.top_digits.get(layer)  # read with the model, at start
             if digits is None or not 0 <= channel < len(digits):
                 abort(404)
-            return Published(channel_digits(digits, channel)).response(immutable=True)
+            return on_demand(("digits", digest, layer, channel), lambda: channel_digits(digits, channel)).response(immutable=True)
     abort(404)  # an older model's

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, jsonify
 
 from . import frames
 from .models import get_models
-from .published import Published
+from .published import on_demand
 
 bp = Blueprint("unit_weights", __name__)
 
@@ -73,10 +73,10 @@ def inputs_of(description, layer, short) -> dict:
 def dense_unit(digest, layer, unit):
     for model in get_models():
         if model.network.digest == digest:
-            data = unit_weights(model.description, layer, unit)
-            if data is None:
+            found = on_demand(("unit", digest, layer, unit), lambda: unit_weights(model.description, layer, unit))
+            if found is None:
                 abort(404)
-            return Published(data).response(immutable=True)
+            return found.response(immutable=True)
     abort(404)  # an older model's
 
 
@@ -87,8 +87,8 @@ def dense_input(digest, layer, index):
         return jsonify({"error": "the input index must be a whole number, 0 or more"}), 400
     for model in get_models():
         if model.network.digest == digest:
-            data = input_weights(model.description, layer, int(index))
-            if data is None:
+            found = on_demand(("input", digest, layer, int(index)), lambda: input_weights(model.description, layer, int(index)))
+            if found is None:
                 return jsonify({"error": f"{layer} is not a dense layer of this network, or has no input {index}"}), 404
-            return Published(data).response(immutable=True)
+            return found.response(immutable=True)
     return jsonify({"error": "no network with that digest here (an older model's?)"}), 404
