@@ -157,6 +157,8 @@ def test_a_submission_keeps_whether_it_is_unlike_the_training_digits(app, teache
     assert [s["unlike"] for s in state["submissions"]] == [False, True]
     exported = teacher_http.get(f"/class/{klass}/export.json").get_json()
     assert [s["unlike"] for s in exported["submissions"]] == [False, True]
+    dataset = np.load(io.BytesIO(teacher_http.get(f"/class/{klass}/export.npz").data))
+    assert list(dataset["unlike"]) == [0, 1]
 
 
 def test_an_old_database_gets_the_novelty_column_and_its_drawings_no_verdict(tmp_path):
@@ -434,6 +436,7 @@ def test_export_gives_the_drawings_as_a_dataset_and_the_strokes(app, teacher_htt
     data = np.load(io.BytesIO(response.data))
     assert data["images"].shape == (2, 28, 28) and data["images"].dtype == np.uint8
     assert list(data["labels"]) == [7, 4] and list(data["predicted"]) == [7, 1]
+    assert list(data["unlike"]) == [0, 0]  # both look like digits
     np.testing.assert_array_equal(data["images"][1], np.rint(strokes_to_input(ONE) * 255))
     strokes = teacher_http.get(f"/class/{klass}/export.json")
     assert strokes.status_code == 200 and "attachment" in strokes.headers["Content-Disposition"]

@@ -1,5 +1,7 @@
 """Every classroom test of tests/test_classroom.py again, with the classes, students and
 drawings in PostgreSQL (CNNVIEW_DATABASE_URL) instead of the SQLite file."""
+import threading
+
 import pytest
 
 from tests import test_classroom
@@ -57,6 +59,21 @@ def test_an_old_postgres_database_gets_the_novelty_column(postgres_url):  # noqa
         " VALUES (:c, :s, '[]', 400, 400, :image, 7, 7, :p, 0)", c=klass["id"], s=ana["id"], image=np.zeros((28, 28), "<f4").tobytes(), p="[0.1]",
     )
     old.close()
+    # Several processes start at once on it (gunicorn workers, machines): each adds the
+    # column if it is still missing, and none fails because another just did.
+    start, failures = threading.Barrier(4), []
+
+    def open_it():
+        start.wait()
+        try:
+            store.Store(postgres_url).close()
+        except Exception as error:  # noqa: BLE001  (the test reports whatever it was)
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join(60) for t in threads]
+    assert failures == []
     opened = store.Store(postgres_url)
     found = opened.find_class("ABCDEFGH")
     opened.add_submission(store.Student(ana["id"], found.id, "Ana"), {"strokes": [], "width": 1, "height": 1}, np.zeros((28, 28)), 1, [0.1] * 10, None, False)

@@ -146,13 +146,19 @@ class Store:
         gets the column; its old submissions keep NULL there (no verdict, not "like a digit")."""
         columns = self.db.columns("submissions")
         added = {"model": "TEXT", "unlike": "INTEGER"}
-        self.db.script([f"ALTER TABLE submissions ADD COLUMN {name} {kind}" for name, kind in added.items() if name not in columns])
+        self.db.script([f"ALTER TABLE submissions ADD COLUMN {self._if_new()}{name} {kind}" for name, kind in added.items() if name not in columns])
+
+    def _if_new(self):
+        """PostgreSQL can be told to add a column only if it is missing: several processes
+        starting at once on an old database would otherwise race to add it, and all but one
+        fail. (SQLite cannot, and its database belongs to one process.)"""
+        return "IF NOT EXISTS " if self.db.postgres else ""
 
     def _add_name_keys(self):
         """A database from before name keys gets the column, each student's key, and the
         index that keeps keys unique in a class. Look-alike names already in one class
         stay (the later ones get a key of their own); new ones are refused."""
-        statements = [] if "name_key" in self.db.columns("students") else ["ALTER TABLE students ADD COLUMN name_key TEXT"]
+        statements = [] if "name_key" in self.db.columns("students") else [f"ALTER TABLE students ADD COLUMN {self._if_new()}name_key TEXT"]
         self.db.script(statements)
         rows = self.db.query("SELECT id, class_id, name FROM students WHERE name_key IS NULL ORDER BY id")
         taken = {(row["class_id"], row["name_key"]) for row in self.db.query("SELECT class_id, name_key FROM students")}

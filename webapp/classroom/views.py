@@ -154,6 +154,9 @@ def export_npz(code):
         labels=np.array([r["intended"] for r in records], np.uint8),  # what the student meant
         predicted=np.array([r["predicted"] for r in records], np.uint8),
         ids=np.array([r["id"] for r in records], np.int64),  # the same ids as in the JSON export
+        # The novelty verdict: 1 unlike the training digits, 0 like them, -1 not known
+        # (stored before verdicts were kept, or read by a model without statistics).
+        unlike=np.array([-1 if r["unlike"] is None else int(r["unlike"]) for r in records], np.int8),
     )
     buffer.seek(0)
     return send_file(buffer, mimetype="application/octet-stream", as_attachment=True, download_name=f"class-{klass.code}.npz")
