@@ -1,8 +1,9 @@
 """Train the tutorial's CNN for real pen-drawn digits: `python -m model.train`.
 
 MNIST plus the UCI pen trajectories, rendered through the app's own preprocessing
-with random slant, rotation, wobble and pen width; MNIST itself gets small random
-shifts, rotations and zooms. Writes the weights (no optimizer state), metrics.json and
+with random slant, rotation, wobble and pen width (model/augment.py); MNIST itself can get
+a fresh random warp every batch. `python -m model.crossval` judges a recipe on writers it
+never saw. Writes the weights (no optimizer state), metrics.json and
 top_patches.npz. `--architecture` picks the network: the tutorial's (the default, what the
 app ships) or the deeper 3x3 one of model/deep.py; the model zoo (model/zoo/) is made with
 
@@ -21,14 +22,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-try:  # the data pipeline (and MNIST jitter) use tf.data; other Keras backends get plain batches
+try:  # only to say which versions and processor trained the model; any Keras backend trains
     import tensorflow as tf  # noqa: E402
 except ImportError:  # e.g. KERAS_BACKEND=jax on a GPU machine without TensorFlow
     tf = None
 
-from .architecture import build_model  # noqa: E402
+from .architecture import NUM_CLASSES, build_model  # noqa: E402
+from .augment import pen_variants, warp_many  # noqa: E402
 from .deep import build_deep_model  # noqa: E402
-from .data import DEFAULT_PEN_TEST, DEFAULT_PEN_TRAIN, augmented_pen_images, load_mnist, load_pen_samples, render_pen_samples  # noqa: E402
+from .data import DEFAULT_PEN_TEST, DEFAULT_PEN_TRAIN, load_mnist, load_pen_samples  # noqa: E402
 from .evaluate import evaluate_mnist, evaluate_pen, load_network  # noqa: E402
 from .network import DEFAULT_MODEL_PATH  # noqa: E402
 from .top_patches import DEFAULT_OUTPUT as TOP_PATCHES  # noqa: E402
@@ -39,18 +41,26 @@ from .top_patches import top_patches  # noqa: E402
 ARCHITECTURES = {"tutorial": build_model, "deep3x3": build_deep_model}
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+def add_recipe_arguments(parser):
+    """How a network is trained: what `model.crossval` compares recipe against recipe."""
     parser.add_argument("--architecture", choices=sorted(ARCHITECTURES), default="tutorial", help="the network to train (default: the tutorial's)")
     parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--pen-copies", type=int, default=4, help="random variants of each pen digit")
+    parser.add_argument("--stroke-variation", choices=("basic", "rich"), default="basic", help="rich: also move strokes apart and trim/extend their ends")
+    parser.add_argument("--label-smoothing", type=float, default=0.0)
+    parser.add_argument("--mnist-jitter", type=float, default=0.0, help="random warp of MNIST images, fresh each batch (1: ±11°, ±8%% zoom, ±2 px, elastic; 0: none)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="processes rendering pen digits")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_recipe_arguments(parser)
     parser.add_argument("--output", default=str(DEFAULT_MODEL_PATH))
     parser.add_argument("--metrics", help="metrics file (default: metrics.json beside the model)")
     parser.add_argument("--mnist", help="mnist.npz (default: $MNIST_PATH, else Keras' download)")
     parser.add_argument("--pen-train", default=str(DEFAULT_PEN_TRAIN), help="pen digits to train on ('' for none)")
-    parser.add_argument("--pen-copies", type=int, default=4, help="random variants of each pen digit")
-    parser.add_argument("--mnist-jitter", type=float, default=0.0, help="random shift/zoom/rotation of MNIST images (0: none)")
     parser.add_argument("--holdout-writers", default="", help="pen-train writer ids kept out, for tuning")
     parser.add_argument("--limit", type=int, help="use only the first N MNIST and pen digits (quick checks)")
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: its default, every core)")
@@ -58,66 +68,50 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def pen_training_set(samples, copies, seed):
-    plain = render_pen_samples(samples)
-    varied = augmented_pen_images(samples, copies, seed=seed)
-    return np.concatenate([plain[0], varied[0]]), np.concatenate([plain[1], varied[1]])
+def recipe_of(args):
+    """The recipe's settings, as metrics.json and the cross-validation results record them."""
+    keys = ("architecture", "epochs", "batch_size", "seed", "pen_copies", "stroke_variation", "label_smoothing", "mnist_jitter")
+    return {key: getattr(args, key) for key in keys}
 
 
-def mnist_jitter(strength):
-    """Random affine jitter of MNIST bitmaps; `strength` 1 is about ±11°, ±8% zoom, ±2 px."""
-    return keras.Sequential(
-        [
-            keras.layers.RandomRotation(0.03 * strength, fill_mode="constant"),
-            keras.layers.RandomZoom(0.08 * strength, fill_mode="constant"),
-            keras.layers.RandomTranslation(0.06 * strength, 0.06 * strength, fill_mode="constant"),
-        ]
-    )
+def pen_images(samples, recipe):
+    """(images, labels, source sample index) of the pen digits as the recipe varies them."""
+    if not samples:
+        return np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return pen_variants(samples, recipe.pen_copies, recipe.seed, recipe.stroke_variation, recipe.jobs)
 
 
-class ShuffledBatches(keras.utils.PyDataset):
-    """Shuffled batches of arrays, reshuffled every epoch: the pipeline without jitter for
-    Keras backends other than TensorFlow."""
-
-    def __init__(self, x, y, batch_size, seed):
-        super().__init__()
-        self.x, self.y, self.batch_size = x, y, batch_size
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(x))
-
-    def __len__(self):
-        return -(-len(self.x) // self.batch_size)
-
-    def __getitem__(self, index):
-        picks = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        return self.x[picks], self.y[picks]
-
-    def on_epoch_end(self):
-        self.order = self.rng.permutation(len(self.x))
+def epoch_data(x, y, is_mnist, recipe, epoch):
+    """One epoch's training arrays, shuffled, with every MNIST image freshly warped (pen
+    images were varied as strokes). Whole arrays, so each Keras backend feeds them its
+    fastest way (TensorFlow's own pipeline; a Python generator is ~2x slower on 2 cores)."""
+    order = np.random.default_rng([recipe.seed, epoch]).permutation(len(x))
+    images = x[order]
+    if recipe.mnist_jitter > 0:
+        rows = np.flatnonzero(is_mnist[order])
+        images[rows] = warp_many(images[rows], [recipe.seed, epoch], recipe.mnist_jitter)
+    return images[..., None], np.eye(NUM_CLASSES, dtype=np.float32)[y[order]]
 
 
-def make_dataset(mnist, pen, batch_size, seed, jitter_strength):
-    x_mnist, y_mnist = mnist
-    x_pen, y_pen = pen
-    # Flag which images are MNIST bitmaps: only those get jittered (pen ones were varied as strokes).
-    x = np.concatenate([x_mnist, x_pen])[..., None]
-    y = np.concatenate([y_mnist, y_pen])
-    is_mnist = np.concatenate([np.ones(len(x_mnist)), np.zeros(len(x_pen))]).astype(np.float32)
-    if keras.backend.backend() != "tensorflow":
-        if jitter_strength > 0:
-            raise SystemExit("--mnist-jitter needs the TensorFlow backend (tf.data)")
-        return ShuffledBatches(x, y, batch_size, seed)
-
-    data = tf.data.Dataset.from_tensor_slices((x, y, is_mnist)).shuffle(len(x), seed=seed).batch(batch_size)
-    if jitter_strength <= 0:
-        return data.map(lambda images, labels, flags: (images, labels)).prefetch(2)
-    jitter = mnist_jitter(jitter_strength)
-
-    def augment(images, labels, flags):
-        flags = tf.reshape(flags, (-1, 1, 1, 1))
-        return flags * jitter(images, training=True) + (1 - flags) * images, labels
-
-    return data.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+def train_model(recipe, mnist, pen, validation=None, verbose=1):
+    """A network trained by `recipe` on MNIST (x, y) and pen (x, y) images."""
+    keras.utils.set_random_seed(recipe.seed)
+    x = np.concatenate([mnist[0], pen[0]])
+    y = np.concatenate([mnist[1], pen[1]])
+    is_mnist = np.arange(len(x)) < len(mnist[0])
+    model = ARCHITECTURES[recipe.architecture]()
+    steps = -(-len(x) // recipe.batch_size) * recipe.epochs
+    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps, alpha=0.02)
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
+    model.compile(keras.optimizers.Adam(schedule), loss, metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+    if validation is not None:
+        validation = (validation[0][..., None], np.eye(NUM_CLASSES, dtype=np.float32)[validation[1]])
+    for epoch in range(recipe.epochs):  # one fit per epoch: each epoch has its own warps
+        images, labels = epoch_data(x, y, is_mnist, recipe, epoch)
+        last = epoch == recipe.epochs - 1  # validating every epoch cost ~5% of the time
+        model.fit(images, labels, batch_size=recipe.batch_size, epochs=epoch + 1, initial_epoch=epoch,
+                  shuffle=False, validation_data=validation if last else None, verbose=verbose)
+    return model
 
 
 def main(argv=None):
@@ -125,7 +119,6 @@ def main(argv=None):
     if args.threads and tf is not None:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    keras.utils.set_random_seed(args.seed)
     started = time.time()
     (x_train, y_train), (x_test, y_test) = load_mnist(args.mnist)
     if args.limit:
@@ -135,29 +128,18 @@ def main(argv=None):
     train_samples = [s for s in pen_samples if s["writer"] not in holdout][: args.limit]
     held_samples = [s for s in pen_samples if s["writer"] in holdout]
     print(f"rendering {len(train_samples)} pen digits x {args.pen_copies + 1} variants ...", flush=True)
-    pen = pen_training_set(train_samples, args.pen_copies, args.seed) if train_samples else (x_train[:0], y_train[:0])
-    dataset = make_dataset((x_train, y_train), pen, args.batch_size, args.seed, args.mnist_jitter)
-    steps = len(dataset) * args.epochs
-
-    build = ARCHITECTURES[args.architecture]
-    model = build()
-    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps, alpha=0.02)
-    model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(dataset, epochs=args.epochs, validation_data=(x_test[..., None], y_test), verbose=1)
+    pen = pen_images(train_samples, args)
+    model = train_model(args, (x_train, y_train), pen[:2], validation=(x_test, y_test))
     trained_seconds = time.time() - started
 
+    build = ARCHITECTURES[args.architecture]
     save_weights_only(model, args.output, build)
     network = load_network(args.output)
     metrics = {
-        "architecture": args.architecture,
+        **recipe_of(args),
         "params": int(model.count_params()),
         **evaluate_mnist(network, x_test, y_test),
         "pen_accuracy": {},
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "pen_copies": args.pen_copies,
-        "mnist_jitter": args.mnist_jitter,
-        "seed": args.seed,
         "data": {
             "mnist_train": int(len(x_train)),
             "pen_train_file": Path(args.pen_train).name if args.pen_train else None,
@@ -167,13 +149,7 @@ def main(argv=None):
         },
         "train_seconds": round(trained_seconds, 1),
         "trained_on": trained_on(),
-        "versions": {
-            "python": platform.python_version(),
-            "keras_backend": keras.backend.backend(),
-            "tensorflow": tf.__version__ if tf is not None else None,
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-        },
+        "versions": versions(),
     }
     if held_samples:
         metrics["pen_accuracy"]["holdout_writers"] = evaluate_pen(network, held_samples)
@@ -185,6 +161,16 @@ def main(argv=None):
     Path(metrics_path).write_text(json.dumps(metrics, indent=1) + "\n")
     summary = {k: v["accuracy"] for k, v in metrics["pen_accuracy"].items()}
     print(f"MNIST test accuracy {metrics['mnist_test_accuracy']:.4f}; pen accuracy {summary}; {trained_seconds:.0f} s")
+
+
+def versions():
+    return {
+        "python": platform.python_version(),
+        "keras_backend": keras.backend.backend(),
+        "tensorflow": tf.__version__ if tf is not None else None,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }
 
 
 def trained_on():
