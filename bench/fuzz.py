@@ -8,7 +8,7 @@ real digits throughout.
 Socket cases run in `--processes` processes, each with its own class (a teacher, a student
 and an anonymous page on raw WebSockets) and its own hypothesis seed; HTTP requests in one
 more. Cases, outcomes and the shortest failing example of each kind come from
-tests/fuzzing.py (the same machinery as tests/test_fuzz.py). Prints: cases tried,
+tests/fuzzing/ (the same machinery as tests/test_fuzz.py). Prints: cases tried,
 answered, silent, disconnected, HTTP 5xx, tracebacks in the server's log, canary misses,
 drawings lost; the last line is a one-line summary."""
 import argparse

@@ -8,8 +8,10 @@ tinygrad's `beautiful_mnist.py` does. Two ways in, which give equal descriptions
   model.weights.h5) with json and h5py only: no TensorFlow in the serving process;
 - `describe(model)` takes a loaded Keras model.
 
-A model outside what this supports raises `UnsupportedModel`, whose message names the
-layer (or the input/output) and lists what is supported.
+A model outside what this supports (model/supported.py) raises `UnsupportedModel`, whose
+message names the layer (or the input/output) and lists what is supported. How Keras'
+saved config is walked into layers in order is model/keras_config.py; this module turns
+each layer into steps with shapes and weights.
 
 A Conv2D with a fused activation (`Conv2D(..., activation="relu")`) becomes two steps:
 the convolution (named like the Keras layer) and the activation, named
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,39 +32,11 @@ from pathlib import Path
 import numpy as np
 
 from .explanations import explain
+from .keras_config import layer_chain, weight_groups
+from .supported import ACTIVATIONS, INPUT_SIZES, SUPPORTED_LAYERS, UnsupportedModel
 
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax", "linear")
-SUPPORTED_LAYERS = (
-    "Conv2D",
-    "MaxPooling2D",
-    "AveragePooling2D",
-    "BatchNormalization",
-    "Activation",
-    "ReLU",
-    "Softmax",
-    "Dropout",
-    "Flatten",
-    "GlobalAveragePooling2D",
-    "Dense",
-)
-INPUT_SIZES = (28, 64)  # smallest and largest image side
-SUPPORTED = (
-    "Supported: Sequential or functional Keras models with one image input "
-    f"(grayscale or RGB, {INPUT_SIZES[0]}x{INPUT_SIZES[0]} to {INPUT_SIZES[1]}x{INPUT_SIZES[1]}) and one softmax output, "
-    "built from Conv2D (any kernel size and strides, 'same' or 'valid' padding, optional activation), "
-    "MaxPooling2D, AveragePooling2D, BatchNormalization, Activation/ReLU/Softmax "
-    f"({', '.join(ACTIVATIONS)}), Dropout, Flatten, GlobalAveragePooling2D and Dense."
-)
 # Layers that have maps or units on the page; the others point at the next shown one.
 SHOWN_KINDS = ("conv", "activation", "maxpool", "avgpool", "batchnorm", "gap", "dense")
-
-
-class UnsupportedModel(ValueError):
-    """A model this app cannot show. The message names the problem and what is supported."""
-
-    def __init__(self, problem: str):
-        super().__init__(f"{problem}. {SUPPORTED}")
-        self.problem = problem
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,7 +145,7 @@ def describe_file(path) -> NetworkDescription:
     if kind not in ("Sequential", "Functional", "Model"):
         raise UnsupportedModel(f"the model is a {kind}: only Sequential and functional models are read")
     layers = config["config"].get("layers", [])
-    groups = _weight_groups(layers)
+    groups = weight_groups(layers)
     with h5py.File(io.BytesIO(stored), "r") as file:
 
         def weights(name):
@@ -206,122 +179,6 @@ def describe(model) -> NetworkDescription:
     return description
 
 
-# ---------------------------------------------------------------------------------------
-# From Keras' config to the layer list
-
-
-def _snake_case(name):
-    # keras.src.utils.naming.to_snake_case: how Keras 3 names a layer's group in the weights file.
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def _weight_groups(layers) -> dict:
-    """Layer name → its group in model.weights.h5: under its class in snake case, numbered
-    in layer order ("dense", "dense_1", ...), not under its own name."""
-    groups, seen = {}, {}
-    for entry in layers:
-        base = _snake_case(entry["class_name"])
-        count = seen[base] = seen.get(base, -1) + 1
-        groups[entry["config"]["name"]] = "layers/" + base + (f"_{count}" if count else "")
-    return groups
-
-
-def _history(tensor) -> str:
-    """The producing layer's name from a serialised Keras tensor or a [name, node, index] list."""
-    if isinstance(tensor, dict):
-        return tensor["config"]["keras_history"][0]
-    if isinstance(tensor, (list, tuple)) and tensor and isinstance(tensor[0], str):
-        return tensor[0]
-    raise UnsupportedModel(f"cannot read a layer's input {tensor!r}")
-
-
-def _endpoints(value) -> list:
-    """`input_layers` / `output_layers`: one [name, 0, 0] or a list of them."""
-    if isinstance(value, dict):
-        return [value]
-    if value and isinstance(value[0], str):
-        return [value]
-    return list(value)
-
-
-def _tensor_args(node):
-    """The Keras tensors a layer call (one of its inbound nodes) takes."""
-    out = []
-
-    def walk(arg):
-        if isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__":
-            out.append(arg)
-        elif isinstance(arg, (list, tuple)):
-            for item in arg:
-                walk(item)
-        elif isinstance(arg, dict):
-            for item in arg.values():
-                walk(item)
-
-    if not isinstance(node, dict):
-        raise UnsupportedModel("the model was saved by an older Keras: save it again with Keras 3")
-    walk(node.get("args", []))
-    walk(node.get("kwargs", {}))
-    return out
-
-
-def _chain(config, kind):
-    """The layers in computation order as (entry, input name), and the input's name and shape."""
-    entries = config.get("layers", [])
-    if kind == "Sequential":
-        body = [e for e in entries if e["class_name"] != "InputLayer"]
-        inputs = [e for e in entries if e["class_name"] == "InputLayer"]
-        if inputs:
-            input_name = inputs[0]["config"]["name"]
-            shape = inputs[0]["config"].get("batch_shape") or inputs[0]["config"].get("batch_input_shape")
-        else:
-            shape = config.get("build_input_shape")
-            if shape is None and body:
-                shape = body[0].get("build_config", {}).get("input_shape") or body[0]["config"].get("batch_input_shape")
-            input_name = "input"
-        if shape is None:
-            raise UnsupportedModel("the model has no input shape (build it with keras.Input(shape=...))")
-        chain, previous = [], input_name
-        for entry in body:
-            chain.append((entry, previous))
-            previous = entry["config"]["name"]
-        return input_name, tuple(shape[1:]), chain
-
-    by_name = {e["config"]["name"]: e for e in entries}
-    inputs = _endpoints(config.get("input_layers", []))
-    outputs = _endpoints(config.get("output_layers", []))
-    if len(inputs) != 1:
-        raise UnsupportedModel(f"the model has {len(inputs)} inputs ({', '.join(_history(i) for i in inputs)}): one image input is supported")
-    if len(outputs) != 1:
-        raise UnsupportedModel(f"the model has {len(outputs)} outputs ({', '.join(_history(o) for o in outputs)}): one softmax output is supported")
-    input_name = _history(inputs[0])
-    input_entry = by_name[input_name]
-    shape = input_entry["config"].get("batch_shape") or input_entry["config"].get("batch_input_shape")
-    # Walk back from the output: every supported layer has one input.
-    chain, name, seen = [], _history(outputs[0]), set()
-    while name != input_name:
-        entry = by_name[name]
-        if name in seen:
-            raise UnsupportedModel(f"layer '{name}' is used more than once")
-        seen.add(name)
-        nodes = entry.get("inbound_nodes", [])
-        if len(nodes) != 1:
-            raise UnsupportedModel(f"layer '{name}' ({entry['class_name']}) is called {len(nodes)} times: each layer once is supported")
-        args = _tensor_args(nodes[0])
-        if len(args) != 1:
-            raise UnsupportedModel(f"layer '{name}' ({entry['class_name']}) takes {len(args)} inputs: layers with one input are supported")
-        previous = _history(args[0])
-        chain.append((entry, previous))
-        name = previous
-    chain.reverse()
-    unused = [e for e in entries if e["class_name"] != "InputLayer" and e["config"]["name"] not in seen]
-    for entry in unused:  # not reachable from the output: still say so, rather than ignore it
-        _check_class(entry)
-    return input_name, tuple(shape[1:]), chain
-
-
 def _check_class(entry):
     cls = entry["class_name"]
     if cls not in SUPPORTED_LAYERS:
@@ -329,8 +186,8 @@ def _check_class(entry):
 
 
 def _build(config, kind, get_weights) -> NetworkDescription:
-    input_name, input_shape, chain = _chain(config, kind)
-    for entry, _ in chain:
+    input_name, input_shape, chain, unreachable = layer_chain(config, kind)
+    for entry in [e for e, _ in chain] + unreachable:  # unreachable ones too: say so, rather than ignore them
         _check_class(entry)
     if len(input_shape) != 3 or any(d is None for d in input_shape):
         raise UnsupportedModel(f"the input '{input_name}' has shape {tuple(input_shape)}: an image (height, width, channels) is supported")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.classroom_net import netns_problem
+from bench.namespace import netns_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 
