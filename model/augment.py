@@ -2,7 +2,7 @@
 MNIST bitmaps warped as other pens and hands would have made them.
 
 Pen digits are varied as strokes, before rasterising, so each variant is still a clean
-drawing; MNIST (only bitmaps exist) is warped as a bitmap, a fresh warp every batch.
+drawing; MNIST (only bitmaps exist) is warped as a bitmap, a fresh warp every epoch.
 """
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
