@@ -136,7 +136,20 @@ def busy_between(tasks, edges):
     return np.asarray(wall), np.asarray(cpu)
 
 
-async def measure(browser, url, samples, rate, seconds, categories=()):
+def profile_summary(profile, top=25):
+    """Self time (ms) of the page's main thread by function and place, from a V8 CPU
+    profile (CDP `Profiler.stop`), largest first."""
+    nodes = {n["id"]: n for n in profile["nodes"]}
+    gaps = profile.get("timeDeltas", [])
+    self_ms = {}
+    for node_id, gap in zip(profile.get("samples", []), gaps[1:] + [0]):
+        frame = nodes[node_id]["callFrame"]
+        where = f"{frame['functionName'] or '(anonymous)'} {frame['url'].rsplit('/', 1)[-1]}:{frame['lineNumber'] + 1}"
+        self_ms[where] = self_ms.get(where, 0.0) + gap / 1000
+    return sorted(self_ms.items(), key=lambda kv: -kv[1])[:top]
+
+
+async def measure(browser, url, samples, rate, seconds, categories=(), profile=None):
     context = await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
     await page.add_init_script(LONG_TASKS)
@@ -162,6 +175,10 @@ async def measure(browser, url, samples, rate, seconds, categories=()):
                                  " return [performance.timeOrigin, performance.mark('bench-zero').startTime]; }")
     time_origin, zero_page = origin
     before = {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
+    if profile is not None:
+        await cdp.send("Profiler.enable")
+        await cdp.send("Profiler.setSamplingInterval", {"interval": 250})
+        await cdp.send("Profiler.start")
     started = time.time()
     drawn = 0
     for sample in samples[1:]:
@@ -172,6 +189,8 @@ async def measure(browser, url, samples, rate, seconds, categories=()):
             break
         await page.keyboard.press("c")
     ended = time.time()
+    if profile is not None:
+        profile.update((await cdp.send("Profiler.stop"))["profile"])
     after = {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
     result = await page.evaluate("() => ({ count: cnnPaintTimings.count, paints: Array.from(cnnPaintTimings.paints),"
                                  " made: Array.from(cnnPaintTimings.made), long: window.benchLongTasks,"
@@ -243,7 +262,7 @@ def report(name, r):
           f" load average {r['load']:.1f}", flush=True)
 
 
-async def run_tree(name, tree, samples, rates, seconds, save_trace=None):
+async def run_tree(name, tree, samples, rates, seconds, save_trace=None, save_profile=None):
     from playwright.async_api import async_playwright
 
     process, url = start_server(root=tree)
@@ -253,7 +272,12 @@ async def run_tree(name, tree, samples, rates, seconds, save_trace=None):
             browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             for rate in rates:
                 categories = ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute"] if save_trace else []
-                r, raw = await measure(browser, url, samples, rate, seconds, categories)
+                profile = {} if save_profile else None
+                r, raw = await measure(browser, url, samples, rate, seconds, categories, profile)
+                if save_profile:
+                    Path(f"{save_profile}-{name.replace(' ', '-')}-x{rate:g}.cpuprofile").write_text(json.dumps(profile))
+                    for where, ms in profile_summary(profile):
+                        print(f"  {ms:8.1f} ms self  {where}")
                 if save_trace:
                     Path(f"{save_trace}-{name.replace(' ', '-')}-x{rate:g}.json").write_bytes(raw)
                 report(name, r)
@@ -271,6 +295,8 @@ def main(argv=None):
     parser.add_argument("--baseline", type=Path, help="another working tree to measure first, same settings")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--trace", help="save each run's trace (with devtools.timeline) as TRACE-<tree>-x<rate>.json")
+    parser.add_argument("--profile", help="save each run's V8 CPU profile of the page (PROFILE-<tree>-x<rate>.cpuprofile)"
+                        " and print its functions' self time while drawing")
     parser.add_argument("--quick", action="store_true", help="smoke run: one digit at 1x and 4x")
     args = parser.parse_args(argv)
     if args.quick:
@@ -278,8 +304,8 @@ def main(argv=None):
     samples = load_pen_samples(DEFAULT_PEN_TRAIN)[:200]
     out = {}
     if args.baseline:
-        out["baseline"] = asyncio.run(run_tree("before", args.baseline.resolve(), samples, args.rates, args.seconds, args.trace))
-    out["current"] = asyncio.run(run_tree("after" if args.baseline else "this tree", ROOT, samples, args.rates, args.seconds, args.trace))
+        out["baseline"] = asyncio.run(run_tree("before", args.baseline.resolve(), samples, args.rates, args.seconds, args.trace, args.profile))
+    out["current"] = asyncio.run(run_tree("after" if args.baseline else "this tree", ROOT, samples, args.rates, args.seconds, args.trace, args.profile))
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
 
