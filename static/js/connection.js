@@ -14,6 +14,7 @@ export class Connection {
   constructor({ onFrame, onError, onStatus, onConnect = () => {} }) {
     this.seq = 0;
     this.pending = null;
+    this.scheduled = false;
     this.inFlight = []; // sequence numbers sent and not yet answered
     this.retry = null;
     this.socket = io({ transports: ["websocket", "polling"] });
@@ -43,15 +44,16 @@ export class Connection {
     });
   }
 
-  // A new drawing state; returns its sequence number. Sent at once when the window has room
-  // (the browser already delivers pointer moves at most once a display frame), else when an
-  // answer comes; pen up (`now`) always at once: the server always gets the newest state.
-  // Not on the next animation frame: a busy page (a phone) draws few, and each wait there
-  // was a wait in every round trip.
+  // A new drawing state; returns its sequence number. Sent on the next animation frame when
+  // the window has room, or at once when `now` (pen up): the server always gets the newest state.
   draw(strokes, width, height, now = false) {
     this.seq = (this.seq + 1) >>> 0;
     this.pending = { event: "draw", payload: { seq: this.seq, strokes, width, height } };
-    this.flush(now);
+    if (now) this.flush(true);
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      requestAnimationFrame(() => this.flush());
+    }
     return this.seq;
   }
 
@@ -75,10 +77,11 @@ export class Connection {
   answered(seq) {
     if (typeof seq !== "number") return;
     this.inFlight = this.inFlight.filter((sent) => isNewer(sent, seq));
-    if (this.pending) this.flush();
+    if (this.pending && !this.scheduled) this.flush();
   }
 
   flush(now = false) {
+    this.scheduled = false;
     if (!this.pending) return;
     if (!now && this.inFlight.length >= WINDOW) {
       this.waitForAnswers();
