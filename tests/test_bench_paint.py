@@ -8,11 +8,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_paint_benchmark_quick():
-    out = subprocess.run([sys.executable, "-m", "bench.paint", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+def test_paint_benchmark_quick(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "bench.paint", "--quick", "--profile", str(tmp_path / "p")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr[-3000:]
-    lines = out.stdout.strip().splitlines()
+    lines = [line for line in out.stdout.strip().splitlines() if line.startswith("this tree")]
     assert [re.match(r"this tree CPU x(\d+): main thread ", line).group(1) for line in lines] == ["1", "4"], lines
     assert all("painted frames/s while drawing, result age" in line and "long tasks > 50 ms" in line for line in lines)
     # The page's paint worker did the decoding, deriving and painting (its trace has it).
     assert all(float(re.search(r" worker [\d.]+ ms \(CPU ([\d.]+)\)", line).group(1)) > 0 for line in lines), lines
+    # --profile: each rate's V8 profile saved, and the page's own functions among the hottest.
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["p-this-tree-x1.cpuprofile", "p-this-tree-x4.cpuprofile"]
+    hot = [line for line in out.stdout.splitlines() if " ms self " in line]
+    assert any(re.search(r"\b(app|canvas|connection|painter|prediction)\.js:\d+$", line) for line in hot), hot
