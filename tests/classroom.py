@@ -69,3 +69,15 @@ def drain(client, settle=0.1):
 
 def submission(intended, strokes=SEVEN):
     return {"strokes": strokes, "width": 400, "height": 400, "intended": intended}
+
+
+def student(app, code, name):
+    """A student who joined class `code` and opened the page: (http, socket client, state)."""
+    http = app.test_client()
+    join(http, code, name)
+    client, state = connect(app, http, code, "student")
+    return http, client, state
+
+
+def errors(client):
+    return [e["args"][0]["error"] for e in drain(client) if e["name"] == "error_message"]

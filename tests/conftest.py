@@ -54,6 +54,20 @@ def client(app):
 
 
 @pytest.fixture
+def teacher_http(app):
+    """A teacher's browser session (classroom tests)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def klass(teacher_http):
+    """The code of a class `teacher_http` started."""
+    from tests.classroom import start_class
+
+    return start_class(teacher_http)
+
+
+@pytest.fixture
 def sio(app):
     client = socketio.test_client(app)
     yield client

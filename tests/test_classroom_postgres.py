@@ -1,11 +1,11 @@
-"""Every classroom test of tests/test_classroom.py again, with the classes, students and
-drawings in PostgreSQL (CNNVIEW_DATABASE_URL) instead of the SQLite file."""
+"""Every classroom test of tests/test_classroom.py and test_classroom_lessons.py again, with
+the classes, students and drawings in PostgreSQL (CNNVIEW_DATABASE_URL) instead of the SQLite file."""
 import threading
 
 import pytest
 
-from tests import test_classroom
-from tests.classroom import connect, start_class, submission, wait_for_events
+from tests import test_classroom, test_classroom_lessons
+from tests.classroom import connect, start_class, student, submission, wait_for_events
 from tests.services import postgres, postgres_url  # noqa: F401  (fixtures)
 from webapp import create_app
 
@@ -14,8 +14,8 @@ SQLITE_ONLY = {
     "test_an_old_database_gets_name_keys_and_keeps_its_look_alikes", "test_an_old_database_gets_the_novelty_column_and_its_drawings_no_verdict",
     "test_deleting_a_class_removes_everything_stored_for_it",
 }
-globals().update({name: test for name, test in vars(test_classroom).items() if name.startswith("test_") and name not in SQLITE_ONLY})
-globals().update({name: fixture for name, fixture in vars(test_classroom).items() if name in ("teacher_http", "klass")})
+for module in (test_classroom, test_classroom_lessons):
+    globals().update({name: test for name, test in vars(module).items() if name.startswith("test_") and name not in SQLITE_ONLY})
 
 
 @pytest.fixture
@@ -26,11 +26,11 @@ def app(postgres_url):  # noqa: F811
 def test_deleting_a_class_removes_everything_stored_for_it_from_postgres(app, postgres, postgres_url, teacher_http, klass):  # noqa: F811
     other_teacher = app.test_client()
     other = start_class(other_teacher)
-    _, keeper, _ = test_classroom.student(app, other, "Kim")
+    _, keeper, _ = student(app, other, "Kim")
     keeper.emit("submit", submission(3))
     wait_for_events(keeper, "submitted")
     teacher, _ = connect(app, teacher_http, klass, "teacher")
-    _, client, _ = test_classroom.student(app, klass, "Ana")
+    _, client, _ = student(app, klass, "Ana")
     client.emit("submit", submission(7))
     wait_for_events(client, "submitted")
     teacher.emit("delete_class", {"code": klass})
