@@ -13,7 +13,8 @@ import pytest
 from model.preprocess import strokes_to_input
 from tests.drawings import ONE, SEVEN, png_bytes
 from webapp import compute, frames
-from webapp.compute import UNREADABLE, ComputeWorker, compute_batch
+from webapp.compute import ComputeWorker
+from webapp.frame_worker import UNREADABLE, compute_batch
 from webapp.service import InferenceService
 from webapp.pictures import BUSY, Busy, Pictures
 

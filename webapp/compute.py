@@ -1,17 +1,9 @@
-"""Frames are computed in a process of their own: preprocessing, every layer and encoding.
-
-The Socket.IO process spends its core on messages; the frames for a batch of drawings
-are made on the other core meanwhile, so the two add up instead of taking turns under
-one GIL. The worker gets the network's description (model/description.py: its layers and
-their weights as NumPy arrays) once, so it never imports TensorFlow, and answers a batch
-with each drawing's frame or error.
-
-Frames (4 KB each; 69 KB when every map was sent) travel through shared memory, not the pipe: read back from a pipe in
-64 KB pieces they cost the Socket.IO process a seventh of its time. The pipe carries the
-jobs in and, for each frame, where it lies in the shared buffer.
-"""
+"""The frame worker's supervisor, in the server: starts the worker process (webapp/
+frame_worker.py) and a spare, hands it batches through a non-blocking pipe, and kills and
+replaces one that dies or hangs. Frames come back through shared memory, the pipe carrying
+only where each lies: read from a pipe in 64 KB pieces they cost the Socket.IO process a
+seventh of its time. Also the gevent-aware waits the server's other pipes use."""
 import collections
-import ctypes
 import logging
 import mmap
 import multiprocessing
@@ -22,123 +14,13 @@ import tempfile
 import threading
 import time
 
-import numpy as np
-
-from model.preprocess import EmptyDrawing, PreprocessError
-
-from . import frames
-from .service import InferenceService
+from .frame_worker import FAILED, SLOT_BYTES, serve
 
 log = logging.getLogger(__name__)
-SLOT_BYTES = 64 * 70_000  # one batch's frames; two slots: one being written, one being read
-FAILED = "internal error while running the network"
 TOO_SLOW = "the network took too long to answer; please try again"
-UNREADABLE = "that drawing could not be read: send strokes as lists of [x, y] number pairs"
 TIMEOUT = 2.0  # seconds a batch may take before its worker is taken as hung and replaced
 START_TIMEOUT = 60.0  # a new worker imports NumPy and Pillow, more on a busy machine
 SPARE_DELAY = 2.0  # seconds a worker serves before its spare is started
-
-
-def _refused(payload):
-    raise PreprocessError(UNREADABLE)
-
-
-def _prepare(service, kind):
-    """How a job's payload becomes the network's input. "input": a picture to the network's
-    input only (for HTTP, which runs the network itself); "refused": a job the server could
-    not even hand over (see ComputeWorker._pack)."""
-    if kind == "draw":
-        return service.prepare_strokes
-    if kind in ("image", "input"):
-        return service.prepare_picture
-    return _refused
-
-
-def compute_batch(service: InferenceService, jobs):
-    """[(kind, payload, seq)] → [(frame bytes, None) or (None, error message)], one network
-    pass; each job's failure is its own."""
-    answers, ready = [None] * len(jobs), []
-    for i, (kind, payload, seq) in enumerate(jobs):
-        try:
-            image = _prepare(service, kind)(payload)
-        except EmptyDrawing as empty:
-            # A drawing's empty frame; for an input, no values and the reason.
-            answers[i] = (b"", str(empty)) if kind == "input" else (frames.encode_empty(seq), None)
-        except PreprocessError as error:
-            answers[i] = (None, str(error))
-        except Exception:
-            log.exception("preprocessing failed")
-            answers[i] = (None, "internal error while reading that drawing")
-        else:
-            if kind == "input":
-                answers[i] = (image.astype(np.float32).tobytes(), None)
-            else:
-                ready.append((i, seq, image))
-    for i, answer in _run_network(service, ready):
-        answers[i] = answer
-    return answers
-
-
-def _run_network(service, ready):
-    """[(index, seq, image)] → [(index, answer)]: all at once, or one by one if that fails,
-    so a fault in one drawing costs no other its frame."""
-    if not ready:
-        return []
-    try:
-        results = service.run_batch([image for _, _, image in ready])
-    except Exception:
-        if len(ready) == 1:
-            log.exception("the network failed on a drawing")
-            return [(ready[0][0], (None, FAILED))]
-        return [answer for job in ready for answer in _run_network(service, [job])]
-    return [(i, (frames.encode(seq, result), None)) for (i, seq, _), result in zip(ready, results)]
-
-
-def _serve(requests, answers, name, niceness):
-    _name_process("cnnview-spare")  # until it has its network: a spare, or still starting
-    os.nice(niceness)
-    try:
-        description, novelty, path = requests.recv()
-    except EOFError:  # the server is gone before this (spare) worker was used
-        return
-    _name_process(name)
-    service = InferenceService(description, novelty)
-    with open(path, "r+b") as file:
-        shared = mmap.mmap(file.fileno(), 2 * SLOT_BYTES)
-    answers.send("attached")
-    while True:
-        try:
-            slot, jobs = requests.recv()
-        except EOFError:  # the server is gone
-            return
-        try:
-            answers.send(_place(compute_batch(service, jobs), shared, slot * SLOT_BYTES))
-        except Exception:
-            log.exception("frame batch failed")
-            answers.send([(None, FAILED)] * len(jobs))
-
-
-def _name_process(name):
-    """Name the process as `ps`, `top` and /proc/PID/comm show it (Linux), so an operator
-    (or a test) can tell the frame worker from the picture worker."""
-    try:
-        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
-    except (OSError, AttributeError):
-        pass
-
-
-def _place(answers, shared, start):
-    """Frames into the shared slot, replaced by their (offset, length); any that do not
-    fit (a batch larger than the server's) stay in the answer as bytes."""
-    at, placed = start, []
-    for frame, error in answers:
-        if frame is not None and at + len(frame) <= start + SLOT_BYTES:
-            shared[at : at + len(frame)] = frame
-            placed.append(((at, len(frame)), error))
-            at += len(frame)
-        else:
-            placed.append((frame, error))
-    return placed
 
 
 class ComputeWorker:
@@ -202,7 +84,7 @@ class ComputeWorker:
             self._lost()
 
     def send(self, jobs):
-        """Start on `jobs` ([(kind, payload, seq)], as `compute_batch` takes them)."""
+        """Start on `jobs` ([(kind, payload, seq)], as `frame_worker.compute_batch` takes them)."""
         if len(self._outstanding) >= 2:
             raise RuntimeError("receive a batch's answers before sending a third")
         slot = self._sent % 2
@@ -280,10 +162,19 @@ class ComputeWorker:
         self._forget_shared_file()
         self._generation += 1
         self._attached = False
+        self._process, self._requests, self._answers = self._take_spare()
+        self._map_shared()
+
+    def _take_spare(self):
+        """(process, requests, answers): the spare, started now if there is none alive."""
         if self._spare is None or not self._spare[0].is_alive():
             self._discard_spare()
             self._spare = self._spawn()
-        (self._process, self._requests, self._answers), self._spare = self._spare, None
+        spare, self._spare = self._spare, None
+        return spare
+
+    def _map_shared(self):
+        """Two slots of shared memory for the launched worker to map while attaching."""
         folder = "/dev/shm" if os.path.isdir("/dev/shm") else None  # memory, not disk, where there is one
         descriptor, self._shared_path = tempfile.mkstemp(prefix="cnnview-frames-", dir=folder)
         try:
@@ -303,7 +194,7 @@ class ComputeWorker:
         # server (under gevent a blocking write would stop every greenlet).
         os.set_blocking(requests.fileno(), False)
         process = context.Process(
-            target=_serve, args=(their_requests, their_answers, self.name, self.niceness), name=self.name, daemon=True
+            target=serve, args=(their_requests, their_answers, self.name, self.niceness), name=self.name, daemon=True
         )
         process.start()
         their_requests.close()

@@ -1,6 +1,6 @@
 """One network's inference: a drawing or picture in, the prediction and every shown layer
 out. Built from a model's description (model/description.py); it holds no app state, so
-the frame worker process (webapp/compute.py) and the server build it alike."""
+the frame worker process (webapp/frame_worker.py) and the server build it alike."""
 from dataclasses import dataclass
 from functools import partial
 
