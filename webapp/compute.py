@@ -104,7 +104,7 @@ class ComputeWorker:
         if self._process is None or generation != self._generation:
             return [(None, self._failure.get(generation, FAILED))] * size
         try:
-            if not _wait_readable(self._answers, self.timeout):
+            if not wait_readable(self._answers, self.timeout):
                 self._hung()
                 return [(None, TOO_SLOW)] * size
             answers = self._answers.recv()
@@ -214,7 +214,7 @@ class ComputeWorker:
         """Hand the launched worker its network and the shared buffer; wait until it has them."""
         try:
             _write(self._requests, pickle.dumps((self._description, self._novelty, self._shared_path), pickle.HIGHEST_PROTOCOL), START_TIMEOUT)
-            if not _wait_readable(self._answers, START_TIMEOUT) or self._answers.recv() != "attached":
+            if not wait_readable(self._answers, START_TIMEOUT) or self._answers.recv() != "attached":
                 raise OSError(f"the {self.name} worker did not start")
             self._attached = True
             self._attached_at = time.monotonic()
@@ -255,7 +255,7 @@ def _write(connection, payload, timeout):
         try:
             data = data[os.write(connection.fileno(), data) :]
         except BlockingIOError:
-            if not _wait_writable(connection.fileno(), deadline - time.monotonic()):
+            if not wait_writable(connection.fileno(), deadline - time.monotonic()):
                 raise TimeoutError from None
 
 
@@ -278,7 +278,7 @@ def gevent_patched() -> bool:
     return monkey.is_module_patched("socket")
 
 
-def _wait_readable(connection, timeout=None) -> bool:
+def wait_readable(connection, timeout=None) -> bool:
     """Wait until an answer is there (True) or `timeout` seconds pass (False); under gevent
     other greenlets run meanwhile."""
     if gevent_patched():
@@ -292,7 +292,7 @@ def _wait_readable(connection, timeout=None) -> bool:
     return connection.poll(timeout)
 
 
-def _wait_writable(fd, timeout) -> bool:
+def wait_writable(fd, timeout) -> bool:
     if timeout <= 0:
         return False
     if gevent_patched():

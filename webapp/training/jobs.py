@@ -10,7 +10,7 @@ from pathlib import Path
 
 from model import live_training
 
-from ..compute import _wait_readable
+from ..compute import wait_readable
 from ..events import BadMessage
 from ..models import ModelRefused
 
@@ -115,7 +115,7 @@ class Trainer:
         """Every event of the job's process to its watchers, until the process ends."""
         while True:
             try:
-                _wait_readable(events)
+                wait_readable(events)
                 event = events.recv()
             except (EOFError, OSError):
                 break
