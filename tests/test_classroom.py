@@ -12,7 +12,7 @@ import pytest
 from model.preprocess import strokes_to_input
 from tests.classroom import connect, drain, join, start_class, submission, wait_for_events
 from tests.drawings import ONE, SEVEN, fit_to_canvas
-from model.description import describe_file
+from model.parse_layers import describe_file
 from model.forward import Forward
 from webapp import create_app, frames, models, socketio
 from webapp.classroom import store
