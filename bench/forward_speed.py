@@ -13,9 +13,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from model.description import describe_file  # noqa: E402
 from model.forward import Forward  # noqa: E402
 from model.network import DEFAULT_MODEL_PATH  # noqa: E402
+from model.parse_layers import describe_file  # noqa: E402
 
 
 def per_image_us(run, images, seconds):

@@ -19,7 +19,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the server runs (webapp
 import numpy as np  # noqa: E402
 
 from bench.common import drawing_states, percentiles  # noqa: E402
-from model.description import describe_file  # noqa: E402
+from model.parse_layers import describe_file  # noqa: E402
 from webapp import frames  # noqa: E402
 from webapp.models import SHIPPED  # noqa: E402
 from webapp.service import InferenceService  # noqa: E402

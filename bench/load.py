@@ -201,7 +201,7 @@ def client_scripts(clients, steps=8):
     The whole digit carries the digit the model itself reads from those strokes here,
     so every answer the server gives for it can be checked.
     """
-    from model.description import describe_file
+    from model.parse_layers import describe_file
     from webapp.service import InferenceService
 
     service = InferenceService(describe_file(DEFAULT_MODEL_PATH))

@@ -1,5 +1,5 @@
 """The tutorial's CNN, for training (`python -m model.train`). The app reads any trained
-model's layers from its file (model/description.py): nothing else depends on these names.
+model's layers from its file (model/parse_layers.py): nothing else depends on these names.
 """
 
 INPUT_SHAPE = (28, 28, 1)

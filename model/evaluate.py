@@ -17,9 +17,9 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow only reads the weights
 
 from .data import DEFAULT_PEN_TEST, load_mnist, load_pen_samples, render_pen_samples
-from .description import describe_file
 from .forward import Forward
 from .network import DEFAULT_MODEL_PATH
+from .parse_layers import describe_file
 
 
 def load_network(path=DEFAULT_MODEL_PATH):

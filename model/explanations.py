@@ -1,7 +1,7 @@
 """What each kind of layer does, in a sentence or two shown beside it in the app, with
 the layer's own numbers ("each of the 24 filters slides a small 3×3 window ...").
 
-The learning views' wording; `model.description` calls `explain` for every layer."""
+The learning views' wording; `model.parse_layers` calls `explain` for every layer."""
 
 
 def _size(shape):

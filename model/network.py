@@ -1,6 +1,6 @@
 """Where the shipped (tutorial's) model lives, and Keras' loader for tests and training.
 
-Serving needs no Keras: every model is read by model/description.py and run by
+Serving needs no Keras: every model is read by model/parse_layers.py and run by
 model/forward.py."""
 from pathlib import Path
 

@@ -35,9 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from .data import DEFAULT_PEN_TEST, DEFAULT_PEN_TRAIN, load_mnist, load_pen_samples, render_pen_samples
-from .description import describe_file
 from .forward import Forward
 from .nondigits import generate
+from .parse_layers import describe_file
 from .preprocess import strokes_to_input
 
 FILE = "novelty.npz"

@@ -14,9 +14,9 @@ os.environ.setdefault("MNIST_PATH", str(SHARED / "mnist.npz"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from model.data import DEFAULT_PEN_TEST, load_pen_samples  # noqa: E402
-from model.description import describe_file  # noqa: E402
 from model.forward import Forward  # noqa: E402
 from model.network import DEFAULT_MODEL_PATH  # noqa: E402
+from model.parse_layers import describe_file  # noqa: E402
 from webapp import create_app, socketio  # noqa: E402
 
 

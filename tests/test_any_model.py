@@ -7,10 +7,11 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from model.description import UnsupportedModel, describe, describe_file  # noqa: E402
 from model.fields import receptive_field, receptive_fields  # noqa: E402
 from model.forward import Forward  # noqa: E402
 from model.network import DEFAULT_MODEL_PATH, SHOWN_LAYERS  # noqa: E402
+from model.parse_layers import describe, describe_file  # noqa: E402
+from model.supported import UnsupportedModel  # noqa: E402
 
 keras = pytest.importorskip("keras")
 layers = keras.layers
@@ -261,7 +262,7 @@ def test_the_serving_path_does_not_import_tensorflow(tmp_path):
     import sys
 
     code = (
-        "import sys; from model.description import describe_file; from model.forward import Forward; "
+        "import sys; from model.parse_layers import describe_file; from model.forward import Forward; "
         "from model.fields import receptive_fields; d = describe_file(sys.argv[1]); Forward(d); receptive_fields(d); "
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, sorted(m for m in sys.modules if 'tensorflow' in m or 'keras' in m)[:5]"
     )

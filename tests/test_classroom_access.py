@@ -139,9 +139,9 @@ def test_a_drawing_unlike_a_digit_is_marked_on_its_card_and_in_the_spotlight(tea
     card says so in words, a pen digit's does not; the spotlight says it too; axe is clean."""
     from model import novelty
     from model.data import render_pen_samples
-    from model.description import describe_file
     from model.forward import Forward
     from model.network import DEFAULT_MODEL_PATH
+    from model.parse_layers import describe_file
     from tests.test_accessibility import assert_accessible
 
     statistics, forward = novelty.load(DEFAULT_MODEL_PATH), Forward(describe_file(DEFAULT_MODEL_PATH))

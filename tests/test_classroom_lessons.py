@@ -8,7 +8,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from model.description import describe_file
+from model.parse_layers import describe_file
 from model.forward import Forward
 from model.preprocess import strokes_to_input
 from tests.classroom import connect, drain, errors, join, start_class, student, submission, wait_for_events

@@ -4,8 +4,8 @@ is derived here from the model's description, never written down."""
 import numpy as np
 import pytest
 
-from model.description import describe_file
 from model.forward import Forward
+from model.parse_layers import describe_file
 from tests.browser import MAP_GEOMETRY, draw, settled_digit, watched_page
 from tests.drawings import fit_to_canvas
 from webapp.frames import decode, frame_names

@@ -152,7 +152,7 @@ def test_the_address_follows_the_model(tmp_path):
     """Another model (here: conv1's biases changed) has another address for its data."""
     import h5py
 
-    from model.description import describe_file
+    from model.parse_layers import describe_file
     from webapp.network_data import network_json
     from webapp.published import Published
 

@@ -7,9 +7,9 @@ bytes, pixel for pixel, through the colour map."""
 import numpy as np
 import pytest
 
-from model.description import describe_file
 from model.forward import Forward
 from model.network import SHOWN_LAYERS
+from model.parse_layers import describe_file
 from tests.browser import SHOWN_PIXELS, draw, settled_digit, watched_page
 from tests.drawings import fit_to_canvas
 from tests.test_frames import DEEP_HOW, HOW, tolerance

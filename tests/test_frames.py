@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from bench.common import fit, prefix
-from model.description import describe_file
 from model.forward import Forward
 from model.network import DEFAULT_MODEL_PATH, SHOWN_LAYERS
+from model.parse_layers import describe_file
 from model.preprocess import strokes_to_input
 from webapp import frames
 from webapp.models import SHIPPED
@@ -173,9 +173,9 @@ def test_decoding_a_derived_conv_needs_the_weights(pen_frames):
 
 
 def test_the_rules_read_from_the_model_file_derive_the_tutorials_layers():
-    """The tutorial's network as its file describes it (model/description.py): every map
+    """The tutorial's network as its file describes it (model/parse_layers.py): every map
     worked out on the page, the dense layers sent."""
-    from model.description import describe_file
+    from model.parse_layers import describe_file
 
     shapes = [(28, 28, 24), (28, 28, 24), (14, 14, 24), (14, 14, 48), (14, 14, 48), (7, 7, 48), (1, 512, 1), (1, 128, 1), (1, 10, 1)]
     tutorial = frames.plan(SHOWN_LAYERS, shapes, frames.steps_from_description(describe_file(DEFAULT_MODEL_PATH)))

@@ -130,7 +130,7 @@ def test_training_command_runs_end_to_end(tmp_path):
 
 
 def test_architecture_summary_for_the_page():
-    from model.description import describe_file
+    from model.parse_layers import describe_file
     from webapp.network_data import architecture
 
     layers = architecture(describe_file(DEFAULT_MODEL_PATH))
@@ -183,7 +183,7 @@ def test_shipped_top_patches_match_the_shipped_model(network, mnist_test):
 def test_the_summary_needs_no_keras():
     """The page's layer table is read from the file: a first page view on a fresh server
     waited 30-40 s for TensorFlow's import on a busy machine, past gunicorn's timeout."""
-    code = ("import sys; from model.description import describe_file; from model.network import DEFAULT_MODEL_PATH; "
+    code = ("import sys; from model.parse_layers import describe_file; from model.network import DEFAULT_MODEL_PATH; "
             "from webapp.network_data import network_json; network_json(describe_file(DEFAULT_MODEL_PATH)); "
             "print('keras' in sys.modules, 'tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

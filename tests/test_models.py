@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.description import describe_file
 from model.forward import Forward
 from model.gradient import saliency
+from model.parse_layers import describe_file
 from model.preprocess import image_to_input, strokes_to_input
 from tests.drawings import SEVEN, photo_of
 from tests.test_socket import collect

@@ -6,8 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from model.description import describe_file
 from model.forward import Forward
+from model.parse_layers import describe_file
 from model.preprocess import strokes_to_input
 from tests.browser import click_map, draw, inspector_map_box, point_at, settled_digit, watched_page
 from webapp.models import SHIPPED

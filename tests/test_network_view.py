@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from model.description import describe_file
 from model.forward import Forward
 from model.network import DEFAULT_MODEL_PATH
+from model.parse_layers import describe_file
 
 from tests.browser import draw, map_point, settled_digit, watched_page
 from tests.conftest import free_port, start_server

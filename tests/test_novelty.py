@@ -9,9 +9,9 @@ import pytest
 
 from model import novelty
 from model.data import render_pen_samples
-from model.description import describe_file
 from model.forward import Forward
 from model.network import DEFAULT_MODEL_PATH
+from model.parse_layers import describe_file
 from tests.browser import draw, settled_digit, watched_page
 from tests.drawings import fit_to_canvas
 from webapp import frames

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from model.description import describe_file
 from model.fields import receptive_fields
 from model.network import DEFAULT_MODEL_PATH
+from model.parse_layers import describe_file
 
 TUTORIAL = describe_file(DEFAULT_MODEL_PATH)
 FIELDS = receptive_fields(TUTORIAL)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from model.data import DEFAULT_PEN_TEST, load_mnist
-from model.description import describe_file
 from model.forward import Forward
 from model.network import DEFAULT_MODEL_PATH
+from model.parse_layers import describe_file
 from model.top_patches import load as load_top_patches
 
 ZOO = Path(__file__).resolve().parent.parent / "model" / "zoo"

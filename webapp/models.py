@@ -11,7 +11,9 @@ from pathlib import Path
 from flask import current_app
 
 from model import novelty
-from model.description import NetworkDescription, UnsupportedModel, describe_file
+from model.description import NetworkDescription
+from model.parse_layers import describe_file
+from model.supported import UnsupportedModel
 
 from .compute import ComputeWorker
 from .network_data import network_json, top_digits, top_patch_file, top_patches
