@@ -8,8 +8,8 @@ import sqlite3
 import numpy as np
 import pytest
 
-from model.parse_layers import describe_file
 from model.forward import Forward
+from model.parse_layers import describe_file
 from model.preprocess import strokes_to_input
 from tests.classroom import connect, drain, errors, join, start_class, student, submission, wait_for_events
 from tests.drawings import ONE, SEVEN, fit_to_canvas
