@@ -15,7 +15,9 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -193,124 +195,181 @@ def _float32(arrays):
     return [np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
 
 
-def _parse_layer(entry, input_step, in_shape, get_weights) -> list:
-    """One Keras layer → one or two steps (dicts with the Layer fields but the explanation)."""
-    cls, cfg = entry["class_name"], entry["config"]
-    name = cfg["name"]
+@dataclass
+class _Entry:
+    """One Keras layer being parsed: its class, config and name, the step it reads and that step's shape."""
 
-    def step(kind, shape, params, param_count=0, weights=None, step_name=None, inputs=None):
+    cls: str
+    cfg: dict
+    name: str
+    input_step: str
+    in_shape: tuple
+    get_weights: Callable
+
+    def step(self, kind, shape, params, param_count=0, weights=None, step_name=None, inputs=None) -> dict:
+        """A step dict; by default named after the layer and reading input_step."""
         return {
-            "name": step_name or name,
+            "name": step_name or self.name,
             "kind": kind,
-            "source": name,
-            "keras_class": cls,
+            "source": self.name,
+            "keras_class": self.cls,
             "params": params,
             "shape": tuple(int(d) for d in shape),
-            "inputs": (inputs or input_step,),
+            "inputs": (inputs or self.input_step,),
             "param_count": int(param_count),
             "weights": weights or {},
         }
 
-    def need_maps():
-        if len(in_shape) != 3:
-            raise UnsupportedModel(f"layer '{name}' ({cls}) gets a vector of shape {in_shape}: it needs maps (height, width, channels)")
+    def need_maps(self):
+        """Raise unless the input is maps (height, width, channels)."""
+        if len(self.in_shape) != 3:
+            raise UnsupportedModel(f"layer '{self.name}' ({self.cls}) gets a vector of shape {self.in_shape}: it needs maps (height, width, channels)")
 
-    def channels_last():
-        if cfg.get("data_format", "channels_last") not in (None, "channels_last"):
-            raise UnsupportedModel(f"layer '{name}' ({cls}) uses data_format={cfg['data_format']!r}: channels_last is supported")
+    def channels_last(self):
+        """Raise unless the layer is channels_last."""
+        if self.cfg.get("data_format", "channels_last") not in (None, "channels_last"):
+            raise UnsupportedModel(f"layer '{self.name}' ({self.cls}) uses data_format={self.cfg['data_format']!r}: channels_last is supported")
 
-    if cls == "Conv2D":
-        need_maps()
-        channels_last()
-        kernel = _pair(cfg["kernel_size"], "kernel", name)
-        strides = _pair(cfg.get("strides", 1), "stride", name)
-        if _pair(cfg.get("dilation_rate", 1), "dilation", name) != (1, 1):
-            raise UnsupportedModel(f"layer '{name}' (Conv2D) is dilated: dilation_rate 1 is supported")
-        if cfg.get("groups", 1) != 1:
-            raise UnsupportedModel(f"layer '{name}' (Conv2D) is grouped: groups=1 is supported")
-        padding = cfg.get("padding", "valid").lower()
-        if padding not in ("same", "valid"):
-            raise UnsupportedModel(f"layer '{name}' (Conv2D) uses padding={padding!r}: 'same' or 'valid' is supported")
-        (h, pad_h), (w, pad_w) = (_out_size(in_shape[i], kernel[i], strides[i], padding) for i in (0, 1))
-        if h < 1 or w < 1:
-            raise UnsupportedModel(f"layer '{name}' (Conv2D) gets {in_shape[0]}x{in_shape[1]} maps, smaller than its {kernel[0]}x{kernel[1]} kernel")
-        filters, use_bias = int(cfg["filters"]), cfg.get("use_bias", True)
-        arrays = _float32(get_weights(name))
-        weights = {"kernel": arrays[0], "bias": arrays[1] if use_bias else np.zeros(filters, np.float32)}
-        activation = _activation_name(cfg.get("activation"), name)
-        params = {"filters": filters, "kernel": list(kernel), "strides": list(strides), "padding": padding, "pad": [*pad_h, *pad_w], "use_bias": bool(use_bias)}
-        count = sum(a.size for a in arrays)
-        steps = [step("conv", (h, w, filters), params, count, weights)]
-        if activation != "linear":
-            steps.append(step("activation", (h, w, filters), {"activation": activation, "fused": True}, step_name=f"{name}/{activation}", inputs=name))
-        return steps
 
-    if cls in ("MaxPooling2D", "AveragePooling2D"):
-        need_maps()
-        channels_last()
-        pool = _pair(cfg.get("pool_size", 2), "pool size", name)
-        strides = _pair(cfg.get("strides") or pool, "stride", name)
-        padding = cfg.get("padding", "valid").lower()
-        (h, pad_h), (w, pad_w) = (_out_size(in_shape[i], pool[i], strides[i], padding) for i in (0, 1))
-        if h < 1 or w < 1:
-            raise UnsupportedModel(f"layer '{name}' ({cls}) gets {in_shape[0]}x{in_shape[1]} maps, smaller than its {pool[0]}x{pool[1]} window")
-        kind = "maxpool" if cls == "MaxPooling2D" else "avgpool"
-        params = {"pool": list(pool), "strides": list(strides), "padding": padding, "pad": [*pad_h, *pad_w]}
-        return [step(kind, (h, w, in_shape[2]), params)]
+def _conv2d(e: _Entry) -> list:
+    """A conv step, and an activation step after it unless the activation is linear."""
+    cfg, name, in_shape = e.cfg, e.name, e.in_shape
+    e.need_maps()
+    e.channels_last()
+    kernel = _pair(cfg["kernel_size"], "kernel", name)
+    strides = _pair(cfg.get("strides", 1), "stride", name)
+    if _pair(cfg.get("dilation_rate", 1), "dilation", name) != (1, 1):
+        raise UnsupportedModel(f"layer '{name}' (Conv2D) is dilated: dilation_rate 1 is supported")
+    if cfg.get("groups", 1) != 1:
+        raise UnsupportedModel(f"layer '{name}' (Conv2D) is grouped: groups=1 is supported")
+    padding = cfg.get("padding", "valid").lower()
+    if padding not in ("same", "valid"):
+        raise UnsupportedModel(f"layer '{name}' (Conv2D) uses padding={padding!r}: 'same' or 'valid' is supported")
+    (h, pad_h), (w, pad_w) = (_out_size(in_shape[i], kernel[i], strides[i], padding) for i in (0, 1))
+    if h < 1 or w < 1:
+        raise UnsupportedModel(f"layer '{name}' (Conv2D) gets {in_shape[0]}x{in_shape[1]} maps, smaller than its {kernel[0]}x{kernel[1]} kernel")
+    filters, use_bias = int(cfg["filters"]), cfg.get("use_bias", True)
+    arrays = _float32(e.get_weights(name))
+    weights = {"kernel": arrays[0], "bias": arrays[1] if use_bias else np.zeros(filters, np.float32)}
+    activation = _activation_name(cfg.get("activation"), name)
+    params = {"filters": filters, "kernel": list(kernel), "strides": list(strides), "padding": padding, "pad": [*pad_h, *pad_w], "use_bias": bool(use_bias)}
+    count = sum(a.size for a in arrays)
+    steps = [e.step("conv", (h, w, filters), params, count, weights)]
+    if activation != "linear":
+        steps.append(e.step("activation", (h, w, filters), {"activation": activation, "fused": True}, step_name=f"{name}/{activation}", inputs=name))
+    return steps
 
-    if cls == "BatchNormalization":
-        axis = cfg.get("axis", -1)
-        axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
-        if axis not in (-1, len(in_shape)):
-            raise UnsupportedModel(f"layer '{name}' (BatchNormalization) normalises axis {axis}: the channel (last) axis is supported")
-        if cfg.get("renorm"):
-            raise UnsupportedModel(f"layer '{name}' (BatchNormalization) uses renorm, which is not supported")
-        arrays = _float32(get_weights(name))
-        size = in_shape[-1]
-        values = list(arrays)
-        gamma = values.pop(0) if cfg.get("scale", True) else np.ones(size, np.float32)
-        beta = values.pop(0) if cfg.get("center", True) else np.zeros(size, np.float32)
-        mean, variance = values
-        weights = {"gamma": gamma, "beta": beta, "moving_mean": mean, "moving_variance": variance}
-        params = {"epsilon": float(cfg.get("epsilon", 1e-3)), "scale": bool(cfg.get("scale", True)), "center": bool(cfg.get("center", True))}
-        return [step("batchnorm", in_shape, params, sum(a.size for a in arrays), weights)]
 
-    if cls in ("Activation", "ReLU", "Softmax"):
-        if cls == "Activation":
-            activation = _activation_name(cfg.get("activation"), name)
-        elif cls == "ReLU":
-            if cfg.get("max_value") is not None or cfg.get("negative_slope", 0) or cfg.get("threshold", 0):
-                raise UnsupportedModel(f"layer '{name}' (ReLU) has a max_value, negative_slope or threshold: plain ReLU is supported")
-            activation = "relu"
-        else:
-            axis = cfg.get("axis", -1)
-            if axis not in (-1, [-1], len(in_shape)):
-                raise UnsupportedModel(f"layer '{name}' (Softmax) works over axis {axis}: the last axis is supported")
-            activation = "softmax"
-        return [step("activation", in_shape, {"activation": activation})]
+def _pooling2d(e: _Entry) -> list:
+    """MaxPooling2D or AveragePooling2D: a maxpool or avgpool step."""
+    cfg, name, in_shape = e.cfg, e.name, e.in_shape
+    e.need_maps()
+    e.channels_last()
+    pool = _pair(cfg.get("pool_size", 2), "pool size", name)
+    strides = _pair(cfg.get("strides") or pool, "stride", name)
+    padding = cfg.get("padding", "valid").lower()
+    (h, pad_h), (w, pad_w) = (_out_size(in_shape[i], pool[i], strides[i], padding) for i in (0, 1))
+    if h < 1 or w < 1:
+        raise UnsupportedModel(f"layer '{name}' ({e.cls}) gets {in_shape[0]}x{in_shape[1]} maps, smaller than its {pool[0]}x{pool[1]} window")
+    kind = "maxpool" if e.cls == "MaxPooling2D" else "avgpool"
+    params = {"pool": list(pool), "strides": list(strides), "padding": padding, "pad": [*pad_h, *pad_w]}
+    return [e.step(kind, (h, w, in_shape[2]), params)]
 
-    if cls == "Dropout":
-        return [step("dropout", in_shape, {"rate": float(cfg.get("rate", 0.0))})]
 
-    if cls == "Flatten":
-        channels_last()
-        return [step("flatten", (int(np.prod(in_shape)),), {})]
+def _batch_normalization(e: _Entry) -> list:
+    """A batchnorm step; a missing gamma (scale=False) or beta (center=False) is filled in."""
+    cfg, name, in_shape = e.cfg, e.name, e.in_shape
+    axis = cfg.get("axis", -1)
+    axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
+    if axis not in (-1, len(in_shape)):
+        raise UnsupportedModel(f"layer '{name}' (BatchNormalization) normalises axis {axis}: the channel (last) axis is supported")
+    if cfg.get("renorm"):
+        raise UnsupportedModel(f"layer '{name}' (BatchNormalization) uses renorm, which is not supported")
+    arrays = _float32(e.get_weights(name))
+    size = in_shape[-1]
+    values = list(arrays)
+    gamma = values.pop(0) if cfg.get("scale", True) else np.ones(size, np.float32)
+    beta = values.pop(0) if cfg.get("center", True) else np.zeros(size, np.float32)
+    mean, variance = values
+    weights = {"gamma": gamma, "beta": beta, "moving_mean": mean, "moving_variance": variance}
+    params = {"epsilon": float(cfg.get("epsilon", 1e-3)), "scale": bool(cfg.get("scale", True)), "center": bool(cfg.get("center", True))}
+    return [e.step("batchnorm", in_shape, params, sum(a.size for a in arrays), weights)]
 
-    if cls == "GlobalAveragePooling2D":
-        need_maps()
-        channels_last()
-        if cfg.get("keepdims"):
-            raise UnsupportedModel(f"layer '{name}' (GlobalAveragePooling2D) keeps its dimensions: keepdims=False is supported")
-        return [step("gap", (in_shape[2],), {})]
 
-    if cls == "Dense":
-        if len(in_shape) != 1:
-            raise UnsupportedModel(f"layer '{name}' (Dense) gets maps of shape {in_shape}: put a Flatten or GlobalAveragePooling2D before it")
-        units, use_bias = int(cfg["units"]), cfg.get("use_bias", True)
-        arrays = _float32(get_weights(name))
-        weights = {"kernel": arrays[0], "bias": arrays[1] if use_bias else np.zeros(units, np.float32)}
-        activation = _activation_name(cfg.get("activation"), name)
-        params = {"units": units, "activation": activation, "use_bias": bool(use_bias)}
-        return [step("dense", (units,), params, sum(a.size for a in arrays), weights)]
+def _activation(e: _Entry) -> list:
+    """An Activation layer: an activation step."""
+    return [e.step("activation", e.in_shape, {"activation": _activation_name(e.cfg.get("activation"), e.name)})]
 
-    raise UnsupportedModel(f"layer '{name}' is a {cls}, which is not supported")  # pragma: no cover
+
+def _relu(e: _Entry) -> list:
+    """A plain ReLU layer: a relu activation step."""
+    cfg = e.cfg
+    if cfg.get("max_value") is not None or cfg.get("negative_slope", 0) or cfg.get("threshold", 0):
+        raise UnsupportedModel(f"layer '{e.name}' (ReLU) has a max_value, negative_slope or threshold: plain ReLU is supported")
+    return [e.step("activation", e.in_shape, {"activation": "relu"})]
+
+
+def _softmax(e: _Entry) -> list:
+    """A Softmax layer over the last axis: a softmax activation step."""
+    axis = e.cfg.get("axis", -1)
+    if axis not in (-1, [-1], len(e.in_shape)):
+        raise UnsupportedModel(f"layer '{e.name}' (Softmax) works over axis {axis}: the last axis is supported")
+    return [e.step("activation", e.in_shape, {"activation": "softmax"})]
+
+
+def _dropout(e: _Entry) -> list:
+    """A dropout step (a no-op when predicting)."""
+    return [e.step("dropout", e.in_shape, {"rate": float(e.cfg.get("rate", 0.0))})]
+
+
+def _flatten(e: _Entry) -> list:
+    """A flatten step: the maps as one vector."""
+    e.channels_last()
+    return [e.step("flatten", (int(np.prod(e.in_shape)),), {})]
+
+
+def _global_average_pooling2d(e: _Entry) -> list:
+    """A gap step: each map's mean."""
+    e.need_maps()
+    e.channels_last()
+    if e.cfg.get("keepdims"):
+        raise UnsupportedModel(f"layer '{e.name}' (GlobalAveragePooling2D) keeps its dimensions: keepdims=False is supported")
+    return [e.step("gap", (e.in_shape[2],), {})]
+
+
+def _dense(e: _Entry) -> list:
+    """A dense step; its activation is a param, not a step of its own."""
+    cfg, name = e.cfg, e.name
+    if len(e.in_shape) != 1:
+        raise UnsupportedModel(f"layer '{name}' (Dense) gets maps of shape {e.in_shape}: put a Flatten or GlobalAveragePooling2D before it")
+    units, use_bias = int(cfg["units"]), cfg.get("use_bias", True)
+    arrays = _float32(e.get_weights(name))
+    weights = {"kernel": arrays[0], "bias": arrays[1] if use_bias else np.zeros(units, np.float32)}
+    activation = _activation_name(cfg.get("activation"), name)
+    params = {"units": units, "activation": activation, "use_bias": bool(use_bias)}
+    return [e.step("dense", (units,), params, sum(a.size for a in arrays), weights)]
+
+
+_PARSERS = {
+    "Conv2D": _conv2d,
+    "MaxPooling2D": _pooling2d,
+    "AveragePooling2D": _pooling2d,
+    "BatchNormalization": _batch_normalization,
+    "Activation": _activation,
+    "ReLU": _relu,
+    "Softmax": _softmax,
+    "Dropout": _dropout,
+    "Flatten": _flatten,
+    "GlobalAveragePooling2D": _global_average_pooling2d,
+    "Dense": _dense,
+}
+
+
+def _parse_layer(entry, input_step, in_shape, get_weights) -> list:
+    """One Keras layer → one or two steps (dicts with the Layer fields but the explanation)."""
+    cls, cfg = entry["class_name"], entry["config"]
+    name = cfg["name"]
+    parser = _PARSERS.get(cls)
+    if parser is None:
+        raise UnsupportedModel(f"layer '{name}' is a {cls}, which is not supported")  # pragma: no cover
+    return parser(_Entry(cls, cfg, name, input_step, in_shape, get_weights))
