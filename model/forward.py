@@ -40,7 +40,7 @@ class Forward:
     @property
     def weights(self) -> dict:
         """Each conv and dense layer's (kernel, bias), float32 in Keras' layout, and each
-        batchnorm layer's (scale, shift) (`batchnorm_affine`): what `webapp.frames.decode`
+        batchnorm layer's (scale, shift) (`batchnorm_affine`): what `webapp.frame_decode.decode`
         needs to work out the layers a frame leaves to the page."""
         out = {}
         for layer in self.description.layers:

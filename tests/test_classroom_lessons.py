@@ -13,7 +13,7 @@ from model.parse_layers import describe_file
 from model.preprocess import strokes_to_input
 from tests.classroom import connect, drain, errors, join, start_class, student, submission, wait_for_events
 from tests.drawings import ONE, SEVEN, fit_to_canvas
-from webapp import create_app, frames, models, socketio
+from webapp import create_app, frame_decode, models, socketio
 
 
 # Drawing and submitting
@@ -101,7 +101,7 @@ def test_spotlight_shows_a_submission_with_every_layer(app, teacher_http, klass,
     teacher.emit("spotlight", {"id": mine["id"]})
     (shown,) = wait_for_events(teacher, "spotlight")
     assert shown["submission"]["name"] == "Ana" and shown["submission"]["id"] == mine["id"]
-    frame = frames.decode(shown["frame"], network)
+    frame = frame_decode.decode(shown["frame"], network)
     expected = strokes_to_input(ONE)
     np.testing.assert_array_equal(frame["image"], expected)
     outputs = network.run(expected[None])
@@ -122,14 +122,14 @@ def test_follow_me_sends_the_teachers_drawing_and_maps_to_every_student(app, tea
     for client in students:
         (follow,) = wait_for_events(client, "follow_frame")
         assert follow["strokes"] == SEVEN and follow["width"] == 400 and follow["frame"] == own
-        assert frames.decode(follow["frame"], network)["digit"] == 7
+        assert frame_decode.decode(follow["frame"], network)["digit"] == 7
     # A student who joins now sees the teacher's drawing at once.
     _, late, state = student(app, klass, "Cy")
     assert state["following"] is True
     assert wait_for_events(late, "follow_frame")[0]["frame"] == own
     # Clearing the pad clears the students' screens too.
     teacher.emit("draw", {"seq": 5, "strokes": [], "width": 400, "height": 400})
-    assert frames.decode(wait_for_events(students[0], "follow_frame")[0]["frame"], network)["digit"] == -1
+    assert frame_decode.decode(wait_for_events(students[0], "follow_frame")[0]["frame"], network)["digit"] == -1
     teacher.emit("follow", {"on": False})
     assert wait_for_events(students[0], "follow") == [{"on": False}]
     teacher.emit("draw", {"seq": 6, "strokes": SEVEN, "width": 400, "height": 400})
@@ -189,7 +189,7 @@ def test_the_class_records_which_model_read_each_drawing(tmp_path):
     assert mine["model"] == "deep3x3" and mine["predicted"] == int(expected[network.description.shown_names[-1]][0].argmax())
     teacher.emit("spotlight", {"id": mine["id"]})
     (shown,) = wait_for_events(teacher, "spotlight")
-    frame = frames.decode(shown["frame"], network)
+    frame = frame_decode.decode(shown["frame"], network)
     assert shown["submission"]["model"] == "deep3x3"
     assert list(frame["layers"]) == list(network.description.shown_names)
     assert [r["model"] for r in json.loads(teacher_http.get(f"/class/{code}/export.json").data)["submissions"]] == ["deep3x3"]

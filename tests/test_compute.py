@@ -12,7 +12,7 @@ import pytest
 
 from model.preprocess import strokes_to_input
 from tests.drawings import ONE, SEVEN, png_bytes
-from webapp import compute, frames
+from webapp import compute, frame_decode
 from webapp.compute import ComputeWorker
 from webapp.frame_worker import UNREADABLE, compute_batch
 from webapp.service import InferenceService
@@ -28,14 +28,14 @@ def test_worker_frames_equal_frames_made_in_place(network, pen_test_samples):
     for seq, (strokes, (frame, error)) in enumerate(zip(drawings, answers)):
         # Alike, not bytewise: BLAS may sum in another order there (threads, batch size).
         alone = service.run(strokes_to_input(strokes))
-        decoded = frames.decode(frame, network)
+        decoded = frame_decode.decode(frame, network)
         assert error is None and decoded["seq"] == seq and decoded["digit"] == alone.digit
         np.testing.assert_allclose(decoded["probabilities"], alone.probabilities, atol=1e-6)
         np.testing.assert_array_equal(decoded["image"], alone.image)
         for name, layer in decoded["layers"].items():
-            # Within the format's bound (frames.error_bound) of the worker's own floats, which
+            # Within the format's bound (frame_decode.error_bound) of the worker's own floats, which
             # may differ from these by a rounding: half a step more.
-            slack = frames.step_size(layer) / 2 + 1e-5
+            slack = frame_decode.step_size(layer) / 2 + 1e-5
             assert np.all(np.abs(layer["values"] - alone.layers[name].reshape(layer["shape"])) <= layer["error_bound"] + slack), name
 
 
@@ -45,11 +45,11 @@ def test_each_drawing_gets_its_own_answer_or_error(network):
         [("draw", SEVEN, 1), ("draw", [], 2), ("draw", [[[0, float("nan")]]], 3), ("image", b"nope", 4),
          ("image", png_bytes(np.pad(np.full((10, 4), 255), 9)), 5)],
     )
-    assert frames.decode(answers[0][0], network)["digit"] == 7
-    assert frames.decode(answers[1][0], network)["digit"] == -1  # nothing drawn: an empty frame
+    assert frame_decode.decode(answers[0][0], network)["digit"] == 7
+    assert frame_decode.decode(answers[1][0], network)["digit"] == -1  # nothing drawn: an empty frame
     assert answers[2][0] is None and "NaN" in answers[2][1]
     assert answers[3][0] is None and "not an image" in answers[3][1]
-    assert frames.decode(answers[4][0], network)["seq"] == 5
+    assert frame_decode.decode(answers[4][0], network)["seq"] == 5
 
 
 def test_a_dead_worker_is_replaced(network):
@@ -63,7 +63,7 @@ def test_a_dead_worker_is_replaced(network):
     worker._process.kill()
     assert worker.receive() == [(None, ComputeWorker.FAILED)] * 300  # told, not hung
     frame, error = worker.run([("draw", SEVEN, 3)])[0]
-    assert error is None and frames.decode(frame, network)["seq"] == 3
+    assert error is None and frame_decode.decode(frame, network)["seq"] == 3
     # Two batches in flight and the worker dies after the first was sent: the first fails,
     # the second goes to the new worker and is answered, never mixed up with the first.
     worker.send(batch)
@@ -72,7 +72,7 @@ def test_a_dead_worker_is_replaced(network):
     worker.send([("draw", SEVEN, 4)])
     assert worker.receive() == [(None, ComputeWorker.FAILED)] * 300
     frame, error = worker.receive()[0]
-    assert error is None and frames.decode(frame, network)["seq"] == 4
+    assert error is None and frame_decode.decode(frame, network)["seq"] == 4
 
 
 def nested(depth):
@@ -89,7 +89,7 @@ def test_a_poisoned_drawing_fails_alone(network):
     answers = worker.run(jobs)
     assert answers[1] == (None, UNREADABLE)
     for (frame, error), seq in ((answers[0], 1), (answers[2], 3)):
-        assert error is None and frames.decode(frame, network)["seq"] == seq and frames.decode(frame, network)["digit"] == 7
+        assert error is None and frame_decode.decode(frame, network)["seq"] == seq and frame_decode.decode(frame, network)["digit"] == 7
     assert worker.run([("draw", SEVEN, 4)])[0][1] is None  # the same worker serves on
 
 
@@ -104,7 +104,7 @@ def test_a_network_fault_costs_only_its_drawing(network):
 
     answers = compute_batch(FailsOnAOne(network.description), [("draw", SEVEN, 1), ("draw", ONE, 2), ("draw", SEVEN, 3)])
     assert answers[1] == (None, ComputeWorker.FAILED)
-    assert [frames.decode(answers[i][0], network)["seq"] for i in (0, 2)] == [1, 3]
+    assert [frame_decode.decode(answers[i][0], network)["seq"] for i in (0, 2)] == [1, 3]
 
 
 def test_a_stopped_worker_is_replaced_and_its_drawings_are_told(network):
@@ -120,7 +120,7 @@ def test_a_stopped_worker_is_replaced_and_its_drawings_are_told(network):
         assert worker.receive() == [(None, ComputeWorker.TOO_SLOW)]
         assert 1.0 <= time.monotonic() - started < 2.0
         frame, error = worker.run([("draw", SEVEN, 4)])[0]
-        assert error is None and frames.decode(frame, network)["seq"] == 4 and worker.pid != stopped
+        assert error is None and frame_decode.decode(frame, network)["seq"] == 4 and worker.pid != stopped
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(stopped, signal.SIGCONT)  # a failed assertion must not leave it stopped
@@ -183,5 +183,5 @@ def test_a_spare_takes_over_at_once(network, monkeypatch):
     worker._process.join(5)
     started = time.monotonic()
     frame, error = worker.run([("draw", SEVEN, 3)])[0]
-    assert error is None and frames.decode(frame, network)["seq"] == 3 and worker.pid == spare
+    assert error is None and frame_decode.decode(frame, network)["seq"] == 3 and worker.pid == spare
     assert time.monotonic() - started < 1.0  # no process start: the spare only gets its weights

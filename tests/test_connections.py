@@ -8,7 +8,8 @@ from model.forward import Forward
 from model.parse_layers import describe_file
 from tests.browser import MAP_GEOMETRY, draw, settled_digit, watched_page
 from tests.drawings import fit_to_canvas
-from webapp.frames import decode, frame_names
+from webapp.frame_decode import decode
+from webapp.frames import frame_names
 from webapp.models import SHIPPED
 
 

@@ -1,7 +1,7 @@
 """Frame version 6 in a real Chromium: the layers the page works out itself (conv1 from the
 input, ReLU and pooling of an earlier layer; for deep3x3 every conv and batchnorm too) are
 the network's own, within the format's
-tolerance (tests/test_frames.py says which and why), and are the bytes `frames.decode`
+tolerance (tests/test_frames.py says which and why), and are the bytes `frame_decode.decode`
 works out in Python; and what the paint worker shows on each layer's canvas is those
 bytes, pixel for pixel, through the colour map."""
 import numpy as np
@@ -13,7 +13,7 @@ from model.parse_layers import describe_file
 from tests.browser import SHOWN_PIXELS, draw, settled_digit, watched_page
 from tests.drawings import fit_to_canvas
 from tests.test_frames import DEEP_HOW, HOW, tolerance
-from webapp import frames
+from webapp import frame_decode, frames
 from webapp.models import SHIPPED
 
 # In the page: the app's own frame.js module (the same instance, so with the weights the app
@@ -72,7 +72,7 @@ def page_derives_as_network(page, network, names, how, pen_test_samples, most_by
         assert data[:4] == frames.MAGIC and data[4] == frames.VERSION
         assert len(data) <= most_bytes
 
-        ours = frames.decode(data, network)
+        ours = frame_decode.decode(data, network)
         assert {name: layer["how"] for name, layer in ours["layers"].items()} == how
         theirs = page.evaluate(DECODE_IN_PAGE, list(data))
         assert theirs["digit"] == ours["digit"] == shown
@@ -136,7 +136,7 @@ def worker_paints_as_server(page, network, names, pen_test_samples):
     page.click("[data-scale=map]")  # each map over its own range: the server's bytes as they are
     draw(page, fit_to_canvas(sample["strokes"], 560), 560, every=2)
     settled_digit(page)
-    ours = frames.decode(page.received[-1], network)
+    ours = frame_decode.decode(page.received[-1], network)
     # The page's "map" scale: each map's bytes as they are (they span its own min..max); a map
     # whose min is its max shows as byte 0.
     expected = {name: np.where((layer["max"] > layer["min"])[:, None], layer["bytes"], 0).ravel().tolist()

@@ -6,7 +6,7 @@ from model.forward import Forward
 from model.network import DEFAULT_MODEL_PATH, SHOWN_LAYERS
 from model.parse_layers import describe_file
 from model.preprocess import strokes_to_input
-from webapp import frames
+from webapp import frame_decode, frames
 from webapp.models import SHIPPED
 from webapp.service import InferenceService, Result
 
@@ -41,7 +41,7 @@ def test_sent_layers_round_trip_within_half_a_step():
     names = ("conv1", "pool2", "dense1", "output")
     data = frames.encode(123456, result, names, steps=())  # no rules: every layer is sent
     assert len(data) % 4 == 0
-    frame = frames.decode(data)
+    frame = frame_decode.decode(data)
     assert frame["seq"] == 123456 and frame["digit"] == 7
     np.testing.assert_allclose(frame["probabilities"], result.probabilities)
     np.testing.assert_array_equal(frame["image"], result.image)  # exact: the page computes with it
@@ -96,7 +96,7 @@ def pen_frames(network, pen_test_samples):
     for image in pen_images(pen_test_samples):
         result = service.run(image)
         data = frames.encode(7, result, SHOWN_LAYERS)
-        out.append((result, data, frames.decode(data, network)))
+        out.append((result, data, frame_decode.decode(data, network)))
     return out
 
 
@@ -129,7 +129,7 @@ def test_derived_layers_are_rounded_like_sent_ones(pen_frames):
     float values, the encoder would give the same bytes except where a value lies within
     float error of a rounding boundary."""
     for result, _, frame in pen_frames:
-        sent_everything = frames.decode(frames.encode(7, result, SHOWN_LAYERS, steps=()))
+        sent_everything = frame_decode.decode(frames.encode(7, result, SHOWN_LAYERS, steps=()))
         for name in ("conv1", "relu1", "pool1", "conv2", "relu2", "pool2"):
             ours, theirs = frame["layers"][name], sent_everything["layers"][name]
             differ = np.abs(ours["bytes"].astype(int) - theirs["bytes"].astype(int))
@@ -159,7 +159,7 @@ def test_a_layer_whose_source_is_not_in_the_frame_is_sent(network, pen_test_samp
     image = pen_images(pen_test_samples, 1)[0]
     result = InferenceService(network.description).run(image)
     names = ("conv1", "pool1", "conv2", "pool2", "dense1", "output")  # no ReLU layers
-    frame = frames.decode(frames.encode(1, result, names), network)
+    frame = frame_decode.decode(frames.encode(1, result, names), network)
     assert [layer["how"] for layer in frame["layers"].values()] == [frames.CONV] + [frames.SENT] * 5
     for name, layer in frame["layers"].items():
         truth = result.layers[name].reshape(layer["shape"])
@@ -169,7 +169,7 @@ def test_a_layer_whose_source_is_not_in_the_frame_is_sent(network, pen_test_samp
 
 def test_decoding_a_derived_conv_needs_the_weights(pen_frames):
     with pytest.raises(ValueError, match="weights"):
-        frames.decode(pen_frames[0][1])
+        frame_decode.decode(pen_frames[0][1])
 
 
 def test_the_rules_read_from_the_model_file_derive_the_tutorials_layers():
@@ -185,7 +185,7 @@ def test_the_rules_read_from_the_model_file_derive_the_tutorials_layers():
 
 
 def test_empty_frame():
-    frame = frames.decode(frames.encode_empty(9))
+    frame = frame_decode.decode(frames.encode_empty(9))
     assert frame["seq"] == 9 and frame["digit"] == -1 and frame["layers"] == {}
 
 
@@ -205,7 +205,7 @@ def deep_frames(deep3x3, pen_test_samples):
     for image in pen_images(pen_test_samples):
         result = service.run(image)
         data = frames.encode(7, result)
-        out.append((result, data, frames.decode(data, deep3x3)))
+        out.append((result, data, frame_decode.decode(data, deep3x3)))
     return out
 
 
@@ -219,7 +219,7 @@ def test_every_layer_of_a_batchnorm_model_is_the_networks_within_its_tolerance(d
         # batch normalisation shifts maps below zero; the ReLU after it takes them away
         assert frame["layers"]["bn1a"]["values"].min() < 0 and frame["layers"]["relu1a"]["values"].min() >= 0
         # the bytes are the encoder's, but where a value lies within float error of a boundary
-        sent_everything = frames.decode(frames.encode(7, result, steps=()))
+        sent_everything = frame_decode.decode(frames.encode(7, result, steps=()))
         for name, how in DEEP_HOW.items():
             if how != frames.SENT:
                 differ = np.abs(frame["layers"][name]["bytes"].astype(int) - sent_everything["layers"][name]["bytes"].astype(int))
@@ -232,7 +232,7 @@ def test_a_wrong_batchnorm_would_be_caught(deep_frames):
     result, data, frame = deep_frames[0]
     truth = {name: result.layers[name].reshape(frame["layers"][name]["shape"]) for name in DEEP_HOW}
     assert np.any(np.abs(frame["layers"]["conv1a"]["values"] - truth["bn1a"]) > tolerance("bn1a", truth))
-    scale, shift = frames._by_frame_name(Forward(describe_file(SHIPPED["deep3x3"])))["bn1a"]
+    scale, shift = frame_decode._by_frame_name(Forward(describe_file(SHIPPED["deep3x3"])))["bn1a"]
     wrong = truth["conv1a"] * scale[0] + shift
     assert np.any(np.abs(wrong - truth["bn1a"]) > tolerance("bn1a", truth))
 
@@ -249,7 +249,7 @@ def test_a_batchnorm_of_a_sent_layer_is_sent(deep3x3, pen_test_samples):
     `error_bound` does not allow for. relu1b (1-Lipschitz) is still worked out from it."""
     result = InferenceService(deep3x3.description).run(pen_images(pen_test_samples, 1)[0])
     names = tuple(n for n in deep3x3.description.shown_names if n != "relu1a")
-    frame = frames.decode(frames.encode(1, result, names), deep3x3)
+    frame = frame_decode.decode(frames.encode(1, result, names), deep3x3)
     how = {name: layer["how"] for name, layer in frame["layers"].items()}
     assert how["conv1a"] == frames.CONV and how["bn1a"] == frames.BATCHNORM
     assert how["conv1b"] == how["bn1b"] == frames.SENT and how["relu1b"] == frames.RELU
@@ -267,7 +267,7 @@ def test_the_frame_carries_the_networks_logits(network, pen_test_samples):
     service = InferenceService(network.description)
     sample = next(s for s in pen_test_samples if s["label"] == 3)
     result = service.from_strokes(sample["strokes"])
-    frame = frames.decode(frames.encode(5, result), network)
+    frame = frame_decode.decode(frames.encode(5, result), network)
     truth = network.run(result.image[None])["logits"][0]
     np.testing.assert_array_equal(frame["logits"], truth)
     z = frame["logits"].astype(np.float64)
@@ -289,7 +289,7 @@ def test_frames_carry_the_unlike_flag(network, pen_test_samples):
     for result in [tap, *digits]:
         data = frames.encode(5, result)
         assert data[frames.FLAGS_AT] == (frames.UNLIKE if result.unlike else 0)
-        assert frames.decode(data, network)["unlike"] is result.unlike
+        assert frame_decode.decode(data, network)["unlike"] is result.unlike
     assert tap.unlike, "a tap is flagged"
     assert sum(r.unlike for r in digits) <= 2, "pen digits are (nearly always) not flagged"
     # The flag is the statistics' own verdict, in a batch as alone.
@@ -301,4 +301,4 @@ def test_a_model_without_novelty_statistics_never_flags(network):
     result = InferenceService(network.description).from_strokes([[[200, 200]]])
     assert result.unlike is False
     assert frames.encode(5, result)[frames.FLAGS_AT] == 0
-    assert frames.decode(frames.encode_empty(3))["unlike"] is False
+    assert frame_decode.decode(frames.encode_empty(3))["unlike"] is False

@@ -7,7 +7,7 @@ import pytest
 
 from tests.browser import draw, inspector_map_box, settled_digit, watched_page
 from tests.test_connections import draw_digit, point, window
-from webapp.frames import decode
+from webapp.frame_decode import decode
 
 
 @pytest.fixture

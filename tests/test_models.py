@@ -16,7 +16,7 @@ from model.parse_layers import describe_file
 from model.preprocess import image_to_input, strokes_to_input
 from tests.drawings import SEVEN, photo_of
 from tests.test_socket import collect
-from webapp import create_app, frames, socketio
+from webapp import create_app, frame_decode, frames, socketio
 from webapp.models import SHIPPED, ModelRefused, get_models
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +84,7 @@ def test_the_socket_answers_each_model_with_its_own_network(tmp_path):
             [event] = collect(client)
             assert event["name"] == "frame", event
             forward = get_models(app).get(name).service.network
-            frame = frames.decode(event["args"][0], forward)
+            frame = frame_decode.decode(event["args"][0], forward)
             expected = forward.run(strokes_to_input(SEVEN)[None])
             assert list(frame["layers"]) == list(forward.description.shown_names)
             np.testing.assert_allclose(frame["probabilities"], expected[forward.description.output.name][0], rtol=1e-5, atol=1e-6)
@@ -120,7 +120,7 @@ def test_an_rgb_model_of_another_size_reads_drawings_with_the_ink_on_every_chann
     try:
         sio.emit("draw", {"seq": 1, "strokes": SEVEN, "width": 400, "height": 400})
         [event] = collect(sio)
-        frame = frames.decode(event["args"][0])  # every layer sent: no filters needed
+        frame = frame_decode.decode(event["args"][0])  # every layer sent: no filters needed
         assert all(layer["how"] != frames.CONV for layer in frame["layers"].values())
         assert frame["image"].shape == (28, 28) and frame["image"].max() > 0.9  # what it saw, for the picture
         assert frame["digit"] == int(forward.predict(image[None])[0].argmax())
@@ -169,7 +169,7 @@ def test_a_long_named_layer_and_a_fused_activation_are_framed_under_short_names(
         ("first_convolution", "L0"), ("first_convolution/relu", "L1"), ("pool", "pool"), ("flat", None), ("out", "out")]
     service = get_models(app).get().service
     result = service.from_strokes(SEVEN)
-    frame = frames.decode(frames.encode(3, result), service.network)
+    frame = frame_decode.decode(frames.encode(3, result), service.network)
     assert list(frame["layers"]) == ["L0", "L1", "pool", "out"]
     assert [layer["how"] for layer in frame["layers"].values()] == [frames.CONV, frames.RELU, frames.MAXPOOL, frames.SENT]
     for short, name in zip(frame["layers"], service.names):

@@ -14,7 +14,7 @@ from model.parse_layers import describe_file
 from tests.browser import draw, map_point, settled_digit, watched_page
 from tests.conftest import free_port, start_server
 from tests.drawings import fit_to_canvas
-from webapp import frames
+from webapp import frame_decode
 from webapp.models import SHIPPED
 
 MODELS = {"tutorial": DEFAULT_MODEL_PATH, "deep3x3": SHIPPED["deep3x3"]}
@@ -90,7 +90,7 @@ def page(browser, live_server):
 
 def test_output_is_labelled_with_its_digits_and_their_probabilities(page, pen_test_samples, networks):
     digit = draw_digit(page, next(s for s in pen_test_samples if s["label"] == 7))
-    frame = frames.decode(page.received[-1], networks["tutorial"])
+    frame = frame_decode.decode(page.received[-1], networks["tutorial"])
     labels = page.locator("#layer-output .unit-labels li")
     assert labels.evaluate_all("(items) => items.map((li) => li.dataset.class)") == [str(d) for d in range(10)]
     shown = [int(re.fullmatch(r"(\d+)%", t).group(1)) for t in page.locator("#layer-output .unit-value").all_inner_texts()]
@@ -112,7 +112,7 @@ def legend(page):
 
 def test_legend_gives_the_range_of_the_scale_shown(page, pen_test_samples, networks):
     draw_digit(page, next(s for s in pen_test_samples if s["label"] == 3))
-    layers = frames.decode(page.received[-1], networks["tutorial"])["layers"]
+    layers = frame_decode.decode(page.received[-1], networks["tutorial"])["layers"]
     assert page.get_attribute("[data-scale=layer]", "aria-pressed") == "true"  # one range a layer by default
     for name, m in (("conv1", 0), ("relu2", 3)):
         page.mouse.move(*map_point(page, name, m))

@@ -14,7 +14,7 @@ from model.network import DEFAULT_MODEL_PATH
 from model.parse_layers import describe_file
 from tests.browser import draw, settled_digit, watched_page
 from tests.drawings import fit_to_canvas
-from webapp import frames
+from webapp import frame_decode
 from webapp.models import SHIPPED
 
 # What README and bench/RESULTS.md report for the tutorial's model (python -m model.novelty
@@ -102,10 +102,10 @@ def test_a_scribble_shows_the_notice_and_pen_digits_do_not(page, stored_nondigit
     page.wait_for_function(NOTICE_SHOWN, timeout=10_000)
     text = page.inner_text("#novelty")
     digit = settled_digit(page)
-    # The flag came in the frame's header, read by the page's own frame.js as by frames.decode.
+    # The flag came in the frame's header, read by the page's own frame.js as by frame_decode.decode.
     data = page.received[-1]
     assert page.evaluate(UNLIKE_IN_PAGE, list(data)) is True
-    assert frames.decode(data, Forward(describe_file(DEFAULT_MODEL_PATH)))["unlike"] is True
+    assert frame_decode.decode(data, Forward(describe_file(DEFAULT_MODEL_PATH)))["unlike"] is True
     assert "doesn't look like a digit" in text and "softmax always picks one of ten" in text
     assert f"names one: {digit}" in text
     assert page.get_attribute("#novelty", "aria-live") == "polite"

@@ -7,7 +7,7 @@ import socketio as socketio_client
 
 from model.preprocess import strokes_to_input
 from tests.drawings import SEVEN, decompression_bomb, fit_to_canvas, photo_of
-from webapp import frames
+from webapp import frame_decode
 
 SHAPES = {
     "conv1": (28, 28, 24), "relu1": (28, 28, 24), "pool1": (14, 14, 24),
@@ -40,7 +40,7 @@ def test_strokes_in_one_frame_out_with_every_layer(sio, network):
     sio.emit("draw", draw(5, SEVEN))
     (data,) = received(sio, "frame")
     assert isinstance(data, bytes)
-    frame = frames.decode(data, network)
+    frame = frame_decode.decode(data, network)
     assert frame["seq"] == 5
     assert {name: layer["shape"] for name, layer in frame["layers"].items()} == SHAPES
     outputs = network.run(strokes_to_input(SEVEN)[None])
@@ -56,7 +56,7 @@ def test_pen_digits_are_read(sio, pen_test_samples, network):
     got = []
     for seq, sample in enumerate(samples):
         sio.emit("draw", draw(seq, fit_to_canvas(sample["strokes"], 400)))
-        got.append(frames.decode(received(sio, "frame")[0], network))
+        got.append(frame_decode.decode(received(sio, "frame")[0], network))
     assert [f["seq"] for f in got] == list(range(len(samples)))
     hits = sum(f["digit"] == s["label"] for f, s in zip(got, samples))
     assert hits >= 0.95 * len(samples)
@@ -64,14 +64,14 @@ def test_pen_digits_are_read(sio, pen_test_samples, network):
 
 def test_empty_drawing_gets_an_empty_frame(sio, network):
     sio.emit("draw", draw(3, []))
-    frame = frames.decode(received(sio, "frame")[0], network)
+    frame = frame_decode.decode(received(sio, "frame")[0], network)
     assert frame["seq"] == 3 and frame["digit"] == -1 and frame["layers"] == {}
 
 
 def test_picture_event(sio, pen_test_samples, network):
     sample = next(s for s in pen_test_samples if s["label"] == 5)
     sio.emit("image", {"seq": 8, "data": photo_of(sample["strokes"])})
-    frame = frames.decode(received(sio, "frame")[0], network)
+    frame = frame_decode.decode(received(sio, "frame")[0], network)
     assert frame["seq"] == 8 and frame["digit"] == 5
 
 
@@ -102,7 +102,7 @@ def test_bad_input_gets_an_error_and_the_client_stays(sio, event, payload, words
     assert sio.get_received() == []  # one answer, nothing more
     assert sio.is_connected()
     sio.emit("draw", draw(2, SEVEN))
-    assert frames.decode(received(sio, "frame")[0], network)["seq"] == 2
+    assert frame_decode.decode(received(sio, "frame")[0], network)["seq"] == 2
 
 
 def test_clients_only_get_their_own_frames(app):
@@ -127,7 +127,7 @@ def remote(live_server, network):
     def connect():
         client = socketio_client.Client(reconnection=False)
         inbox = {"frame": [], "error_message": []}
-        client.on("frame", lambda data: inbox["frame"].append(frames.decode(data, network)))
+        client.on("frame", lambda data: inbox["frame"].append(frame_decode.decode(data, network)))
         client.on("error_message", lambda e: inbox["error_message"].append(e))
         client.connect(live_server, transports=["websocket"], wait_timeout=10)
         in_order(client)

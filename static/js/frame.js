@@ -153,7 +153,7 @@ function trueValues(layer) {
 }
 
 // Each filter over every input map: bias, then the taps input map by input map, row by row
-// (each output sums in that order, as frames.decode does); taps past the input's edges see
+// (each output sums in that order, as frame_decode.decode does); taps past the input's edges see
 // zeros, which add nothing.
 function conv(input, kernel, maps, height, width, size, stride, pad) {
   const area = height * width, inArea = input.height * input.width;
@@ -183,7 +183,7 @@ function conv(input, kernel, maps, height, width, size, stride, pad) {
   return out;
 }
 
-// Map m: x * scale[m], then + shift[m], in float64 (frames.decode does the same two steps;
+// Map m: x * scale[m], then + shift[m], in float64 (frame_decode.decode does the same two steps;
 // JavaScript never fuses them), from a source worked out here, never a rounded one.
 function batchnorm(source, { scale, shift }, maps, area) {
   const out = new Float64Array(maps * area);
