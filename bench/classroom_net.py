@@ -11,7 +11,7 @@ directions share it, as on Wi-Fi); in follow me the teacher's own connection byp
 shaper (a laptop on the projector's cable), so the shaped link carries the students only.
 
 Clients are python-socketio asyncio clients that act as the page does
-(static/js/connection.js): at most 2 drawing states without an answer, only the newest
+(static/js/stream.js): at most 2 drawing states without an answer, only the newest
 waiting and sent when an answer comes, at most one state per animation frame (60 Hz),
 pen-up at once; every `frame` and `follow_frame` acknowledged as it arrives. They draw
 real UCI pen digits point by point at `--pen-rate` points a second.

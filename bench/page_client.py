@@ -1,4 +1,4 @@
-"""A Socket.IO client that acts as the drawing page does (static/js/connection.js), for
+"""A Socket.IO client that acts as the drawing page does (static/js/stream.js), for
 benchmarks: at most 2 drawing states without an answer, only the newest waiting and sent
 when an answer comes, at most one state per animation frame (60 Hz), pen-up at once; every
 `frame` and `follow_frame` acknowledged as it arrives. `Pen` draws real UCI pen digits
@@ -12,13 +12,13 @@ import time
 from bench.common import fit
 from model.data import DEFAULT_PEN_TRAIN, load_pen_samples
 
-WINDOW = 2  # connection.js: drawing states out without an answer
-ANSWER_TIMEOUT = 3.0  # connection.js: a missing answer must not stall the page
+WINDOW = 2  # stream.js: drawing states out without an answer
+ANSWER_TIMEOUT = 3.0  # stream.js: a missing answer must not stall the page
 FRAME_HZ = 60  # animation frames a second: at most one drawing state each
 
 
 class Page:
-    """One browser page's Socket.IO link, as static/js/connection.js does it."""
+    """One browser page's Socket.IO link, as static/js/stream.js does it."""
 
     def __init__(self, name, ack_delay=0.0):
         import socketio

@@ -119,16 +119,17 @@ export async function startDrawingApp({
     notice.update(shownFrame, shown === current && pad.pointerId === null);
   }
 
-  const connection = new ModelConnection({
+  // The link runs in the layers' paint worker, which paints this page's frames as they come.
+  const connection = new ModelConnection(layers.painter, {
     onConnect,
     onStatus: (status) => {
       $("#status").textContent = status;
       $("#status").dataset.state = status;
       showConnection($("#canvas"), status);
     },
-    // The paint worker decodes, derives and paints the frame; what it painted comes back.
-    onFrame: (bytes, seq) => {
-      if (!guest && isNewer(seq, shown)) layers.show(bytes, arrived);
+    // The paint worker has decoded, derived and painted the frame: its values.
+    onFrame: (frame) => {
+      if (!guest && isNewer(frame.seq, shown)) arrived(frame);
     },
     onError: ({ error, seq }) => {
       message.textContent = error;
@@ -266,6 +267,7 @@ export async function startDrawingApp({
     // the pad: own drawing waits.
     showGuest(bytes, drawing = null) {
       guest = true;
+      connection.hold(true);
       pad.lock(drawing);
       saliency.request(null);
       if (bytes) layers.show(bytes, (frame) => guest && showGuestFrame(frame));
@@ -275,6 +277,7 @@ export async function startDrawingApp({
     release() {
       if (!guest) return;
       guest = false;
+      connection.hold(false);
       pad.unlock();
       changed("end");
     },

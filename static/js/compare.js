@@ -25,15 +25,15 @@ class Side {
     });
     this.current = this.shown = 0;
     this.incoming = null;
-    this.connection = new ModelConnection({
+    // This side's link runs in its paint worker (LayerView's), which paints with this side's filters.
+    this.connection = new ModelConnection(this.layers.painter, {
       onStatus,
       onError: (e) => {
         onError(e);
         if (e.seq === this.current) this.settle(this.current);
       },
-      // This side's paint worker (LayerView's) decodes and paints with this side's filters.
-      onFrame: (bytes, seq) => {
-        if (isNewer(seq, this.shown)) this.layers.show(bytes, (frame) => this.arrived(frame));
+      onFrame: (frame) => {
+        if (isNewer(frame.seq, this.shown)) this.arrived(frame);
       },
     }, root.dataset.model);
   }

@@ -1,110 +1,80 @@
-// The Socket.IO link: drawings out, binary frames in, both flow-controlled. At most WINDOW
-// drawing states are out without an answer; a newer state waits (only the newest) and goes
-// when an answer comes, so the rate follows the link. Pen-up always goes at once. Each frame
-// is acknowledged once taken: the server sends a client no more than two unacknowledged.
-import { io } from "../vendor/socket.io/socket.io.esm.min.js";
-import { frameSeq } from "./frame.js";
+// The page's end of its Socket.IO link, which runs in the paint worker (stream.js, flow
+// control included): a socket, however slow this thread is, takes every frame as it comes
+// and the worker paints it at once. Here drawing states are numbered and posted to it, and
+// its events come back to `socket` (a stand-in with `on`, `emit` and `connected`, for the
+// classroom's pages). The frames of the page's own drawing come back painted, as values.
 
-const WINDOW = 2;
-const ANSWER_TIMEOUT_MS = 3000; // an answer the server never sent (a refused message) must not stall the page
-const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
+// The page's side of the socket: the events the worker passes on, and what the page emits.
+class WorkerSocket {
+  constructor(painter) {
+    this.painter = painter;
+    this.connected = false;
+    this.handlers = new Map(); // event name → [handler]
+  }
+
+  on(name, handler) {
+    if (!this.handlers.has(name)) this.handlers.set(name, []);
+    this.handlers.get(name).push(handler);
+  }
+
+  emit(event, payload) {
+    this.painter.post({ type: "emit", event, payload });
+  }
+
+  dispatch(name, args) {
+    if (name === "connect" || name === "disconnect") this.connected = name === "connect";
+    for (const handler of this.handlers.get(name) || []) handler(...args);
+  }
+}
 
 export class Connection {
-  // `onFrame(bytes, seq)`: a frame (an ArrayBuffer) for drawing state `seq`.
-  constructor({ onFrame, onError, onStatus, onConnect = () => {} }) {
+  // `painter`: the Painter (painter.js) whose worker runs the link and paints this page's
+  // frames. `onFrame(frame)`: a frame of this page's drawing was painted, with its values
+  // ({seq, digit, probabilities, image, layers}). `onConnect(socket)`: on every
+  // (re)connection, before the drawing on screen is asked for again.
+  constructor(painter, { onFrame, onError, onStatus, onConnect = () => {} }) {
     this.seq = 0;
-    this.pending = null;
-    this.scheduled = false;
-    this.inFlight = []; // sequence numbers sent and not yet answered
-    this.retry = null;
-    this.socket = io({ transports: ["websocket", "polling"] });
+    this.painter = painter;
+    this.socket = new WorkerSocket(painter);
     this.socket.on("connect", () => {
       onStatus("connected");
-      this.inFlight = []; // answers to a lost connection will not come
-      onConnect(this.socket); // before the resend below: the server handles a client's events in order
-      if (this.last) this.send(this.last); // a reconnect: ask again for what is on screen
+      onConnect(this.socket);
+      painter.post({ type: "resume" }); // after onConnect's events: the worker keeps their order
     });
     this.socket.on("disconnect", () => onStatus("disconnected"));
     this.socket.on("connect_error", () => onStatus("cannot reach the server"));
-    // Acknowledged on receipt, not once painted: the page keeps only the newest frame
-    // waiting for its paint worker (painter.js), so a frame taken is never a backlog, and
-    // the server can send the next one while this one is painted, which keeps what is shown
-    // a round trip fresher. What a slow device cannot paint costs a 4 KB frame, dropped.
-    this.socket.on("frame", (data, ack) => {
-      ack?.();
-      const seq = frameSeq(data);
-      this.answered(seq);
-      onFrame(data, seq);
-    });
-    // The teacher's frames in follow me: shown by teacher.js or student.js, acknowledged here.
-    this.socket.on("follow_frame", (_payload, ack) => ack?.());
-    this.socket.on("error_message", (e) => {
-      this.answered(e.seq);
-      onError(e);
-    });
+    this.socket.on("error_message", (e) => onError(e));
+    painter.connect((name, args) => this.socket.dispatch(name, args), onFrame);
   }
 
-  // A new drawing state; returns its sequence number. Sent on the next animation frame when
-  // the window has room, or at once when `now` (pen up): the server always gets the newest state.
+  // A new drawing state; returns its sequence number. The worker sends it when its window has
+  // room, or at once when `now` (pen up).
   draw(strokes, width, height, now = false) {
     this.seq = (this.seq + 1) >>> 0;
-    this.pending = { event: "draw", payload: { seq: this.seq, strokes, width, height } };
-    if (now) this.flush(true);
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      requestAnimationFrame(() => this.flush());
-    }
+    this.send({ event: "draw", payload: { seq: this.seq, strokes, width, height } }, now);
     return this.seq;
   }
 
   image(bytes) {
     this.seq = (this.seq + 1) >>> 0;
-    this.pending = { event: "image", payload: { seq: this.seq, data: bytes } };
-    this.flush(true);
+    this.send({ event: "image", payload: { seq: this.seq, data: bytes } }, true);
     return this.seq;
   }
 
-  // A state that needs no answer (nothing drawn): just move on.
+  // A state that needs no answer (nothing drawn): just move on; frames of earlier states
+  // are no longer painted.
   skip() {
     this.seq = (this.seq + 1) >>> 0;
-    this.pending = null;
-    this.last = null;
+    this.painter.post({ type: "skip", seq: this.seq });
     return this.seq;
   }
 
-  // The server answers the newest state it has and drops older ones: an answer for `seq`
-  // settles every state sent up to it.
-  answered(seq) {
-    if (typeof seq !== "number") return;
-    this.inFlight = this.inFlight.filter((sent) => isNewer(sent, seq));
-    if (this.pending && !this.scheduled) this.flush();
+  // While the page shows someone else's frames (follow me, a spotlight), its own are not painted.
+  hold(on) {
+    this.painter.post({ type: "guest", on });
   }
 
-  flush(now = false) {
-    this.scheduled = false;
-    if (!this.pending) return;
-    if (!now && this.inFlight.length >= WINDOW) {
-      this.waitForAnswers();
-      return;
-    }
-    clearTimeout(this.retry);
-    this.retry = null;
-    this.send(this.pending);
-    this.inFlight.push(this.pending.payload.seq);
-    this.last = this.pending;
-    this.pending = null;
-  }
-
-  waitForAnswers() {
-    if (this.retry) return;
-    this.retry = setTimeout(() => {
-      this.retry = null;
-      this.inFlight = [];
-      this.flush();
-    }, ANSWER_TIMEOUT_MS);
-  }
-
-  send({ event, payload }) {
-    this.socket.emit(event, payload);
+  send(message, now) {
+    this.painter.post({ type: "draw", message, now });
   }
 }

@@ -68,12 +68,12 @@ function askedOnce(networkUrl, path, read) {
 
 // A Connection whose every drawing and picture says which model is to read it.
 export class ModelConnection extends Connection {
-  constructor(options, model) {
-    super(options);
+  constructor(painter, options, model) {
+    super(painter, options);
     this.model = model;
   }
 
-  send({ event, payload }) {
-    super.send({ event, payload: this.model ? { ...payload, model: this.model } : payload });
+  send({ event, payload }, now) {
+    super.send({ event, payload: this.model ? { ...payload, model: this.model } : payload }, now);
   }
 }

@@ -1,6 +1,7 @@
 // The page's side of the paint worker (paint-worker.js), which decodes frames, derives their
-// layers and paints the layers' canvases off the main thread: here a frame is only handed
-// over (its buffer transferred, not copied). One frame at a time is in the worker; one that
+// layers and paints the layers' canvases off the main thread, and runs the page's Socket.IO
+// link (connection.js): here a frame not of the page's own drawing is only handed over (its
+// buffer transferred, not copied). One frame at a time is in the worker; one that
 // comes while it is busy waits, and a newer one replaces it, so the worker never works
 // through a backlog and always paints the newest frame it can.
 
@@ -10,6 +11,12 @@ const RING = 1024;
 const paints = { times: new Float64Array(2 * RING), count: 0 };
 globalThis.cnnWorkerPaints = paints;
 
+function record(frame, painted) {
+  const i = 2 * (paints.count++ % RING);
+  paints.times[i] = frame.seq;
+  paints.times[i + 1] = painted - performance.timeOrigin;
+}
+
 export class Painter {
   // `kernels`: the conv filters, exact (app.js), which the worker derives conv layers with;
   // `batchnorm`: the batchnorm layers' scales and shifts, exact (network.js), likewise.
@@ -18,12 +25,31 @@ export class Painter {
   constructor(kernels, onLayers = () => {}, batchnorm = {}) {
     this.worker = new Worker(new URL("./paint-worker.js", import.meta.url), { type: "module" });
     this.worker.postMessage({ type: "weights", kernels, batchnorm });
-    this.worker.addEventListener("message", ({ data }) => (data.type === "layers" ? onLayers(data.layers) : this.done(data)));
+    this.worker.addEventListener("message", ({ data }) => {
+      if (data.type === "layers") onLayers(data.layers);
+      else if (data.type === "socket") this.link.onEvent(data.name, data.args);
+      else if (data.own) this.ownShown(data);
+      else this.done(data);
+    });
     this.worker.addEventListener("error", (e) => reportError(new Error(`paint worker: ${e.message}`)));
     this.inWorker = null; // { onShown, generation } of the frame being painted
     this.waiting = null; // { bytes, onShown, generation }: the newest frame not yet handed over
     this.generation = 0; // a clear makes every earlier frame's answer moot
     this.replaced = 0; // frames that never reached the worker (for tests and benchmarks)
+    this.link = null; // { onEvent, onFrame } once the page's Socket.IO link runs in the worker
+  }
+
+  // Run the page's Socket.IO link in the worker (connection.js): `onEvent(name, args)` for
+  // every event but the frames of the page's own drawing, which the worker paints as they
+  // come; `onFrame(frame)` then gives their values, as `show`'s `onShown` does.
+  connect(onEvent, onFrame) {
+    this.link = { onEvent, onFrame };
+    this.worker.postMessage({ type: "connect" });
+  }
+
+  // A message for the link in the worker (paint-worker.js's handlers).
+  post(message) {
+    this.worker.postMessage(message);
   }
 
   // Paint the frame in `bytes` (an ArrayBuffer, taken: it is transferred); `onShown(frame)`
@@ -49,10 +75,14 @@ export class Painter {
       this.waiting = null;
     }
     if (error) return reportError(new Error(`a frame could not be shown: ${error}`));
-    const i = 2 * (paints.count++ % RING);
-    paints.times[i] = frame.seq;
-    paints.times[i + 1] = painted - performance.timeOrigin;
+    record(frame, painted);
     if (generation === this.generation) onShown(frame);
+  }
+
+  ownShown({ frame, error, painted }) {
+    if (error) return reportError(new Error(`a frame could not be shown: ${error}`));
+    record(frame, painted);
+    this.link.onFrame(frame);
   }
 
   // Every map blank; frames handed over before now are not reported.

@@ -1,0 +1,106 @@
+// The Socket.IO link, run in the paint worker (paint-worker.js) so that the stream never
+// waits for the page's main thread: drawings out, binary frames in, both flow-controlled.
+// At most WINDOW drawing states are out without an answer; a newer state waits (only the
+// newest) and goes when an answer comes, so the rate follows the link. Pen-up always goes at
+// once. Each frame is acknowledged once taken: the server sends a client no more than two
+// unacknowledged. The page (connection.js) posts its drawing states and other events here and
+// gets every other event back; the frames of its own drawing are painted here, at once.
+import { io } from "../vendor/socket.io/socket.io.esm.min.js";
+import { frameSeq } from "./frame.js";
+
+const WINDOW = 2;
+const ANSWER_TIMEOUT_MS = 3000; // an answer the server never sent (a refused message) must not stall the page
+export const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
+
+export class Stream {
+  // `onFrame(bytes, seq)`: a frame of the page's own drawing. `onEvent(name, args)`: any other
+  // event for the page (connect, disconnect and connect_error included).
+  constructor({ onFrame, onEvent }) {
+    this.pending = null; // { event, payload }: the newest state not yet sent
+    this.inFlight = []; // sequence numbers sent and not yet answered
+    this.last = null; // the state last sent: asked for again after a reconnect
+    this.ready = false; // connected, and the page has said what it says first (join_class…)
+    this.retry = null;
+    this.onEvent = onEvent;
+    this.socket = io({ transports: ["websocket", "polling"] });
+    for (const name of ["connect", "disconnect", "connect_error"]) {
+      this.socket.on(name, () => {
+        this.ready = false; // until the page has had its say (resume)
+        this.inFlight = []; // answers to a lost connection will not come
+        onEvent(name, []);
+      });
+    }
+    // Acknowledged on receipt, not once painted: the worker keeps only the newest frame, so a
+    // frame taken is never a backlog, and the server can send the next while this is painted.
+    this.socket.on("frame", (data, ack) => {
+      ack?.();
+      const seq = frameSeq(data);
+      this.answered(seq);
+      onFrame(data, seq);
+    });
+    this.socket.on("error_message", (e) => this.answered(e?.seq));
+    // Everything else goes to the page as it came; acknowledged here (follow me's frames).
+    this.socket.onAny((name, ...args) => {
+      if (name === "frame") return;
+      if (typeof args[args.length - 1] === "function") args.pop()();
+      onEvent(name, args);
+    });
+  }
+
+  // After a (re)connection, once the page has sent what must come first: the server handles a
+  // client's events in order, so a student's join_class precedes their drawing.
+  resume() {
+    this.ready = true;
+    if (this.last) this.send(this.last); // a reconnect: ask again for what is on screen
+    this.flush();
+  }
+
+  // A new drawing state ({ event, payload } with payload.seq): sent when the window has room,
+  // or at once when `now` (pen up): the server always gets the newest state.
+  draw(message, now = false) {
+    this.pending = message;
+    this.flush(now);
+  }
+
+  // A state that needs no answer (nothing drawn).
+  skip() {
+    this.pending = null;
+    this.last = null;
+  }
+
+  emit(event, payload) {
+    this.socket.emit(event, payload);
+  }
+
+  // The server answers the newest state it has and drops older ones: an answer for `seq`
+  // settles every state sent up to it.
+  answered(seq) {
+    if (typeof seq !== "number") return;
+    this.inFlight = this.inFlight.filter((sent) => isNewer(sent, seq));
+    this.flush();
+  }
+
+  flush(now = false) {
+    if (!this.pending || !this.ready) return;
+    if (!now && this.inFlight.length >= WINDOW) return this.waitForAnswers();
+    clearTimeout(this.retry);
+    this.retry = null;
+    this.send(this.pending);
+    this.inFlight.push(this.pending.payload.seq);
+    this.last = this.pending;
+    this.pending = null;
+  }
+
+  waitForAnswers() {
+    if (this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.inFlight = [];
+      this.flush();
+    }, ANSWER_TIMEOUT_MS);
+  }
+
+  send({ event, payload }) {
+    this.socket.emit(event, payload);
+  }
+}
