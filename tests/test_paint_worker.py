@@ -74,3 +74,37 @@ def test_a_clear_drops_the_frames_on_their_way(frames):
     result = page.evaluate(SHOW_IN_ONE_TASK, {"frames": data, "clearBefore": 3})
     # Frame 0 was in the worker and 1, 2 waited when the view was cleared: only 3 is shown.
     assert [s for s, _ in result["shown"]] == [seq(data[3])]
+
+
+# In the page, with the pen down on the pad: one more point of the stroke, then the main
+# thread kept busy for `ms` in the same task. Returns the busy interval (page clock).
+MOVE_THEN_BLOCK = """({ x, y, ms }) => {
+  const canvas = document.querySelector('#canvas');
+  canvas.dispatchEvent(new PointerEvent('pointermove', { pointerId: 1, pointerType: 'mouse', clientX: x, clientY: y, bubbles: true }));
+  const start = performance.now();
+  while (performance.now() - start < ms);
+  return [start, performance.now()];
+}"""
+
+
+def test_the_stream_is_answered_and_painted_while_the_main_thread_is_busy(browser, live_server, pen_test_samples):
+    """The Socket.IO link lives in the paint worker: the drawing state sent just before the
+    page's main thread blocks is answered and painted during the block (a phone's main
+    thread, busy with input and rendering, no longer holds the stream up)."""
+    with watched_page(browser, live_server) as page:
+        draw(page, fit_to_canvas(pen_test_samples[1]["strokes"], 560), 560, every=3)
+        settled_digit(page)
+        box = page.locator("#canvas").bounding_box()
+        page.mouse.move(box["x"] + 100, box["y"] + 100)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 200, box["y"] + 150)
+        page.wait_for_timeout(500)  # the answers to the stroke so far are in
+        before = page.evaluate("() => window.cnnWorkerPaints.count")
+        start, end = page.evaluate(MOVE_THEN_BLOCK, {"x": box["x"] + 220, "y": box["y"] + 300, "ms": 2000})
+        page.mouse.up()
+        painted = page.evaluate(
+            """(from) => { const { times, count } = window.cnnWorkerPaints; const out = [];
+               for (let n = from; n < count; n++) out.push(times[2 * (n % 1024) + 1]); return out; }""",
+            before,
+        )
+        assert any(start < t < end for t in painted), (start, end, painted)
