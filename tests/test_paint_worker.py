@@ -1,6 +1,7 @@
 """The page's paint worker (static/js/painter.js, paint-worker.js) in a real Chromium: a
 frame is handed over, not copied; while the worker is busy only the newest frame waits
-(never a backlog), and a clear drops what was on its way."""
+(never a backlog), and a clear drops what was on its way; the page's own stream, which the
+worker runs, is answered and painted while the page's main thread is busy."""
 import pytest
 
 from tests.browser import draw, settled_digit, watched_page
