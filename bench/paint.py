@@ -271,7 +271,7 @@ async def run_tree(name, tree, samples, rates, seconds, save_trace=None, save_pr
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             for rate in rates:
-                categories = ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute"] if save_trace else []
+                categories = ["devtools.timeline", "disabled-by-default-devtools.timeline", "disabled-by-default-devtools.timeline.invalidationTracking", "v8.execute"] if save_trace else []
                 profile = {} if save_profile else None
                 r, raw = await measure(browser, url, samples, rate, seconds, categories, profile)
                 if save_profile:
@@ -294,7 +294,7 @@ def main(argv=None):
     parser.add_argument("--rates", type=float, nargs="+", default=[1, 4, 6], help="CDP CPU throttling rates")
     parser.add_argument("--baseline", type=Path, help="another working tree to measure first, same settings")
     parser.add_argument("--json", type=Path, help="write the figures here")
-    parser.add_argument("--trace", help="save each run's trace (with devtools.timeline) as TRACE-<tree>-x<rate>.json")
+    parser.add_argument("--trace", help="save each run's trace (devtools.timeline, with invalidation tracking: what restyled or laid out what) as TRACE-<tree>-x<rate>.json")
     parser.add_argument("--profile", help="save each run's V8 CPU profile of the page (PROFILE-<tree>-x<rate>.cpuprofile)"
                         " and print its functions' self time while drawing")
     parser.add_argument("--quick", action="store_true", help="smoke run: one digit at 1x and 4x")
