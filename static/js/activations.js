@@ -6,6 +6,7 @@ import { FilterOverlay } from "./filters.js";
 import { planColumns, planRows } from "./fit.js";
 import { formatValue as fmt } from "./legend.js";
 import { Painter } from "./painter.js";
+import { setText } from "./text.js";
 
 export function layerLabel(layer) {
   return layer.height === 1
@@ -137,7 +138,7 @@ export class LayerView {
   showLabels(section) {
     section.labels.forEach((label, d) => {
       const text = `${(100 * this.frame.probabilities[d]).toFixed(0)}%`;
-      if (label.value.textContent !== text) label.value.textContent = text;
+      setText(label.value, text);
     });
   }
 

@@ -1,6 +1,7 @@
 // The colour legend with numbers: the value range the colours of the layer (or map) being
 // looked at stand for, under the scale in use, so a colour can be read as a value.
 import { paintLegend } from "./colormap.js";
+import { setText } from "./text.js";
 
 export const formatValue = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(1) : v.toPrecision(3));
 
@@ -27,9 +28,9 @@ export class Legend {
     if (key === this.key) return; // text written only when it changes: a write costs a layout
     this.key = key;
     Object.assign(this.root.dataset, { layer: what, lo, hi });
-    this.of.textContent = `${what}:`;
-    this.lo.textContent = formatValue(lo);
-    this.hi.textContent = lo === hi ? `${formatValue(hi)} (all equal)` : formatValue(hi);
+    setText(this.of, `${what}:`);
+    setText(this.lo, formatValue(lo));
+    setText(this.hi, lo === hi ? `${formatValue(hi)} (all equal)` : formatValue(hi));
     this.zero.hidden = !(lo < 0 && hi > 0);
     this.zero.style.left = `${(100 * -lo) / (hi - lo)}%`;
   }

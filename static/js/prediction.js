@@ -1,4 +1,5 @@
 // The predicted digit, the ten probabilities and the 28x28 image the network saw.
+import { setText } from "./text.js";
 export class PredictionView {
   constructor(root, bars, inputCanvas) {
     this.root = root;
@@ -18,7 +19,7 @@ export class PredictionView {
   // Called for every painted frame: bars move by transform (no layout), and text is only
   // written when it changes (writing the same text still invalidates the page's layout).
   show(frame) {
-    this.root.dataset.digit = frame.digit;
+    if (this.root.dataset.digit !== String(frame.digit)) this.root.dataset.digit = frame.digit;
     setText(this.digit, String(frame.digit));
     const confidence = (100 * frame.probabilities[frame.digit]).toFixed(0);
     const label = `Prediction: ${frame.digit}, ${confidence}% sure`;
@@ -53,10 +54,7 @@ export class PredictionView {
   }
 
   setBusy(busy) {
-    this.root.dataset.busy = busy ? "true" : "false";
+    const value = busy ? "true" : "false";
+    if (this.root.dataset.busy !== value) this.root.dataset.busy = value; // a write restyles, even of the same value
   }
-}
-
-function setText(element, text) {
-  if (element.textContent !== text) element.textContent = text;
 }
