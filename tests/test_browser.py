@@ -1,4 +1,5 @@
 """The page in a real Chromium (Debian's), driven with real mouse events."""
+import numpy as np
 import pytest
 
 from tests.browser import click_map, draw, focus_map, inspector_map_box, map_point, painted_maps, point_at, settled_digit, watched_page
@@ -77,6 +78,30 @@ def test_replayed_pen_digits_from_unseen_writers(page, pen_test_samples):
     accuracy = hits / len(samples)
     print(f"browser replay accuracy {accuracy:.3f} over {len(samples)} digits")
     assert accuracy >= 0.97
+
+
+# Every time the percentages beside the bars change (one batch a task), page clock ms.
+WATCH_NUMBERS = """() => {
+  window.numberWrites = [];
+  new MutationObserver(() => window.numberWrites.push(performance.now()))
+    .observe(document.querySelector('#bars'), { subtree: true, characterData: true, childList: true });
+}"""
+
+
+def test_percentages_change_at_most_every_quarter_second_while_drawing_and_end_on_the_result(page, pen_test_samples):
+    """Numbers that change every frame cannot be read and cost a layout each: while results
+    stream in the percentages are written at most every 250 ms (the bars move every frame);
+    the result for the finished drawing is written at once, and is the last frame's."""
+    page.evaluate(WATCH_NUMBERS)
+    draw(page, fit_to_canvas(pen_test_samples[5]["strokes"], 560), 560)
+    settled_digit(page)
+    page.wait_for_timeout(400)  # nothing is left to write
+    writes = page.evaluate("window.numberWrites")
+    gaps = [b - a for a, b in zip(writes, writes[1:])]
+    assert len(writes) >= 3 and all(gap >= 240 for gap in gaps[:-1]), gaps
+    last = np.frombuffer(page.received[-1], "<f4", 10, 12)  # the last frame's probabilities (webapp/frames.py)
+    shown = page.locator("#bars .bar-value").all_text_contents()
+    assert shown == [f"{100 * float(p):.{1 if p < 0.1 else 0}f}%" for p in last]
 
 
 def test_picking_a_photo_of_a_digit(page, pen_test_samples, tmp_path):

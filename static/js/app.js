@@ -89,7 +89,7 @@ export async function startDrawingApp({
   function render(frame) {
     shownFrame = frame && frame.digit !== null ? frame : null;
     if (shownFrame) {
-      prediction.show(frame);
+      prediction.show(frame, frame.seq === current);
       layers.render(frame);
     } else {
       prediction.empty();

@@ -65,7 +65,7 @@ class Side {
       this.prediction.empty();
       this.layers.clear();
     } else {
-      this.prediction.show(frame);
+      this.prediction.show(frame, frame.seq === this.current);
       this.layers.render(frame);
     }
     this.settle(frame.seq);

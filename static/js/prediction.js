@@ -1,11 +1,19 @@
 // The predicted digit, the ten probabilities and the 28x28 image the network saw.
 import { setText } from "./text.js";
+
+// The percentages while results stream in: at most this often (as the layers' ranges,
+// activations.js), since numbers that change every frame cannot be read and each change
+// costs the page a layout; the bars and the digit follow every frame, and a final result's
+// numbers are always written.
+const NUMBERS_EVERY_MS = 250;
+
 export class PredictionView {
   constructor(root, bars, inputCanvas) {
     this.root = root;
     this.digit = root.querySelector(".digit");
     this.inputCanvas = inputCanvas;
     this.rows = [];
+    this.numbersShown = -Infinity; // when the percentages were last written
     for (let d = 0; d < 10; d++) {
       const row = document.createElement("div");
       row.className = "bar-row";
@@ -16,20 +24,21 @@ export class PredictionView {
     this.empty();
   }
 
-  // Called for every painted frame: bars move by transform (no layout), and text is only
-  // written when it changes (writing the same text still invalidates the page's layout).
-  show(frame) {
+  // Called for every painted frame (`final`: the result of what is drawn now): bars move by
+  // transform (no layout), and text is only written when it changes (writing the same text
+  // still invalidates the page's layout).
+  show(frame, final = true) {
     if (this.root.dataset.digit !== String(frame.digit)) this.root.dataset.digit = frame.digit;
     setText(this.digit, String(frame.digit));
-    const confidence = (100 * frame.probabilities[frame.digit]).toFixed(0);
-    const label = `Prediction: ${frame.digit}, ${confidence}% sure`;
-    if (this.root.getAttribute("aria-label") !== label) this.root.setAttribute("aria-label", label);
     frame.probabilities.forEach((p, d) => {
-      const { row, fill, value } = this.rows[d];
+      const { row, fill } = this.rows[d];
       fill.style.transform = `scaleX(${p.toFixed(3)})`;
-      setText(value, `${(100 * p).toFixed(p < 0.1 ? 1 : 0)}%`);
       row.classList.toggle("top", d === frame.digit);
     });
+    const wait = final ? 0 : this.numbersShown + NUMBERS_EVERY_MS - performance.now();
+    clearTimeout(this.numbersLater);
+    if (wait > 0) this.numbersLater = setTimeout(() => this.showNumbers(frame), wait); // the newest, a little later
+    else this.showNumbers(frame);
     const ctx = this.inputCanvas.getContext("2d");
     const image = ctx.createImageData(28, 28);
     for (let i = 0; i < 784; i++) {
@@ -39,7 +48,16 @@ export class PredictionView {
     ctx.putImageData(image, 0, 0);
   }
 
+  showNumbers(frame) {
+    this.numbersShown = performance.now();
+    const confidence = (100 * frame.probabilities[frame.digit]).toFixed(0);
+    const label = `Prediction: ${frame.digit}, ${confidence}% sure`;
+    if (this.root.getAttribute("aria-label") !== label) this.root.setAttribute("aria-label", label);
+    frame.probabilities.forEach((p, d) => setText(this.rows[d].value, `${(100 * p).toFixed(p < 0.1 ? 1 : 0)}%`));
+  }
+
   empty() {
+    clearTimeout(this.numbersLater);
     this.root.dataset.digit = "";
     this.digit.textContent = "–";
     this.root.setAttribute("aria-label", "Prediction: nothing drawn");
