@@ -18,7 +18,7 @@ socketio = SocketIO()
 def async_mode():
     """gevent when the server has patched the standard library for it (gunicorn -k gevent,
     the production command), else plain threads (the development server, tests)."""
-    from .compute import gevent_patched
+    from .waits import gevent_patched
 
     return "gevent" if gevent_patched() else "threading"
 

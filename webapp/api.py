@@ -5,7 +5,7 @@ from werkzeug.exceptions import HTTPException
 
 from model.preprocess import EmptyDrawing, PreprocessError, check_shape
 
-from .compute import off_loop
+from .waits import off_loop
 from .models import UnknownModel, get_models
 from .pictures import Busy
 

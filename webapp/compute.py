@@ -2,7 +2,7 @@
 frame_worker.py) and a spare, hands it batches through a non-blocking pipe, and kills and
 replaces one that dies or hangs. Frames come back through shared memory, the pipe carrying
 only where each lies: read from a pipe in 64 KB pieces they cost the Socket.IO process a
-seventh of its time. Also the gevent-aware waits the server's other pipes use."""
+seventh of its time."""
 import collections
 import logging
 import mmap
@@ -15,6 +15,7 @@ import threading
 import time
 
 from .frame_worker import FAILED, SLOT_BYTES, serve
+from .waits import wait_readable, wait_writable
 
 log = logging.getLogger(__name__)
 TOO_SLOW = "the network took too long to answer; please try again"
@@ -257,52 +258,3 @@ def _write(connection, payload, timeout):
         except BlockingIOError:
             if not wait_writable(connection.fileno(), deadline - time.monotonic()):
                 raise TimeoutError from None
-
-
-def off_loop(function, *args):
-    """Call a slow function (TensorFlow's saliency gradient, ~7 ms) on a real thread when
-    the server runs under gevent, so every other client is served meanwhile."""
-    if gevent_patched():
-        import gevent
-
-        return gevent.get_hub().threadpool.apply(function, args)
-    return function(*args)
-
-
-def gevent_patched() -> bool:
-    """True in a server started under gevent (the standard library patched for it)."""
-    try:
-        from gevent import monkey
-    except ImportError:
-        return False
-    return monkey.is_module_patched("socket")
-
-
-def wait_readable(connection, timeout=None) -> bool:
-    """Wait until an answer is there (True) or `timeout` seconds pass (False); under gevent
-    other greenlets run meanwhile."""
-    if gevent_patched():
-        from gevent.socket import wait_read
-
-        try:
-            wait_read(connection.fileno(), timeout, timeout_exc=TimeoutError)
-        except TimeoutError:
-            return False
-        return True
-    return connection.poll(timeout)
-
-
-def wait_writable(fd, timeout) -> bool:
-    if timeout <= 0:
-        return False
-    if gevent_patched():
-        from gevent.socket import wait_write
-
-        try:
-            wait_write(fd, timeout, timeout_exc=TimeoutError)
-        except TimeoutError:
-            return False
-        return True
-    import select
-
-    return bool(select.select([], [fd], [], timeout)[1])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from model import live_training
 
-from ..compute import wait_readable
+from ..waits import wait_readable
 from ..events import BadMessage
 from ..models import ModelRefused
 
