@@ -1,8 +1,11 @@
 """Driving Debian's Chromium with Playwright: launch flags for a machine with no internet,
-and drawing on the page's canvas with real mouse events."""
+and drawing on the page's canvas with real mouse events; where a map's unit is on the page, and
+which input window a conv or pool unit reads (what the page outlines)."""
 import contextlib
 
 from playwright.sync_api import sync_playwright
+
+from tests.drawings import fit_to_canvas
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -172,3 +175,46 @@ return [...document.querySelectorAll(`${root} canvas.layer-maps`)].flatMap((c) =
 
 def painted_maps(page, root="#layers"):
     return page.evaluate(PAINTED_MAPS, root)
+
+
+def draw_digit(page, pen_test_samples, label=3):
+    """Draw the first pen digit of `label` and wait for its result; returns its last frame."""
+    sample = next(s for s in pen_test_samples if s["label"] == label)
+    draw(page, fit_to_canvas(sample["strokes"], 560), 560, every=2)
+    settled_digit(page)
+    return page.received[-1]
+
+
+def unit_point(page, layer, m, row, col, root="#layers"):
+    """Page coordinates of unit (row, col) of map m of `layer`, from the canvas's geometry now."""
+    canvas = page.locator(f"{root} .layer[data-layer='{layer}'] canvas.layer-maps")
+    canvas.scroll_into_view_if_needed()
+    g = canvas.evaluate(MAP_GEOMETRY)
+    if canvas.evaluate("(c) => c.closest('.layer').classList.contains('layer-dense')"):
+        row, col = divmod(col, g["w"])  # a dense layer's units fill its grid row by row
+    width = g["columns"] * (g["w"] + 1) - 1
+    height = 1 if g["h"] == 1 else -(-g["maps"] // g["columns"]) * (g["h"] + 1) - 1
+    box = canvas.bounding_box()
+    x = (m % g["columns"]) * (g["w"] + 1) + col + 0.5
+    y = (m // g["columns"]) * (g["h"] + 1) + row + 0.5
+    return box["x"] + x / width * box["width"], box["y"] + y / height * box["height"]
+
+
+def point(page, layer, m, row, col, root="#layers"):
+    page.mouse.move(*unit_point(page, layer, m, row, col, root))
+    page.wait_for_function(
+        "([l, m, r, c]) => [...document.querySelectorAll('.connection-box.unit')].some((b) => b.dataset.layer === l"
+        " && +b.dataset.map === m && +b.dataset.top === r && +b.dataset.left === c)",
+        arg=[layer, m, row, col],
+    )
+    return page.evaluate(
+        "() => [...document.querySelectorAll('.connection-box')].map((b) => ({ ...b.dataset, rect: b.getBoundingClientRect().toJSON() }))"
+    )
+
+
+def window(index, layer, axis, size):
+    """Rows (axis 0) or columns (axis 1) of the input that output `index` of a conv or pool reads, clipped."""
+    p = layer.params
+    k, s = (p["kernel"] if layer.kind == "conv" else p["pool"])[axis], p["strides"][axis]
+    before = p["pad"][2 * axis]
+    return max(0, index * s - before), min(size - 1, index * s - before + k - 1)

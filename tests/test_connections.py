@@ -6,7 +6,7 @@ import pytest
 
 from model.forward import Forward
 from model.parse_layers import describe_file
-from tests.browser import MAP_GEOMETRY, draw, settled_digit, watched_page
+from tests.browser import draw, draw_digit, point, settled_digit, unit_point, watched_page, window
 from tests.drawings import fit_to_canvas
 from webapp.frame_decode import decode
 from webapp.frames import frame_names
@@ -19,53 +19,11 @@ def page(browser, live_server):
         yield page
 
 
-def draw_digit(page, pen_test_samples, label=3):
-    sample = next(s for s in pen_test_samples if s["label"] == label)
-    draw(page, fit_to_canvas(sample["strokes"], 560), 560, every=2)
-    settled_digit(page)
-    return page.received[-1]
-
-
-def unit_point(page, layer, m, row, col, root="#layers"):
-    """Page coordinates of unit (row, col) of map m of `layer`, from the canvas's geometry now."""
-    canvas = page.locator(f"{root} .layer[data-layer='{layer}'] canvas.layer-maps")
-    canvas.scroll_into_view_if_needed()
-    g = canvas.evaluate(MAP_GEOMETRY)
-    if canvas.evaluate("(c) => c.closest('.layer').classList.contains('layer-dense')"):
-        row, col = divmod(col, g["w"])  # a dense layer's units fill its grid row by row
-    width = g["columns"] * (g["w"] + 1) - 1
-    height = 1 if g["h"] == 1 else -(-g["maps"] // g["columns"]) * (g["h"] + 1) - 1
-    box = canvas.bounding_box()
-    x = (m % g["columns"]) * (g["w"] + 1) + col + 0.5
-    y = (m // g["columns"]) * (g["h"] + 1) + row + 0.5
-    return box["x"] + x / width * box["width"], box["y"] + y / height * box["height"]
-
-
-def point(page, layer, m, row, col, root="#layers"):
-    page.mouse.move(*unit_point(page, layer, m, row, col, root))
-    page.wait_for_function(
-        "([l, m, r, c]) => [...document.querySelectorAll('.connection-box.unit')].some((b) => b.dataset.layer === l"
-        " && +b.dataset.map === m && +b.dataset.top === r && +b.dataset.left === c)",
-        arg=[layer, m, row, col],
-    )
-    return page.evaluate(
-        "() => [...document.querySelectorAll('.connection-box')].map((b) => ({ ...b.dataset, rect: b.getBoundingClientRect().toJSON() }))"
-    )
-
-
 def boxes(shown, role, layer=None):
     return [
         {k: int(b[k]) for k in ("map", "top", "left", "bottom", "right")} | {"weight": float(b["weight"]), "layer": b["layer"]}
         for b in shown if b["role"] == role and (layer is None or b["layer"] == layer)
     ]
-
-
-def window(index, layer, axis, size):
-    """Rows (axis 0) or columns (axis 1) of the input that output `index` of a conv or pool reads, clipped."""
-    p = layer.params
-    k, s = (p["kernel"] if layer.kind == "conv" else p["pool"])[axis], p["strides"][axis]
-    before = p["pad"][2 * axis]
-    return max(0, index * s - before), min(size - 1, index * s - before + k - 1)
 
 
 def test_pointing_at_a_pool2_unit_outlines_its_relu2_window(page, network, pen_test_samples):

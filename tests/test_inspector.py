@@ -5,8 +5,7 @@ value is worked out here from the model, never written down."""
 import numpy as np
 import pytest
 
-from tests.browser import draw, inspector_map_box, settled_digit, watched_page
-from tests.test_connections import draw_digit, point, window
+from tests.browser import draw, draw_digit, inspector_map_box, point, settled_digit, watched_page, window
 from webapp.frame_decode import decode
 
 
