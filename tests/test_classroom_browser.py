@@ -70,6 +70,8 @@ def join_as(browser, teacher, watch):
         context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
         contexts.append(context)
         page = watch.attach(context.new_page())
+        page.frames_at = []  # when each binary message (a frame) reached the page's sockets
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda d: isinstance(d, bytes) and page.frames_at.append(time.monotonic())))
         page.goto(teacher.inner_text("#join-url"))
         page.fill("#name", name)
         page.click("#join")
@@ -164,6 +166,27 @@ def test_spotlight_and_follow_me(teacher, join_as, pen_test_samples):
     student.wait_for_selector("#follow-banner[hidden]", state="attached")
     student.wait_for_function("() => document.querySelector('#prediction').dataset.digit === ''")
     assert student.evaluate(ink) > 200  # back to the student's own (empty) pad
+
+
+def test_a_follower_whose_main_thread_is_busy_holds_the_teachers_frames_back(teacher, join_as, pen_test_samples):
+    """The page's socket lives in its paint worker, but the teacher's frames are drawn on
+    the pad by the page's main thread: each is acknowledged only once that thread has
+    handled it, so a phone too busy to keep up gets at most the server's window (2), never
+    a queue of them, and then the newest."""
+    student = join_as("Bo")
+    teacher.click("#follow")
+    teacher.wait_for_selector("#stage[open][data-mode=follow]")
+    student.wait_for_selector("#follow-banner:not([hidden])")
+    student.evaluate("() => setTimeout(() => { const t = performance.now(); while (performance.now() - t < 6000); }, 0)")
+    busy = time.monotonic()
+    seven = next(s for s in pen_test_samples if s["label"] == 7)
+    draw(teacher, fit_to_canvas(seven["strokes"], 560), 560, every=2)
+    assert settled_digit(teacher) == 7
+    drawn = time.monotonic()
+    assert drawn < busy + 5.5, "the teacher must finish drawing while the student's page is still busy"
+    during = [t for t in student.frames_at if busy + 0.3 < t < drawn]
+    assert len(during) <= 2, len(during)
+    student.wait_for_function("() => document.querySelector('#prediction').dataset.digit === '7'")
 
 
 @pytest.mark.parametrize("width, height", PROJECTORS)

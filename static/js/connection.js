@@ -21,9 +21,15 @@ class WorkerSocket {
     this.painter.post({ type: "emit", event, payload });
   }
 
-  dispatch(name, args) {
+  // An event from the worker; acknowledged (`ack`) once every handler has run, so that a
+  // busy main thread holds the server's next one back (follow me: never a backlog here).
+  dispatch(name, args, ack) {
     if (name === "connect" || name === "disconnect") this.connected = name === "connect";
-    for (const handler of this.handlers.get(name) || []) handler(...args);
+    try {
+      for (const handler of this.handlers.get(name) || []) handler(...args);
+    } finally {
+      if (ack) this.painter.post({ type: "ack", ack });
+    }
   }
 }
 
@@ -44,7 +50,7 @@ export class Connection {
     this.socket.on("disconnect", () => onStatus("disconnected"));
     this.socket.on("connect_error", () => onStatus("cannot reach the server"));
     this.socket.on("error_message", (e) => onError(e));
-    painter.connect((name, args) => this.socket.dispatch(name, args), onFrame);
+    painter.connect((name, args, ack) => this.socket.dispatch(name, args, ack), onFrame);
   }
 
   // A new drawing state; returns its sequence number. The worker sends it when its window has

@@ -40,7 +40,7 @@ const handlers = {
   frame: ({ bytes }) => show(bytes, false),
   // The page's link (connection.js): its events come back as {type: "socket", name, args}.
   connect: () => {
-    stream = new Stream({ onFrame: ownFrame, onEvent: (name, args) => postMessage({ type: "socket", name, args }) });
+    stream = new Stream({ onFrame: ownFrame, onEvent: (name, args, ack) => postMessage({ type: "socket", name, args, ack }) });
   },
   resume: () => stream.resume(),
   draw: ({ message, now }) => stream.draw(message, now),
@@ -49,6 +49,7 @@ const handlers = {
     stream.skip();
   },
   emit: ({ event, payload }) => stream.emit(event, payload),
+  ack: ({ ack }) => stream.acknowledge(ack),
   guest: ({ on }) => (guest = on),
 };
 

@@ -27,7 +27,7 @@ export class Painter {
     this.worker.postMessage({ type: "weights", kernels, batchnorm });
     this.worker.addEventListener("message", ({ data }) => {
       if (data.type === "layers") onLayers(data.layers);
-      else if (data.type === "socket") this.link.onEvent(data.name, data.args);
+      else if (data.type === "socket") this.link.onEvent(data.name, data.args, data.ack);
       else if (data.own) this.ownShown(data);
       else this.done(data);
     });
@@ -39,8 +39,9 @@ export class Painter {
     this.link = null; // { onEvent, onFrame } once the page's Socket.IO link runs in the worker
   }
 
-  // Run the page's Socket.IO link in the worker (connection.js): `onEvent(name, args)` for
-  // every event but the frames of the page's own drawing, which the worker paints as they
+  // Run the page's Socket.IO link in the worker (connection.js): `onEvent(name, args, ack)`
+  // for every event but the frames of the page's own drawing (`ack`: a number to post back
+  // as {type: "ack", ack} once it is handled, for an event the server wants acknowledged), which the worker paints as they
   // come; `onFrame(frame)` then gives their values, as `show`'s `onShown` does.
   connect(onEvent, onFrame) {
     this.link = { onEvent, onFrame };

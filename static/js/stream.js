@@ -27,6 +27,7 @@ export class Stream {
       this.socket.on(name, () => {
         this.ready = false; // until the page has had its say (resume)
         this.inFlight = []; // answers to a lost connection will not come
+        this.acks.clear(); // nor will acknowledgements reach it
         onEvent(name, []);
       });
     }
@@ -39,11 +40,19 @@ export class Stream {
       onFrame(data, seq);
     });
     this.socket.on("error_message", (e) => this.answered(e?.seq));
-    // Everything else goes to the page as it came; acknowledged here (follow me's frames).
+    // Everything else goes to the page as it came. An event the server wants acknowledged
+    // (follow me's frames) is acknowledged once the page has handled it, not on arrival here:
+    // the server's window per recipient then bounds what waits for a slow page's main thread.
+    this.acks = new Map(); // number → the acknowledgement of an event the page is handling
+    this.acked = 0;
     this.socket.onAny((name, ...args) => {
       if (name === "frame") return;
-      if (typeof args[args.length - 1] === "function") args.pop()();
-      onEvent(name, args);
+      let ack = null;
+      if (typeof args[args.length - 1] === "function") {
+        ack = ++this.acked;
+        this.acks.set(ack, args.pop());
+      }
+      onEvent(name, args, ack);
     });
   }
 
@@ -70,6 +79,13 @@ export class Stream {
 
   emit(event, payload) {
     this.socket.emit(event, payload);
+  }
+
+  // The page has handled event `ack` (onEvent's third argument).
+  acknowledge(ack) {
+    const answer = this.acks.get(ack);
+    this.acks.delete(ack);
+    answer?.();
   }
 
   // The server answers the newest state it has and drops older ones: an answer for `seq`
