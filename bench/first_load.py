@@ -155,7 +155,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from tests.browser import launch
 
-    process, url = start_server(Path(args.root), dev=args.dev)
+    process, url = start_server(root=Path(args.root), dev=args.dev)
     playwright, browser = launch()
     try:
         report(measure(browser, url))
