@@ -39,10 +39,11 @@ export class Painter {
     this.link = null; // { onEvent, onFrame } once the page's Socket.IO link runs in the worker
   }
 
-  // Run the page's Socket.IO link in the worker (connection.js): `onEvent(name, args, ack)`
-  // for every event but the frames of the page's own drawing (`ack`: a number to post back
-  // as {type: "ack", ack} once it is handled, for an event the server wants acknowledged), which the worker paints as they
-  // come; `onFrame(frame)` then gives their values, as `show`'s `onShown` does.
+  // Run the page's Socket.IO link in the worker (connection.js). `onEvent(name, args, ack)`:
+  // every event but the frames of the page's own drawing (`ack`, for an event the server
+  // wants acknowledged: a number to post back as {type: "ack", ack} once it is handled).
+  // Those frames the worker paints as they come; `onFrame(frame)` then gives their values,
+  // as `show`'s `onShown` does.
   connect(onEvent, onFrame) {
     this.link = { onEvent, onFrame };
     this.worker.postMessage({ type: "connect" });
