@@ -6,7 +6,7 @@ import { DrawingPad } from "./canvas.js";
 import { Legend } from "./legend.js";
 import { showConnection } from "./offline.js";
 import { togglePresenting } from "./presenter.js";
-import { useWeights } from "./frame.js";
+import { isNewer, useWeights } from "./frame.js";
 import { Connections } from "./connections.js";
 import { Inspector } from "./inspector.js";
 import { Links } from "./links.js";
@@ -20,7 +20,6 @@ import { denseInputs, denseUnits, fetchJSON, loadNetwork, ModelConnection } from
 const $ = (selector) => document.querySelector(selector);
 // The model this page shows (its name on the server; the address's ?model=).
 const modelName = () => $("#network-data").dataset.model || "";
-const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
 
 // Paint timings for bench/paint.py, in a fixed ring (no growth, nothing allocated per frame):
 // when each drawing state's input event happened, and, per painted frame, [seq, made, painted].

@@ -7,10 +7,10 @@ import { showConnection } from "./offline.js";
 import { LayerView } from "./activations.js";
 import { Connections } from "./connections.js";
 import { PredictionView } from "./prediction.js";
+import { isNewer } from "./frame.js";
 import { denseInputs, denseUnits, loadNetwork, ModelConnection } from "./network.js";
 
 const $ = (selector) => document.querySelector(selector);
-const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
 
 class Side {
   constructor(root, data, onStatus, onError, legend) {

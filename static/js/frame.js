@@ -29,6 +29,9 @@ export function useWeights(kernels, batchnorm) {
   affine = batchnorm || {};
 }
 
+// Whether drawing state `a` is newer than `b`: sequence numbers wrap at 2^32.
+export const isNewer = (a, b) => ((a - b) | 0) > 0;
+
 // The drawing state a frame answers, read without decoding the rest (connection.js acts on
 // it; the paint worker decodes the frame).
 export function frameSeq(buffer) {

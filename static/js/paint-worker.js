@@ -5,9 +5,9 @@
 // page's prediction strip, inspector and text alternatives read them. Where the page draws
 // (connection.js), the Socket.IO link lives here too (stream.js): the frames of the page's
 // own drawing are painted as they come, however busy the page's main thread is.
-import { decodeFrame, useWeights } from "./frame.js";
+import { decodeFrame, isNewer, useWeights } from "./frame.js";
 import { blankGrid, paintGrid } from "./mapgrid.js";
-import { isNewer, Stream } from "./stream.js";
+import { Stream } from "./stream.js";
 
 const grids = new Map(); // layer name → { canvas, ctx, image, pixels, columns, w, h, maps, width, height, scratch }
 let latest = new Map(); // layer name → the newest painted frame's layer (empty: cleared)

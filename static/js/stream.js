@@ -6,11 +6,10 @@
 // unacknowledged. The page (connection.js) posts its drawing states and other events here and
 // gets every other event back; the frames of its own drawing are painted here, at once.
 import { io } from "../vendor/socket.io/socket.io.esm.min.js";
-import { frameSeq } from "./frame.js";
+import { frameSeq, isNewer } from "./frame.js";
 
 const WINDOW = 2;
 const ANSWER_TIMEOUT_MS = 3000; // an answer the server never sent (a refused message) must not stall the page
-export const isNewer = (a, b) => ((a - b) | 0) > 0; // sequence numbers wrap at 2^32
 
 export class Stream {
   // `onFrame(bytes, seq)`: a frame of the page's own drawing. `onEvent(name, args)`: any other
