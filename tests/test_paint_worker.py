@@ -12,15 +12,16 @@ from tests.drawings import fit_to_canvas
 # before the `clearBefore`-th; returns the seqs it reported shown, in order, once the last
 # one is, and what the handed-over buffers look like afterwards.
 SHOW_IN_ONE_TASK = """async ({ frames, clearBefore }) => {
-  const { Painter } = await import('/static/js/painter.js');
-  const { frameSeq } = await import('/static/js/frame.js');
+  const { Painter } = await import(new URL('painter.js', document.querySelector('script[type=module][src]').src));
+  const { frameSeq } = await import(new URL('frame.js', document.querySelector('script[type=module][src]').src));
   const { kernels } = await (await fetch(document.querySelector('#network-data').href)).json();
   for (const k of Object.values(kernels)) {
     k.values = k.values.map((row) => row.map(Math.fround));
     k.bias = k.bias.map(Math.fround);
   }
   // Its first frame asks for the layers' canvases: one column of maps each, off the document.
-  const painter = new Painter(kernels, (layers) => {
+  const painter = new Painter();
+  painter.useNetwork(kernels, {}, (layers) => {
     for (const { name, width: w, height: h, maps } of layers) {
       const canvas = document.createElement('canvas');
       painter.adopt(name, canvas, { columns: 1, w, h, maps, width: w, height: maps * (h + 1) - 1 });

@@ -40,8 +40,9 @@ export class LayerView {
   // also what the worker computes conv layers with. `batchnorm`: batchnorm layer name →
   // {scale, shift}, exact, what the worker computes batchnorm layers with (network.js).
   // `options`: `legend` (legend.js) for the numbers of the scale shown, `classes` the output's
-  // labels (the digits), shown beside its units.
-  constructor(root, onSelect, notes = {}, kernels = {}, batchnorm = {}, { legend = null, classes = [] } = {}) {
+  // labels (the digits), shown beside its units, `painter` the Painter (painter.js) to paint
+  // with: the page makes it early, so that its worker's link connects while the page loads.
+  constructor(root, onSelect, notes = {}, kernels = {}, batchnorm = {}, { legend = null, classes = [], painter = new Painter() } = {}) {
     this.root = root;
     this.legend = legend;
     this.classes = classes;
@@ -55,7 +56,8 @@ export class LayerView {
     this.note.setAttribute("role", "note");
     this.note.setAttribute("aria-label", "About the selected layer");
     root.after(this.note);
-    this.painter = new Painter(kernels, (layers) => this.buildAll(layers), batchnorm);
+    this.painter = painter;
+    painter.useNetwork(kernels, batchnorm, (layers) => this.buildAll(layers));
     this.onSelect = onSelect;
     this.notes = notes;
     this.kernels = kernels;

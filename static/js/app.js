@@ -11,6 +11,7 @@ import { Connections } from "./connections.js";
 import { Inspector } from "./inspector.js";
 import { Links } from "./links.js";
 import { LayerView } from "./activations.js";
+import { Painter } from "./painter.js";
 import { PredictionView } from "./prediction.js";
 import { NoveltyNotice } from "./novelty.js";
 import { pictureBytes } from "./picture.js";
@@ -59,6 +60,7 @@ async function pageData() {
 export async function startDrawingApp({
   onConnect = () => {}, sendEmpty = () => false, keyScope = document.body, onChange = () => {}, onShow = () => {},
 } = {}) {
+  const painter = new Painter(); // its worker connects while the data loads
   let data;
   try {
     data = await pageData();
@@ -76,7 +78,7 @@ export async function startDrawingApp({
   const inspector = new Inspector($("#inspector"), { fields, units, inputShape, topPatches, topDigits, links, denseUnit });
   const classes = Array.from({ length: network.classes }, (_, d) => String(d));
   const layers = new LayerView($("#layers"), (name, map) => inspector.open(name, map, shownFrame), notes, kernels, batchnorm,
-    { legend: new Legend($("#legend-box")), classes });
+    { legend: new Legend($("#legend-box")), classes, painter });
   const connections = new Connections($("#layers"), network, { inputCanvas: $("#input-view"), denseUnit, denseInput: denseInputs($("#network-data").href) });
   const saliency = new SaliencyView($("#saliency-view"), $("#saliency"), modelName());
   let current = 0; // the drawing state on screen
@@ -119,7 +121,7 @@ export async function startDrawingApp({
   }
 
   // The link runs in the layers' paint worker, which paints this page's frames as they come.
-  const connection = new ModelConnection(layers.painter, {
+  const connection = new ModelConnection(painter, {
     onConnect,
     onStatus: (status) => {
       $("#status").textContent = status;

@@ -5,6 +5,7 @@ import { DrawingPad } from "./canvas.js";
 import { Legend } from "./legend.js";
 import { showConnection } from "./offline.js";
 import { LayerView } from "./activations.js";
+import { Painter } from "./painter.js";
 import { Connections } from "./connections.js";
 import { PredictionView } from "./prediction.js";
 import { isNewer } from "./frame.js";
@@ -13,11 +14,11 @@ import { denseInputs, denseUnits, loadNetwork, ModelConnection } from "./network
 const $ = (selector) => document.querySelector(selector);
 
 class Side {
-  constructor(root, data, onStatus, onError, legend) {
+  constructor(root, data, painter, onStatus, onError, legend) {
     this.data = data;
     this.prediction = new PredictionView(root.querySelector(".prediction"), root.querySelector(".bars"), root.querySelector(".input-view"));
     const classes = Array.from({ length: data.network.classes }, (_, d) => String(d));
-    this.layers = new LayerView(root.querySelector(".side-layers"), () => {}, data.notes, data.kernels, data.batchnorm, { legend, classes });
+    this.layers = new LayerView(root.querySelector(".side-layers"), () => {}, data.notes, data.kernels, data.batchnorm, { legend, classes, painter });
     this.layers.clear();
     // How its layers feed each other, on pointing (connections.js): this side's network.
     this.connections = new Connections(root.querySelector(".side-layers"), data.network, {
@@ -26,7 +27,7 @@ class Side {
     this.current = this.shown = 0;
     this.incoming = null;
     // This side's link runs in its paint worker (LayerView's), which paints with this side's filters.
-    this.connection = new ModelConnection(this.layers.painter, {
+    this.connection = new ModelConnection(painter, {
       onStatus,
       onError: (e) => {
         onError(e);
@@ -80,6 +81,7 @@ class Side {
 
 async function start() {
   const roots = [$("#side-a"), $("#side-b")];
+  const painters = roots.map(() => new Painter()); // their workers connect while the data loads
   let data;
   try {
     data = await Promise.all(["a", "b"].map(async (key) => {
@@ -99,7 +101,7 @@ async function start() {
   };
   const error = ({ error }) => ($("#message").textContent = error);
   const legend = new Legend($("#legend-box"));
-  const sides = roots.map((root, i) => new Side(root, data[i], status(i), error, legend));
+  const sides = roots.map((root, i) => new Side(root, data[i], painters[i], status(i), error, legend));
   // One legend: it gives the numbers of the side last pointed at (the first to begin with).
   const own = (side) => sides.forEach((s) => (s.layers.legend = s === side ? legend : null));
   sides.forEach((side, i) => roots[i].addEventListener("pointerenter", () => {

@@ -18,16 +18,16 @@ function record(frame, painted) {
 }
 
 export class Painter {
-  // `kernels`: the conv filters, exact (app.js), which the worker derives conv layers with;
-  // `batchnorm`: the batchnorm layers' scales and shifts, exact (network.js), likewise.
-  // `onLayers(layers)`: the worker has a frame with layers ({name, height, width, maps}) it
-  // has no canvas for: make them and `adopt` them (it answers the frame once they come).
-  constructor(kernels, onLayers = () => {}, batchnorm = {}) {
+  // Starts the worker and, at once, its Socket.IO link (connection.js): the connection opens
+  // while the page still loads its network's data and builds its views. Its events wait here
+  // until the page takes them (`connect`). The network comes later (`useNetwork`).
+  constructor() {
     this.worker = new Worker(new URL("./paint-worker.js", import.meta.url), { type: "module" });
-    this.worker.postMessage({ type: "weights", kernels, batchnorm });
+    this.worker.postMessage({ type: "connect" });
+    this.onLayers = () => {};
     this.worker.addEventListener("message", ({ data }) => {
-      if (data.type === "layers") onLayers(data.layers);
-      else if (data.type === "socket") this.link.onEvent(data.name, data.args, data.ack);
+      if (data.type === "layers") this.onLayers(data.layers);
+      else if (data.type === "socket") this.event(data);
       else if (data.own) this.ownShown(data);
       else this.done(data);
     });
@@ -36,17 +36,31 @@ export class Painter {
     this.waiting = null; // { bytes, onShown, generation }: the newest frame not yet handed over
     this.generation = 0; // a clear makes every earlier frame's answer moot
     this.replaced = 0; // frames that never reached the worker (for tests and benchmarks)
-    this.link = null; // { onEvent, onFrame } once the page's Socket.IO link runs in the worker
+    this.link = null; // { onEvent, onFrame } once the page takes its link's events
+    this.early = []; // the link's events until then
   }
 
-  // Run the page's Socket.IO link in the worker (connection.js). `onEvent(name, args, ack)`:
-  // every event but the frames of the page's own drawing (`ack`, for an event the server
-  // wants acknowledged: a number to post back as {type: "ack", ack} once it is handled).
-  // Those frames the worker paints as they come; `onFrame(frame)` then gives their values,
-  // as `show`'s `onShown` does.
+  // `kernels`: the conv filters, exact (app.js), which the worker derives conv layers with;
+  // `batchnorm`: the batchnorm layers' scales and shifts, exact (network.js), likewise.
+  // `onLayers(layers)`: the worker has a frame with layers ({name, height, width, maps}) it
+  // has no canvas for: make them and `adopt` them (it answers the frame once they come).
+  useNetwork(kernels, batchnorm = {}, onLayers = () => {}) {
+    this.worker.postMessage({ type: "weights", kernels, batchnorm });
+    this.onLayers = onLayers;
+  }
+
+  // Take the page's Socket.IO link's events. `onEvent(name, args, ack)`: every event but the
+  // frames of the page's own drawing (`ack`, for an event the server wants acknowledged: a
+  // number to post back as {type: "ack", ack} once it is handled). Those frames the worker
+  // paints as they come; `onFrame(frame)` then gives their values, as `show`'s `onShown` does.
   connect(onEvent, onFrame) {
     this.link = { onEvent, onFrame };
-    this.worker.postMessage({ type: "connect" });
+    for (const data of this.early.splice(0)) this.event(data);
+  }
+
+  event({ name, args, ack }) {
+    if (this.link) this.link.onEvent(name, args, ack);
+    else this.early.push({ name, args, ack });
   }
 
   // A message for the link in the worker (paint-worker.js's handlers).
