@@ -5,6 +5,7 @@ import io
 import json
 import re
 import zipfile
+from pathlib import Path
 
 import brotli
 import numpy as np
@@ -15,6 +16,9 @@ from bench.load import start_server, stop
 from model.network import DEFAULT_MODEL_PATH
 from model.top_patches import load as load_top_patches
 from tests.classroom import start_class
+from webapp.static_files import StaticFiles
+
+STATIC = Path(__file__).parent.parent / "static"
 
 BUDGET = 150_000  # bytes on the wire for a first visit
 BROWSER = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # what Chromium sends
@@ -43,14 +47,14 @@ def test_each_page_loads_in_150_kb_compressed_and_then_from_cache(browser, produ
         assert "immutable" in network[0]["cache_control"]
         assert not any("top-patches" in r["url"] for r in first), "top patches wait for the inspector"
 
-        # Again, in the same browser: the JSON comes from its cache, the static files are
-        # revalidated (304) or cached, only the page itself is sent again.
+        # Again, in the same browser: the JSON and the static files (their address names
+        # their version) come from its cache, not even revalidated; only the page is sent again.
         again = {re.sub(r"^https?://[^/]+", "", r["url"]): r for r in second}
         (json_again,) = [r for path, r in again.items() if path.startswith("/network/")]
         assert json_again["from_cache"] or json_again["status"] == 304, json_again
         # (Chromium fetches the favicon by rules of its own: it may report it as a 200.)
         static = [r for path, r in again.items() if path.startswith("/static/") and not path.endswith("favicon.svg")]
-        assert static and all(r["from_cache"] or r["status"] == 304 for r in static), page
+        assert static and all(r["from_cache"] for r in static), (page, [r["url"] for r in static if not r["from_cache"]])
         assert summary(second)["wire"] < totals["wire"] / 3, page
         # The inspector's top patches, fetched later, are compressed too.
         (top,) = result["top_patches"]
@@ -90,18 +94,48 @@ def test_static_files_keep_their_validators(client):
     first = client.get("/static/js/app.js", headers=BROWSER)
     assert first.headers["Content-Encoding"] == "br" and first.headers["Cache-Control"] == "no-cache"
     assert first.headers["ETag"].endswith(':br"') and first.headers["Last-Modified"]
-    with open(client.application.static_folder + "/js/app.js", "rb") as f:
+    with open(STATIC / "js/app.js", "rb") as f:
         assert body(first) == f.read()
     for validator in ({"If-None-Match": first.headers["ETag"]}, {"If-Modified-Since": first.headers["Last-Modified"]}):
         again = client.get("/static/js/app.js", headers={**BROWSER, **validator})
         assert again.status_code == 304 and again.get_data() == b"", validator
     assert "Accept-Ranges" not in first.headers  # ranges would be of the uncompressed file
-    with open(client.application.static_folder + "/js/app.js", "rb") as f:
+    with open(STATIC / "js/app.js", "rb") as f:
         raw = f.read()
     part = client.get("/static/js/app.js", headers={**BROWSER, "Range": "bytes=10-99"})
     assert part.status_code == 206 and "Content-Encoding" not in part.headers and part.get_data() == raw[10:100]
     # A validator of the gzip encoding does not get the brotli one a 304.
     assert client.get("/static/js/app.js", headers={**BROWSER, "If-None-Match": first.headers["ETag"].replace(":br", ":gzip")}).status_code == 200
+
+
+def test_static_files_are_kept_for_good_under_their_version(client, tmp_path):
+    """The page names its files under the static folder's version: immutable, compressed
+    once, byte for byte the file. Another version, or none, is revalidated each time."""
+    html = body(client.get("/", headers=BROWSER)).decode()
+    version = re.search(r'src="/static/([0-9a-f]{16})/js/main.js"', html).group(1)
+    assert f'href="/static/{version}/js/paint-worker.js"' in html and f'href="/static/{version}/css/app.css"' in html
+    for path in ("js/app.js", "vendor/socket.io/socket.io.esm.min.js", "css/app.css", "favicon.svg"):
+        raw = (STATIC / path).read_bytes()
+        for accept, expected in ((BROWSER["Accept-Encoding"], "br"), ("gzip", "gzip"), ("", None)):
+            answer = client.get(f"/static/{version}/{path}", headers={"Accept-Encoding": accept})
+            assert answer.status_code == 200 and answer.headers.get("Content-Encoding") == expected, (path, accept)
+            assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+            assert body(answer) == raw and answer.headers["ETag"] == f'W/"{version}"'
+        assert client.get(f"/static/{version}/{path}", headers={"If-None-Match": f'W/"{version}"'}).status_code == 304
+    stale = client.get("/static/0123456789abcdef/js/app.js", headers=BROWSER)  # a page opened before an update
+    assert stale.status_code == 200 and stale.headers["Cache-Control"] == "no-cache" and body(stale) == (STATIC / "js/app.js").read_bytes()
+    assert client.get(f"/static/{version}/js/nothing.js").status_code == 404
+    assert client.get(f"/static/{version}/../webapp/__init__.py").status_code == 404
+
+
+def test_the_static_version_is_a_digest_of_the_folder(tmp_path):
+    folder = tmp_path / "static"
+    (folder / "js").mkdir(parents=True)
+    (folder / "js" / "a.js").write_text("export const a = 1;\n")
+    first = StaticFiles(folder).current()
+    assert re.fullmatch(r"[0-9a-f]{16}", first) and StaticFiles(folder).current() == first  # the same on every machine
+    (folder / "js" / "a.js").write_text("export const a = 2;\n")
+    assert StaticFiles(folder).current() != first
 
 
 def test_network_json_is_cached_for_good_under_its_digest(client, page_links, network):

@@ -17,9 +17,9 @@ from webapp import frame_decode, frames
 from webapp.models import SHIPPED
 
 # In the page: the app's own frame.js module (the same instance, so with the weights the app
-# gave it), decoding the bytes the page's socket received; every layer's true values.
+# gave it: its address names the static folder's version), decoding the bytes the page's socket received; every layer's true values.
 DECODE_IN_PAGE = """async (bytes) => {
-  const { decodeFrame, trueValue } = await import('/static/js/frame.js');
+  const { decodeFrame, trueValue } = await import(new URL('frame.js', document.querySelector('script[type=module][src]').src));
   const frame = decodeFrame(Uint8Array.from(bytes).buffer);
   return {
     seq: frame.seq,
@@ -97,7 +97,7 @@ def page_derives_as_network(page, network, names, how, pen_test_samples, most_by
 # are not the colour map of the server's byte for them (`expected`: layer → bytes, channel
 # first), counted per layer; and how many pixels were compared.
 MISMATCHED_PIXELS = """async (expected) => {
-  const { LUT } = await import('/static/js/colormap.js');
+  const { LUT } = await import(new URL('colormap.js', document.querySelector('script[type=module][src]').src));
   """ + SHOWN_PIXELS + """
   const out = {};
   for (const [name, bytes] of Object.entries(expected)) {

@@ -138,7 +138,7 @@ def test_legend_gives_the_range_of_the_scale_shown(page, pen_test_samples, netwo
 # For each filter f of a conv layer: which cell of the maps' grid its tile is in (on screen,
 # from the overlay's box) and whether the tile's pixels are filter f's weights, coloured.
 FILTER_TILES = """async (name) => {
-  const { diverging } = await import('/static/js/colormap.js');
+  const { diverging } = await import(new URL('colormap.js', document.querySelector('script[type=module][src]').src));
   const { kernels } = await (await fetch(document.querySelector('#network-data').href)).json();
   const k = kernels[name], biggest = Math.max(...k.values.flat().map(Math.abs));
   const maps = document.querySelector(`#layer-${name} canvas.layer-maps`), c = document.querySelector(`#layer-${name} canvas.kernel-row`);

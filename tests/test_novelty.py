@@ -78,7 +78,7 @@ def test_the_http_api_says_whether_a_drawing_is_unlike_the_training_digits(clien
 
 NOTICE_SHOWN = "() => document.querySelector('#novelty').dataset.shown === 'true'"
 UNLIKE_IN_PAGE = """async (bytes) => {
-  const { decodeFrame } = await import('/static/js/frame.js');
+  const { decodeFrame } = await import(new URL('frame.js', document.querySelector('script[type=module][src]').src));
   return decodeFrame(Uint8Array.from(bytes).buffer).unlike;
 }"""
 

@@ -26,16 +26,17 @@ def async_mode():
 def create_app(test_config=None, overrides=None):
     """`test_config`: the settings instead of the environment's; `overrides`: settings over
     the environment's (the command line's)."""
-    app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
+    app = Flask(__name__, static_folder=None, template_folder=str(ROOT / "templates"))
     from .config import load_config
 
     load_config(app, test_config, overrides)
-    from . import api, classroom, compression, events, fastjson, guards, message_queue, models, packets, security, top_digits, unit_weights, views
+    from . import api, classroom, compression, events, fastjson, guards, message_queue, models, packets, security, static_files, top_digits, unit_weights, views
     from .classroom import events as classroom_events, views as classroom_views
 
     models.init_app(app)  # every model read and checked (ModelRefused: no start); the default's frame worker starting
     security.init_app(app)
     compression.init_app(app)  # brotli or gzip for pages, scripts, styles, JSON, SVG; not Socket.IO
+    static_files.init_app(app, ROOT / "static")  # under their version's address, kept by browsers
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(unit_weights.bp)  # a dense unit's weights, on demand

@@ -3,12 +3,12 @@
 Flask-Compress does it after each Flask response. Socket.IO never passes through here:
 Engine.IO's middleware answers /socket.io/ before Flask does (its long-polling payloads
 keep Engine.IO's own gzip, WebSocket messages are never HTTP responses). Static files
-are streamed, so they are compressed as they stream; they keep their ETag (with the
-encoding appended: "…:br") and Last-Modified, and `Cache-Control: no-cache`, so a
-browser revalidates them and gets a 304: their addresses carry no version (the page's
-modules import each other as "./x.js"), so a long max-age could pair an old module with
-a new one after an update. The network's data (views.py) is compressed once, when first asked for, at
-the highest levels, and served under an address that changes with it.
+under their version's address (static_files.py) come compressed once; under another
+address they are streamed from disk, so compressed as they stream; they keep their ETag
+(with the encoding appended: "…:br") and Last-Modified, and `Cache-Control: no-cache`, so
+a browser revalidates them and gets a 304. The network's data (views.py) is compressed
+once, when first asked for, at the highest levels, and served under an address that
+changes with it.
 """
 import gzip
 import threading
@@ -35,6 +35,8 @@ def init_app(app):
     # ~130 bytes up (the smallest module, 129 → 102 bytes, and the favicon, 211 → 149)
     # by more than its 22-byte header costs.
     app.config.setdefault("COMPRESS_MIN_SIZE", 100)
+    # A static file served from disk (static_files.py) answers a revalidation with a 304.
+    app.config.setdefault("COMPRESS_STREAMING_ENDPOINT_CONDITIONAL", ["static", "static_plain"])
     app.config["COMPRESS_REGISTER"] = False  # registered below, around byte ranges
     compress.init_app(app)
     app.after_request(compress_response)
