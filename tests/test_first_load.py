@@ -11,7 +11,7 @@ import brotli
 import numpy as np
 import pytest
 
-from bench.first_load import is_text, measure, summary
+from bench.first_load import is_text, measure, page_urls, summary
 from bench.load import start_server, stop
 from model.network import DEFAULT_MODEL_PATH
 from model.top_patches import load as load_top_patches
@@ -59,6 +59,43 @@ def test_each_page_loads_in_150_kb_compressed_and_then_from_cache(browser, produ
         # The inspector's top patches, fetched later, are compressed too.
         (top,) = result["top_patches"]
         assert top["encoding"] == "br" and top["wire"] < 15_000
+
+
+# Every script a page loaded, and whether the page preloads it (or found it importing
+# another: a round trip later).
+SCRIPTS = """() => {
+  const preloaded = new Set([...document.querySelectorAll('link[rel=modulepreload]')].map((l) => l.href));
+  return performance.getEntriesByType('resource').filter((e) => e.name.endsWith('.js'))
+    .map((e) => [new URL(e.name).pathname.replace(/^\\/static\\/[0-9a-f]{16}\\//, ''), preloaded.has(e.name)]);
+}"""
+
+
+def test_every_page_asks_for_all_its_modules_at_once(browser, production):
+    """The server follows the modules' imports from each page's entry (static_files.py) and
+    the page preloads them all: none is found one import level later."""
+    pages = page_urls(browser, production) + [(name, browser.new_context(), production + path) for name, path in (("compare", "/compare"), ("train", "/train"))]
+    for name, context, address in pages:
+        page = context.new_page()
+        page.goto(address)
+        page.wait_for_load_state("networkidle")
+        scripts = page.evaluate(SCRIPTS)
+        assert len(scripts) > 5 and all(preloaded for _, preloaded in scripts), (name, [path for path, preloaded in scripts if not preloaded])
+        paths = {path for path, _ in scripts}
+        if name != "train":  # the drawing pages' paint worker and its Socket.IO link
+            assert {"js/paint-worker.js", "js/stream.js", "vendor/socket.io/socket.io.esm.min.js"} <= paths, name
+        context.close()
+
+
+def test_the_module_graph_follows_imports_and_workers(tmp_path):
+    folder = tmp_path / "static"
+    (folder / "js").mkdir(parents=True)
+    (folder / "vendor").mkdir()
+    (folder / "js" / "main.js").write_text('// import { x } from "./nothing.js";\nimport { a } from "./a.js";\nexport {\n  b,\n} from "./b.js";\n')
+    (folder / "js" / "a.js").write_text('const w = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });\n')
+    (folder / "js" / "b.js").write_text('import { a } from "./a.js";\n')
+    (folder / "js" / "worker.js").write_text('import { io } from "../vendor/io.js";\n')
+    (folder / "vendor" / "io.js").write_text("export const io = 1;\n")
+    assert StaticFiles(folder).modules("js/main.js") == ["js/main.js", "js/a.js", "js/b.js", "js/worker.js", "vendor/io.js"]
 
 
 def body(response):

@@ -11,6 +11,8 @@ is served from disk and revalidated each time, as before.
 """
 import hashlib
 import mimetypes
+import posixpath
+import re
 import threading
 import time
 from pathlib import Path
@@ -24,6 +26,9 @@ YEAR = 365 * 86400
 # which the first visitor after a start would wait for.
 QUALITY = 5
 CHECK_EVERY_S = 1.0  # how often the folder is looked at again: an edit shows on the next page
+# What a module loads: its static imports and re-exports (at the start of a line, as our
+# modules write them, so a comment quoting one does not count) and the workers it starts.
+LOADS = re.compile(r'^(?:import|export)\b[^;]*?\bfrom\s+"(\.\.?/[^"]+\.js)"|new Worker\(new URL\("(\.\.?/[^"]+\.js)"', re.M)
 
 
 class StaticFiles:
@@ -52,6 +57,7 @@ class StaticFiles:
             bodies[name] = (Precompressed(data, QUALITY) if mimetype in MIMETYPES else Uncompressed(data), mimetype)
         # The digest of the files' names and contents: the same on every machine that has them.
         self.signature, self.version, self.bodies = signature, digest.hexdigest()[:16], bodies
+        self.graphs = {}
 
     def current(self) -> str:
         """The folder's version."""
@@ -60,6 +66,23 @@ class StaticFiles:
                 self.checked = time.monotonic()
                 self.load()
         return self.version
+
+    def modules(self, entry):
+        """Every module that `entry` ("js/app.js") loads, itself included, and what they
+        load, its paint worker's too: what a page preloads, so that the browser asks for
+        all of them at once instead of one import level at a time."""
+        if entry not in self.graphs:
+            found, todo = [], [entry]
+            while todo:
+                module = todo.pop(0)
+                if module in found or module not in self.bodies:
+                    continue
+                found.append(module)
+                source = self.bodies[module][0].encoded(None).decode()
+                for match in LOADS.finditer(source):
+                    todo.append(posixpath.normpath(posixpath.join(posixpath.dirname(module), match[1] or match[2])))
+            self.graphs[entry] = found
+        return self.graphs[entry]
 
     def serve(self, version, filename):
         if version != self.current():
@@ -97,6 +120,9 @@ class Uncompressed:
     def for_request(self):
         return None, self.data
 
+    def encoded(self, encoding):
+        return self.data
+
 
 def init_app(app, folder):
     """Serves `folder` at /static/<version>/<file> (url_for("static", filename=...) gives
@@ -106,6 +132,7 @@ def init_app(app, folder):
     # The version is 16 hex digits: /static/js/app.js is not a versioned address.
     app.add_url_rule("/static/<string(length=16):version>/<path:filename>", "static", files.serve)
     app.add_url_rule("/static/<path:filename>", "static_plain", files.plain)
+    app.add_template_global(lambda entry: files.modules(entry), "static_modules")
 
     @app.url_defaults
     def versioned(endpoint, values):
