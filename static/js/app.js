@@ -90,7 +90,7 @@ export async function startDrawingApp({
   function render(frame) {
     shownFrame = frame && frame.digit !== null ? frame : null;
     if (shownFrame) {
-      prediction.show(frame, frame.seq === current);
+      prediction.show(frame, finished(frame.seq));
       layers.render(frame);
     } else {
       prediction.empty();
@@ -117,7 +117,7 @@ export async function startDrawingApp({
       layers.describe(); // text alternatives once the result is for what is drawn
     }
     prediction.setBusy(shown !== current);
-    notice.update(shownFrame, shown === current && pad.pointerId === null);
+    notice.update(shownFrame, finished(shown));
   }
 
   // The link runs in the layers' paint worker, which paints this page's frames as they come.
@@ -140,6 +140,12 @@ export async function startDrawingApp({
       }
     },
   }, modelName());
+
+  // The result of the drawing as it is now, the pen lifted: not one that caught up with the
+  // pen mid-stroke (the next move replaces it).
+  function finished(seq) {
+    return seq === current && pad.pointerId === null;
+  }
 
   function arrived(frame) {
     // The rest of the page at most once per display frame: only the newest frame shows.

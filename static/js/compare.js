@@ -25,6 +25,7 @@ class Side {
       inputCanvas: root.querySelector(".input-view"), denseUnit: denseUnits(data.url), denseInput: denseInputs(data.url),
     });
     this.current = this.shown = 0;
+    this.penDown = false;
     this.incoming = null;
     // This side's link runs in its paint worker (LayerView's), which paints with this side's filters.
     this.connection = new ModelConnection(painter, {
@@ -45,6 +46,7 @@ class Side {
   }
 
   draw(pad, kind) {
+    this.penDown = kind === "draw";
     if (pad.isEmpty) {
       this.current = this.shown = this.connection.skip();
       this.prediction.empty();
@@ -66,7 +68,7 @@ class Side {
       this.prediction.empty();
       this.layers.clear();
     } else {
-      this.prediction.show(frame, frame.seq === this.current);
+      this.prediction.show(frame, frame.seq === this.current && !this.penDown); // finished: the pen lifted
       this.layers.render(frame);
     }
     this.settle(frame.seq);

@@ -24,7 +24,8 @@ export class PredictionView {
     this.empty();
   }
 
-  // Called for every painted frame (`final`: the result of what is drawn now): bars move by
+  // Called for every painted frame (`final`: the result of the finished drawing, the pen
+  // lifted; not one that caught up with the pen mid-stroke): bars move by
   // transform (no layout), and text is only written when it changes (writing the same text
   // still invalidates the page's layout).
   show(frame, final = true) {
