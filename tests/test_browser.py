@@ -91,7 +91,8 @@ WATCH_NUMBERS = """() => {
 def test_percentages_change_at_most_every_quarter_second_while_drawing_and_end_on_the_result(page, pen_test_samples):
     """Numbers that change every frame cannot be read and cost a layout each: while results
     stream in the percentages are written at most every 250 ms (the bars move every frame);
-    the result for the finished drawing is written at once, and is the last frame's."""
+    the result for the finished drawing is written at once, and is the last frame's. (The
+    gaps are timed by a MutationObserver, a few ms after each write: ≥ 225 ms.)"""
     page.evaluate(WATCH_NUMBERS)
     painted = page.evaluate("() => window.cnnPaintTimings.count")
     draw(page, fit_to_canvas(pen_test_samples[5]["strokes"], 560), 560)
@@ -100,7 +101,7 @@ def test_percentages_change_at_most_every_quarter_second_while_drawing_and_end_o
     writes = page.evaluate("window.numberWrites")
     painted = page.evaluate("() => window.cnnPaintTimings.count") - painted
     gaps = [b - a for a, b in zip(writes, writes[1:])]
-    assert 2 <= len(writes) < painted and all(gap >= 240 for gap in gaps[:-1]), (painted, gaps)
+    assert 2 <= len(writes) < painted and all(gap >= 225 for gap in gaps[:-1]), (painted, gaps)
     last = np.frombuffer(page.received[-1], "<f4", 10, 12)  # the last frame's probabilities (webapp/frames.py)
     shown = page.locator("#bars .bar-value").all_text_contents()
     assert shown == [f"{100 * float(p):.{1 if p < 0.1 else 0}f}%" for p in last]
@@ -109,19 +110,28 @@ def test_percentages_change_at_most_every_quarter_second_while_drawing_and_end_o
     # finished until the pen lifts, so the numbers still wait their 250 ms.
     page.keyboard.press("c")
     page.wait_for_timeout(300)
-    page.evaluate("() => { window.numberWrites = []; }")
+    page.evaluate("""() => {
+      window.numberWrites = [];
+      window.labelWrites = [];  // the maps' text alternatives: for the finished drawing only
+      new MutationObserver(() => window.labelWrites.push(performance.now()))
+        .observe(document.querySelector('#layers'), { subtree: true, attributeFilter: ['aria-label'] });
+    }""")
     box = page.locator("#canvas").bounding_box()
     page.mouse.move(box["x"] + 100, box["y"] + 100)
     page.mouse.down()
     for step in range(1, 16):
+        painted = page.evaluate("() => window.cnnPaintTimings.count")
         page.mouse.move(box["x"] + 100 + 20 * step, box["y"] + 100 + 15 * step)
-        page.wait_for_function("(n) => window.cnnPaintTimings.count > n", arg=page.evaluate("() => window.cnnPaintTimings.count"))
+        page.wait_for_function("(n) => window.cnnPaintTimings.count > n", arg=painted)
+    lifted = page.evaluate("() => performance.now()")
     page.mouse.up()
     settled_digit(page)
     page.wait_for_timeout(400)
+    labels = page.evaluate("window.labelWrites")
+    assert labels and min(labels) > lifted, (lifted, labels[:3])
     writes = page.evaluate("window.numberWrites")
     gaps = [b - a for a, b in zip(writes, writes[1:])]
-    assert 2 <= len(writes) < 15 and all(gap >= 240 for gap in gaps[:-1]), gaps
+    assert 2 <= len(writes) < 15 and all(gap >= 225 for gap in gaps[:-1]), gaps
 
 
 def test_picking_a_photo_of_a_digit(page, pen_test_samples, tmp_path):

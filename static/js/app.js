@@ -112,9 +112,9 @@ export async function startDrawingApp({
     timings.paints[i] = shown;
     timings.paints[i + 1] = timings.made[shown % RING];
     timings.paints[i + 2] = performance.now();
-    if (shown === current) {
+    if (finished(shown)) {
       if (message.textContent) message.textContent = ""; // written only to change it: a write costs a layout
-      layers.describe(); // text alternatives once the result is for what is drawn
+      layers.describe(); // text alternatives once the result is for the finished drawing
     }
     prediction.setBusy(shown !== current);
     notice.update(shownFrame, finished(shown));

@@ -68,11 +68,17 @@ class Side {
       this.prediction.empty();
       this.layers.clear();
     } else {
-      this.prediction.show(frame, frame.seq === this.current && !this.penDown); // finished: the pen lifted
+      this.prediction.show(frame, this.finished(frame.seq));
       this.layers.render(frame);
     }
     this.settle(frame.seq);
-    if (this.shown === this.current) this.layers.describe();
+    if (this.finished(this.shown)) this.layers.describe();
+  }
+
+  // The result of the drawing as it is now, the pen lifted (not one that caught up with the
+  // pen mid-stroke).
+  finished(seq) {
+    return seq === this.current && !this.penDown;
   }
 
   settle(seq) {
