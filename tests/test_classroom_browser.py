@@ -154,10 +154,19 @@ def test_spotlight_and_follow_me(teacher, join_as, pen_test_samples):
     teacher.click("#follow")
     teacher.wait_for_selector("#stage[open][data-mode=follow]")
     student.wait_for_selector("#follow-banner:not([hidden])")
+    student.evaluate("""() => {
+      window.labelWrites = [];  // the maps' text alternatives: at most every 250 ms while the teacher draws
+      new MutationObserver(() => window.labelWrites.push(performance.now()))
+        .observe(document.querySelector('#layers'), { subtree: true, attributeFilter: ['aria-label'] });
+    }""")
     two = next(s for s in pen_test_samples if s["label"] == 2)
     draw(teacher, fit_to_canvas(two["strokes"], 560), 560, every=3)
     assert settled_digit(teacher) == 2
     student.wait_for_function("() => document.querySelector('#prediction').dataset.digit === '2'")
+    student.wait_for_function("() => document.querySelector('#layer-output canvas').ariaLabel.includes('strongest at unit 2')")
+    writes = student.evaluate("window.labelWrites")
+    batches = [t for i, t in enumerate(writes) if i == 0 or t - writes[i - 1] > 20]  # one describe: a batch
+    assert len(batches) >= 2 and all(b - a >= 225 for a, b in zip(batches, batches[1:])), batches
     assert student.locator("#submit").is_disabled()
     ink = """() => { const d = document.querySelector('#canvas').getContext('2d').getImageData(0, 0, 560, 560).data;
       let darkest = 255; for (let i = 0; i < d.length; i += 4) darkest = Math.min(darkest, d[i]); return darkest; }"""

@@ -24,6 +24,7 @@ const modelName = () => $("#network-data").dataset.model || "";
 
 // Paint timings for bench/paint.py, in a fixed ring (no growth, nothing allocated per frame):
 // when each drawing state's input event happened, and, per painted frame, [seq, made, painted].
+const DESCRIBE_EVERY_MS = 250; // as the strip's percentages (prediction.js)
 const RING = 1024;
 const timings = { made: new Float64Array(RING), paints: new Float64Array(3 * RING), count: 0 };
 globalThis.cnnPaintTimings = timings;
@@ -157,8 +158,22 @@ export async function startDrawingApp({
     render(frame);
     prediction.setBusy(false);
     notice.update(shownFrame, true);
-    message.textContent = "";
-    layers.describe();
+    if (message.textContent) message.textContent = "";
+    describeGuest();
+  }
+
+  // Someone else's drawing (follow me) has no pen-up here: its text alternatives at most
+  // every 250 ms while its frames come, the newest last.
+  let described = -Infinity;
+  let describeLater = null;
+  function describeGuest() {
+    clearTimeout(describeLater);
+    const wait = described + DESCRIBE_EVERY_MS - performance.now();
+    if (wait > 0) describeLater = setTimeout(describeGuest, wait);
+    else if (guest) {
+      described = performance.now();
+      layers.describe();
+    }
   }
 
   function changed(kind) {
