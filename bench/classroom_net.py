@@ -37,7 +37,7 @@ import subprocess
 import sys
 import time
 
-from bench import namespace
+from bench import namespace, targets
 from bench.load import free_port, server_pids, start_server, warm_up
 from bench.namespace import run_inside, sh
 from bench.net_follow import follow_me, print_follow
@@ -100,6 +100,7 @@ async def inside(args):
         except subprocess.TimeoutExpired:
             server.kill()
     print_tables(results, args)
+    targets.show(targets.classroom(results), "issue 11, this run")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(results, handle, indent=1, default=float)

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench import targets
 from bench.load import ROOT, start_server, stop
 
 TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
@@ -158,7 +159,9 @@ def main(argv=None):
     process, url = start_server(root=Path(args.root), dev=args.dev)
     playwright, browser = launch()
     try:
-        report(measure(browser, url))
+        results = measure(browser, url)
+        report(results)
+        targets.show(targets.first_load({r["page"]: summary(r["first"])["wire"] for r in results}), "issue 11")
     finally:
         browser.close()
         playwright.stop()

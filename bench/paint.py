@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import targets
 from bench.common import fit
 from bench.load import start_server, stop
 from model.data import DEFAULT_PEN_TRAIN, load_pen_samples
@@ -306,6 +307,7 @@ def main(argv=None):
     if args.baseline:
         out["baseline"] = asyncio.run(run_tree("before", args.baseline.resolve(), samples, args.rates, args.seconds, args.trace, args.profile))
     out["current"] = asyncio.run(run_tree("after" if args.baseline else "this tree", ROOT, samples, args.rates, args.seconds, args.trace, args.profile))
+    targets.show(targets.paint(out["current"]), "issue 11, this tree, this run")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
 

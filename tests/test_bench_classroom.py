@@ -36,6 +36,9 @@ def test_quick_classroom_network_benchmark(namespaces):
     assert lan and float(lan.group(2)) > 0, text
     for heading in ("### 1.", "### 2.", "### 3."):
         assert heading in text
+    # Issue 11's targets, one line each, with the run's figure and a verdict (bench/targets.py).
+    verdicts = re.findall(r"^- (.+): (met|NOT met)$", text.split("Targets (issue 11, this run):")[1], re.M)
+    assert len(verdicts) == 7, text
     # The namespace went with the run.
     name = re.search(r"network namespace (cnnbench-\d+) removed", out.stderr).group(1)
     assert name not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout

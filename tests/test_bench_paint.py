@@ -17,6 +17,9 @@ def test_paint_benchmark_quick(tmp_path):
     assert all("painted frames/s while drawing, result age" in line and "long tasks > 50 ms" in line for line in lines)
     # The page's paint worker did the decoding, deriving and painting (its trace has it).
     assert all(float(re.search(r" worker [\d.]+ ms \(CPU ([\d.]+)\)", line).group(1)) > 0 for line in lines), lines
+    # Issue 11's targets for 1x and 4x, each with its figure and a verdict (bench/targets.py).
+    verdicts = re.findall(r"^- (.+): (met|NOT met)$", out.stdout.split("Targets (issue 11")[1], re.M)
+    assert [target.split(",")[0] for target, _ in verdicts] == ["unthrottled"] + ["4× throttling"] * 3, verdicts
     # --profile: each rate's V8 profile saved, and the page's own functions among the hottest.
     assert sorted(f.name for f in tmp_path.iterdir()) == ["p-this-tree-x1.cpuprofile", "p-this-tree-x4.cpuprofile"]
     hot = [line for line in out.stdout.splitlines() if " ms self " in line]
