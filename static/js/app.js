@@ -22,9 +22,10 @@ const $ = (selector) => document.querySelector(selector);
 // The model this page shows (its name on the server; the address's ?model=).
 const modelName = () => $("#network-data").dataset.model || "";
 
+const DESCRIBE_EVERY_MS = 250; // a follower's text alternatives, as the strip's percentages (prediction.js)
+
 // Paint timings for bench/paint.py, in a fixed ring (no growth, nothing allocated per frame):
 // when each drawing state's input event happened, and, per painted frame, [seq, made, painted].
-const DESCRIBE_EVERY_MS = 250; // as the strip's percentages (prediction.js)
 const RING = 1024;
 const timings = { made: new Float64Array(RING), paints: new Float64Array(3 * RING), count: 0 };
 globalThis.cnnPaintTimings = timings;
