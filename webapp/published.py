@@ -22,23 +22,29 @@ class Published:
         self.body = Precompressed(body, quality)
 
     def response(self, immutable):
-        # A weak validator: the same data in any of its encodings.
-        if request.if_none_match.contains_weak(self.digest):
-            response = Response(status=304)
-        else:
-            encoding, body = self.body.for_request()
-            response = Response(body, mimetype="application/json")
-            if encoding:
-                response.headers["Content-Encoding"] = encoding
-        response.set_etag(self.digest, weak=True)
-        response.vary.add("Accept-Encoding")
-        if immutable:  # the address names the content: it never changes
-            response.cache_control.public = True
-            response.cache_control.max_age = 365 * 86400
-            response.cache_control.immutable = True
-        else:  # the plain address follows the model: ask each time, a 304 if unchanged
-            response.cache_control.no_cache = True
-        return response
+        return named_response(self.body, self.digest, "application/json", immutable)
+
+
+def named_response(body, digest, mimetype, immutable):
+    """`body` (Precompressed, or anything with its `for_request`) under the weak validator
+    `digest`, the same for all its encodings. `immutable`: its address names the content, so
+    a browser keeps it for good; else it asks each time (a 304 if unchanged)."""
+    if request.if_none_match.contains_weak(digest):
+        response = Response(status=304)
+    else:
+        encoding, data = body.for_request()
+        response = Response(data, mimetype=mimetype)
+        if encoding:
+            response.headers["Content-Encoding"] = encoding
+    response.set_etag(digest, weak=True)
+    response.vary.add("Accept-Encoding")
+    if immutable:
+        response.cache_control.public = True
+        response.cache_control.max_age = 365 * 86400
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.no_cache = True
+    return response
 
 
 ON_DEMAND = 256  # bodies kept: a class pointing at units asks for the same few again and again

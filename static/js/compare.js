@@ -27,7 +27,8 @@ class Side {
     this.current = this.shown = 0;
     this.penDown = false;
     this.incoming = null;
-    // This side's link runs in its paint worker (LayerView's), which paints with this side's filters.
+    // This side's link runs in its paint worker (`painter`, started before the data loaded),
+    // which paints with this side's filters.
     this.connection = new ModelConnection(painter, {
       onStatus,
       onError: (e) => {
