@@ -28,7 +28,12 @@ between digits) for `--seconds` of drawing. Per rate it prints:
   the main thread is doing; painter.js records each frame's paint time (`cnnWorkerPaints`).
   The same counts and ages as above, from those times (for a page without one, the
   figures above).
-- long tasks: PerformanceObserver('longtask') entries (> 50 ms) while drawing, and the longest.
+- long tasks: PerformanceObserver('longtask') entries (> 50 ms) while drawing: how many, how
+  many of them began with the pen on the paper (the rest are in the gaps after a stroke, when
+  the finished drawing's result is written), the longest, and their blocking time (the sum of
+  each one's time over 50 ms). Then what the long animation frames were made of (Long Animation
+  Frames API): script, other work before rendering, requestAnimationFrame callbacks, and style
+  to commit, in ms summed over them, and the scripts that ran longest by what ran them.
 - worker ms per painted frame: the same trace's top-level tasks on the page's dedicated
   worker threads (the paint worker: decoding, deriving and painting), wall and CPU, over the
   drawing time / painted frames; 0 for a page without one.
@@ -61,10 +66,24 @@ VIEWPORT = {"width": 1400, "height": 900}
 
 LONG_TASKS = """
 window.benchLongTasks = [];
+window.benchFrames = [];
 try {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) window.benchLongTasks.push([e.startTime, e.duration]);
   }).observe({ type: 'longtask', buffered: true });
+} catch (e) {}
+try {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      window.benchFrames.push({
+        start: e.startTime, duration: e.duration, blocking: e.blockingDuration,
+        render: e.renderStart, style: e.styleAndLayoutStart, input: e.firstUIEventTimestamp,
+        scripts: e.scripts.map((s) => ({
+          what: `${s.invokerType} ${s.invoker} ${(s.sourceURL || '').split('/').pop()}:${s.sourceFunctionName}`,
+          start: s.startTime, duration: s.duration, forced: s.forcedStyleAndLayoutDuration })),
+      });
+    }
+  }).observe({ type: 'long-animation-frame', buffered: true });
 } catch (e) {}
 """
 
@@ -171,7 +190,7 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
     await page.wait_for_timeout(300)
 
     await browser.start_tracing(page=page, categories=["toplevel", "blink.user_timing", "__metadata", *categories])
-    origin = await page.evaluate("() => { window.benchLongTasks = []; cnnPaintTimings.count = 0;"
+    origin = await page.evaluate("() => { window.benchLongTasks = []; window.benchFrames = []; cnnPaintTimings.count = 0;"
                                  " if (window.cnnWorkerPaints) cnnWorkerPaints.count = 0;"
                                  " return [performance.timeOrigin, performance.mark('bench-zero').startTime]; }")
     time_origin, zero_page = origin
@@ -194,7 +213,7 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
         profile.update((await cdp.send("Profiler.stop"))["profile"])
     after = {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
     result = await page.evaluate("() => ({ count: cnnPaintTimings.count, paints: Array.from(cnnPaintTimings.paints),"
-                                 " made: Array.from(cnnPaintTimings.made), long: window.benchLongTasks,"
+                                 " made: Array.from(cnnPaintTimings.made), long: window.benchLongTasks, frames: window.benchFrames,"
                                  " worker: window.cnnWorkerPaints && { count: cnnWorkerPaints.count, times: Array.from(cnnWorkerPaints.times) } })")
     raw = await browser.stop_tracing()
     trace = json.loads(raw)
@@ -234,6 +253,9 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
     worker_busy, worker_cpu = (float(x[0]) for x in busy_between(workers, window)) if len(workers) else (0.0, 0.0)
     task_duration = (after["TaskDuration"] - before["TaskDuration"]) * 1000
     long = [d for s, d in result["long"] if s >= zero_page]
+    # Which began with the pen on the paper, and which in the gaps after a stroke (the
+    # finished drawing's result: text alternatives, percentages).
+    pen_on = sum(any(a <= (time_origin + s) / 1000 <= b for a, b in pen_down) for s, d in result["long"] if s >= zero_page)
     pct = lambda a, q: float(np.percentile(a, q)) if len(a) else float("nan")  # noqa: E731
     return {
         "rate": rate, "seconds": ended - started, "pen_down_s": down_s, "digits": drawn,
@@ -247,8 +269,35 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
         "fps": during.sum() / down_s if down_s else float("nan"),
         "age_p50": pct(ages, 50), "age_p95": pct(ages, 95),
         "maps_fps": float(maps_fps), "maps_age_p50": pct(maps_ages, 50), "maps_age_p95": pct(maps_ages, 95),
-        "long_tasks": len(long), "longest": max(long, default=0.0), "load": os.getloadavg()[0],
+        "long_tasks": len(long), "longest": max(long, default=0.0), "blocking_ms": sum(d - 50 for d in long),
+        "long_tasks_pen_down": pen_on,
+        "load": os.getloadavg()[0],
+        "long_frames": long_frames([f for f in result["frames"] if f["start"] >= zero_page]),
     }, raw
+
+
+def long_frames(frames, over=50.0, top=6):
+    """What the long animation frames (Long Animation Frames API, > `over` ms) were made of,
+    in ms summed over them: scripts before the frame's rendering, the rest of that work (input
+    dispatch, garbage collection, task overhead), requestAnimationFrame callbacks, and style,
+    layout, paint and commit (the API marks where style and layout start, not where they end);
+    and the scripts that ran longest, by what ran them."""
+    long = [f for f in frames if f["duration"] > over]
+    parts = dict.fromkeys(["scripts", "other work", "requestAnimationFrame", "style to commit"], 0.0)
+    scripts = {}
+    for f in long:
+        end = f["start"] + f["duration"]
+        render = f["render"] or end
+        style = f["style"] or end
+        before = sum(s["duration"] for s in f["scripts"] if s["start"] < render)
+        for s in f["scripts"]:
+            scripts[s["what"]] = scripts.get(s["what"], 0.0) + s["duration"]
+        parts["scripts"] += before
+        parts["other work"] += max(0.0, render - f["start"] - before)
+        parts["requestAnimationFrame"] += max(0.0, style - render)
+        parts["style to commit"] += max(0.0, end - style)
+    return {"count": len(long), "ms": sum(f["duration"] for f in long), "parts": parts,
+            "top_scripts": sorted(scripts.items(), key=lambda kv: -kv[1])[:top]}
 
 
 def report(name, r):
@@ -257,10 +306,18 @@ def report(name, r):
           f" CPU {r['cpu_per_frame_p50']:.1f} p50 / {r['cpu_per_frame_p95']:.1f} p95 (mean {r['cpu_per_frame_mean']:.1f}),"
           f" {r['fps']:.1f} painted frames/s while drawing, result age {r['age_p50']:.0f} ms p50 /"
           f" {r['age_p95']:.0f} ms p95, maps on screen {r['maps_fps']:.1f}/s, {r['maps_age_p50']:.0f} / {r['maps_age_p95']:.0f} ms old"
-          f" p50 / p95, long tasks > 50 ms: {r['long_tasks']} (longest {r['longest']:.0f} ms);"
+          f" p50 / p95, long tasks > 50 ms: {r['long_tasks']} ({r['long_tasks_pen_down']} with the pen down; longest {r['longest']:.0f} ms, blocking {r['blocking_ms']:.0f} ms);"
           f" worker {r['worker_per_frame_mean']:.1f} ms (CPU {r['worker_cpu_per_frame_mean']:.1f}) per painted frame;"
           f" {r['digits']} digits, {r['pen_down_s']:.1f} s pen down, {r['painted']} frames painted;"
           f" load average {r['load']:.1f}", flush=True)
+    lf = r["long_frames"]
+    if lf["count"]:
+        p = lf["parts"]
+        print(f"  long animation frames > 50 ms: {lf['count']}, {lf['ms']:.0f} ms: scripts {p['scripts']:.0f} and other work"
+              f" {p['other work']:.0f} before rendering, requestAnimationFrame {p['requestAnimationFrame']:.0f},"
+              f" style to commit {p['style to commit']:.0f} ms; the longest scripts:", flush=True)
+        for what, ms in lf["top_scripts"]:
+            print(f"    {ms:7.1f} ms  {what}", flush=True)
 
 
 async def run_tree(name, tree, samples, rates, seconds, save_trace=None, save_profile=None):
