@@ -34,6 +34,11 @@ between digits) for `--seconds` of drawing. Per rate it prints:
   each one's time over 50 ms). Then what the long animation frames were made of (Long Animation
   Frames API): script, other work before rendering, requestAnimationFrame callbacks, and style
   to commit, in ms summed over them, and the scripts that ran longest by what ran them.
+- the machine, per throttled rate (not with `--quick`, nor for `--baseline`'s tree): how much
+  of its cores an idle page keeps busy at that throttling (Chromium throttles by spinning the
+  page's main thread, idle or not: CPU the paint worker, the GPU process and the server then
+  lack), and the long tasks of a bare page, a canvas inking the pen and nothing else, drawn
+  the same way: what the machine makes by itself.
 - worker ms per painted frame: the same trace's top-level tasks on the page's dedicated
   worker threads (the paint worker: decoding, deriving and painting), wall and CPU, over the
   drawing time / painted frames; 0 for a page without one.
@@ -87,6 +92,25 @@ try {
 } catch (e) {}
 """
 
+
+# The machine's own share of the long tasks: a page with nothing but a canvas that inks the
+# pen's moves, drawn on the same way at the same throttling.
+BARE_PAGE = """<!doctype html><body style="margin:0"><canvas id="canvas" width="400" height="400"
+ style="width:400px;height:400px;touch-action:none"></canvas><script>
+const ctx = canvas.getContext('2d');
+ctx.lineWidth = 12;
+ctx.lineCap = 'round';
+let last = null;
+canvas.onpointerdown = (e) => { last = [e.offsetX, e.offsetY]; };
+canvas.onpointermove = (e) => {
+  if (!last) return;
+  ctx.beginPath(); ctx.moveTo(...last); ctx.lineTo(e.offsetX, e.offsetY); ctx.stroke();
+  last = [e.offsetX, e.offsetY];
+};
+canvas.onpointerup = () => { last = null; };
+document.onkeydown = () => ctx.clearRect(0, 0, 400, 400);
+</script>"""
+IDLE_S = 3.0
 
 async def draw_digit(cdp, box, strokes, size, pen_down):
     """Send one digit's points on a 60 Hz schedule, each stamped with its scheduled time;
@@ -276,6 +300,44 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
     }, raw
 
 
+def busy_cores():
+    """The machine's CPU time so far, busy and all (s), from /proc/stat."""
+    fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    return sum(fields) - fields[3] - fields[4], sum(fields)
+
+
+async def machine_baseline(browser, samples, rate, seconds):
+    """The same pen on BARE_PAGE at `rate`: its long tasks; and how much of one core an idle
+    page keeps busy at that throttling (Chromium throttles by spinning the page's main thread
+    in a signal handler for (rate - 1)x the time it ran, idle or not: on a machine with few
+    cores that is time the paint worker, the GPU process and the server do not get)."""
+    context = await browser.new_context(viewport=VIEWPORT)
+    page = await context.new_page()
+    await page.add_init_script(LONG_TASKS)
+    await page.set_content(BARE_PAGE)
+    cdp = await context.new_cdp_session(page)
+    box = await page.locator("#canvas").bounding_box()
+    size = round(box["width"])
+    await cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
+    await page.wait_for_timeout(500)
+    busy0, all0 = busy_cores()
+    await asyncio.sleep(IDLE_S)
+    busy1, all1 = busy_cores()
+    idle_cores = (os.cpu_count() or 1) * (busy1 - busy0) / max(1, all1 - all0)
+    zero = await page.evaluate("() => { window.benchLongTasks = []; return performance.now(); }")
+    started = time.time()
+    for sample in samples[1:]:
+        await draw_digit(cdp, box, fit(sample["strokes"], size), size, [])
+        await page.wait_for_timeout(DIGIT_GAP_S * 1000)
+        if time.time() - started >= seconds:
+            break
+        await page.keyboard.press("c")
+    long = [d for s, d in await page.evaluate("() => window.benchLongTasks") if s >= zero]
+    await context.close()
+    return {"rate": rate, "bare_long_tasks": len(long), "bare_longest": max(long, default=0.0),
+            "idle_cores": idle_cores, "cores": os.cpu_count()}
+
+
 def long_frames(frames, over=50.0, top=6):
     """What the long animation frames (Long Animation Frames API, > `over` ms) were made of,
     in ms summed over them: scripts before the frame's rendering, the rest of that work (input
@@ -310,6 +372,11 @@ def report(name, r):
           f" worker {r['worker_per_frame_mean']:.1f} ms (CPU {r['worker_cpu_per_frame_mean']:.1f}) per painted frame;"
           f" {r['digits']} digits, {r['pen_down_s']:.1f} s pen down, {r['painted']} frames painted;"
           f" load average {r['load']:.1f}", flush=True)
+    if "machine" in r:
+        m = r["machine"]
+        print(f"  the machine at CPU x{r['rate']:g}: an idle page keeps {m['idle_cores']:.2f} of its {m['cores']} cores busy;"
+              f" a bare page (a canvas inking the pen, nothing else), same pen: {m['bare_long_tasks']} long tasks"
+              f" (longest {m['bare_longest']:.0f} ms)", flush=True)
     lf = r["long_frames"]
     if lf["count"]:
         p = lf["parts"]
@@ -320,7 +387,7 @@ def report(name, r):
             print(f"    {ms:7.1f} ms  {what}", flush=True)
 
 
-async def run_tree(name, tree, samples, rates, seconds, save_trace=None, save_profile=None):
+async def run_tree(name, tree, samples, rates, seconds, save_trace=None, save_profile=None, machine=False):
     from playwright.async_api import async_playwright
 
     process, url = start_server(root=tree)
@@ -338,6 +405,8 @@ async def run_tree(name, tree, samples, rates, seconds, save_trace=None, save_pr
                         print(f"  {ms:8.1f} ms self  {where}")
                 if save_trace:
                     Path(f"{save_trace}-{name.replace(' ', '-')}-x{rate:g}.json").write_bytes(raw)
+                if machine and rate > 1:
+                    r["machine"] = await machine_baseline(browser, samples, rate, seconds)
                 report(name, r)
                 results.append(r)
             await browser.close()
@@ -363,7 +432,8 @@ def main(argv=None):
     out = {}
     if args.baseline:
         out["baseline"] = asyncio.run(run_tree("before", args.baseline.resolve(), samples, args.rates, args.seconds, args.trace, args.profile))
-    out["current"] = asyncio.run(run_tree("after" if args.baseline else "this tree", ROOT, samples, args.rates, args.seconds, args.trace, args.profile))
+    out["current"] = asyncio.run(run_tree("after" if args.baseline else "this tree", ROOT, samples, args.rates, args.seconds,
+                                          args.trace, args.profile, machine=not args.quick))
     targets.show(targets.paint(out["current"]), "issue 11, this tree, this run")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
