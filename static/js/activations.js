@@ -14,9 +14,11 @@ export function layerLabel(layer) {
     : `${layer.name} · ${layer.maps} maps · ${layer.height}×${layer.width}`;
 }
 
-// Each layer's "values lo … hi" while results stream in: at most this often, as text that
-// changes every frame cannot be read, and each change costs the page a layout. The final
-// result's ranges are always shown (describe()).
+// The legend's range and the output's percentages while someone else's results stream in
+// (follow me): at most this often, as text that changes every frame cannot be read, and each
+// change costs the page a layout. While this page's own pen draws they wait for it to lift,
+// as the strip's percentages do (prediction.js); the final result's are always shown
+// (describe()).
 const RANGE_EVERY_MS = 250;
 
 export function paintMap(canvas, layer, m, table, image) {
@@ -106,10 +108,19 @@ export class LayerView {
 
   // The page around the maps for a frame the worker has painted (its first frame asked for
   // every layer's section: build()).
-  render(frame) {
+  // `penDown`: this page's own pen is on the paper.
+  render(frame, { penDown = false } = {}) {
     this.frame = frame;
-    this.root.classList.remove("is-empty");
-    if (performance.now() - this.rangesShown >= RANGE_EVERY_MS) this.showRanges();
+    if (this.root.classList.contains("is-empty")) this.root.classList.remove("is-empty"); // a write is a mutation, even of nothing
+    this.drawing(penDown);
+    if (!penDown && performance.now() - this.rangesShown >= RANGE_EVERY_MS) this.showRanges();
+  }
+
+  // The numbers are hidden while the pen draws: they would be an earlier drawing's.
+  drawing(on) {
+    if (this.root.classList.contains("drawing") === on) return;
+    this.root.classList.toggle("drawing", on);
+    this.legend?.root.classList.toggle("drawing", on);
   }
 
   showRanges() {
@@ -186,6 +197,7 @@ export class LayerView {
   clear() {
     this.frame = null;
     this.root.classList.add("is-empty");
+    this.drawing(false);
     this.painter.clear();
     this.legend?.clear();
     for (const section of this.sections.values()) {

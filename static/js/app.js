@@ -74,7 +74,7 @@ export async function startDrawingApp({
   const { network, notes, kernels, batchnorm, fields, units, inputShape, topPatches, topDigits, denseUnit } = data;
   useWeights(kernels, batchnorm); // for decodeFrame on this thread (tests); each LayerView's paint worker gets its own
   const message = $("#message");
-  const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"));
+  const prediction = new PredictionView($("#prediction"), $("#bars"), $("#input-view"), painter);
   const notice = new NoveltyNotice($("#novelty"));
   const links = new Links(network);
   const inspector = new Inspector($("#inspector"), { fields, units, inputShape, topPatches, topDigits, links, denseUnit });
@@ -92,8 +92,9 @@ export async function startDrawingApp({
   function render(frame) {
     shownFrame = frame && frame.digit !== null ? frame : null;
     if (shownFrame) {
-      prediction.show(frame, finished(frame.seq));
-      layers.render(frame);
+      const penDown = !guest && pad.pointerId !== null;
+      prediction.show(frame, { final: finished(frame.seq), penDown });
+      layers.render(frame, { penDown });
     } else {
       prediction.empty();
       layers.clear();
@@ -118,7 +119,7 @@ export async function startDrawingApp({
       if (message.textContent) message.textContent = ""; // written only to change it: a write costs a layout
       layers.describe(); // text alternatives once the result is for the finished drawing
     }
-    prediction.setBusy(shown !== current);
+    prediction.setBusy(!finished(shown)); // busy all the while the pen draws: no change a frame
     notice.update(shownFrame, finished(shown));
   }
 

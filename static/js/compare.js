@@ -16,7 +16,7 @@ const $ = (selector) => document.querySelector(selector);
 class Side {
   constructor(root, data, painter, onStatus, onError, legend) {
     this.data = data;
-    this.prediction = new PredictionView(root.querySelector(".prediction"), root.querySelector(".bars"), root.querySelector(".input-view"));
+    this.prediction = new PredictionView(root.querySelector(".prediction"), root.querySelector(".bars"), root.querySelector(".input-view"), painter);
     const classes = Array.from({ length: data.network.classes }, (_, d) => String(d));
     this.layers = new LayerView(root.querySelector(".side-layers"), () => {}, data.notes, data.kernels, data.batchnorm, { legend, classes, painter });
     this.layers.clear();
@@ -69,8 +69,8 @@ class Side {
       this.prediction.empty();
       this.layers.clear();
     } else {
-      this.prediction.show(frame, this.finished(frame.seq));
-      this.layers.render(frame);
+      this.prediction.show(frame, { final: this.finished(frame.seq), penDown: this.penDown });
+      this.layers.render(frame, { penDown: this.penDown });
     }
     this.settle(frame.seq);
     if (this.finished(this.shown)) this.layers.describe();
@@ -84,7 +84,7 @@ class Side {
 
   settle(seq) {
     this.shown = seq;
-    this.prediction.setBusy(this.shown !== this.current);
+    this.prediction.setBusy(!this.finished(this.shown)); // busy all the while the pen draws: no change a frame
   }
 }
 

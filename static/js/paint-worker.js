@@ -1,13 +1,15 @@
 // The paint worker (started by painter.js): decodes each frame, works out the layers the
 // server does not send (frame.js) and paints every layer's canvas, an OffscreenCanvas the
-// page handed over, all off the page's main thread. It answers each frame once it is
-// painted, with the frame's values (copies, transferred, so nothing is cloned twice): the
-// page's prediction strip, inspector and text alternatives read them. Where the page draws
+// page handed over, and the prediction strip's digit and input image (strip-paint.js), all
+// off the page's main thread. It answers each frame once it is painted, with the frame's
+// values (copies, transferred, so nothing is cloned twice): the page's prediction strip,
+// inspector and text alternatives read them. Where the page draws
 // (connection.js), the Socket.IO link lives here too (stream.js): the frames of the page's
 // own drawing are painted as they come, however busy the page's main thread is.
 import { decodeFrame, isNewer, useWeights } from "./frame.js";
 import { blankGrid, paintGrid } from "./mapgrid.js";
 import { Stream } from "./stream.js";
+import { paintDigit, paintImage } from "./strip-paint.js";
 
 const grids = new Map(); // layer name → { canvas, ctx, image, pixels, columns, w, h, maps, width, height, scratch }
 let latest = new Map(); // layer name → the newest painted frame's layer (empty: cleared)
@@ -17,6 +19,7 @@ const asked = new Set(); // layers whose canvases the page was asked for
 let stream = null; // the Socket.IO link, once the page connects
 let newest = 0; // the newest own drawing state painted or cleared: older frames are not painted
 let guest = false; // the page shows someone else's frames: its own are not painted
+const strip = { digit: null, image: null, shown: null }; // the strip's canvases; shown: the newest painted frame (null: cleared)
 
 const handlers = {
   weights: ({ kernels, batchnorm }) => useWeights(kernels, batchnorm),
@@ -35,7 +38,19 @@ const handlers = {
   },
   clear: () => {
     latest = new Map();
+    strip.shown = null;
     paintAll();
+  },
+  // The prediction strip's canvases (prediction.js), and the digit's size, font and colour
+  // whenever they change.
+  strip: ({ digit, image }) => {
+    strip.digit = { canvas: digit, ctx: digit.getContext("2d"), width: 1, height: 1, font: "", color: "" };
+    strip.image = { canvas: image, ctx: image.getContext("2d") };
+    paintStrip();
+  },
+  digitStyle: ({ style }) => {
+    Object.assign(strip.digit, style);
+    paintStrip();
   },
   frame: ({ bytes }) => show(bytes, false),
   // The page's link (connection.js): its events come back as {type: "socket", name, args}.
@@ -73,6 +88,13 @@ function paint(grid, layer) {
 
 function paintAll() {
   for (const [name, grid] of grids) paint(grid, latest.get(name));
+  paintStrip();
+}
+
+function paintStrip() {
+  const shown = strip.shown;
+  if (strip.digit?.font) paintDigit(strip.digit, shown ? shown.digit : null);
+  if (strip.image) paintImage(strip.image, shown ? shown.image : null);
 }
 
 // A frame of the page's own drawing, straight from the link: painted unless the page shows
@@ -92,6 +114,7 @@ function show(bytes, own) {
     const frame = decodeFrame(bytes);
     const layers = frame.layers; // derived here, once
     latest = new Map(layers.map((layer) => [layer.name, layer]));
+    strip.shown = frame.digit === null ? null : frame;
     paintAll();
     const missing = layers.filter((layer) => !grids.has(layer.name));
     if (!missing.length) return postMessage(...answer(frame, layers, own));

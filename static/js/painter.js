@@ -115,6 +115,18 @@ export class Painter {
     this.worker.postMessage({ type: "canvas", name, canvas: offscreen, geometry }, [offscreen]);
   }
 
+  // The prediction strip's digit and input image canvases, handed to the worker for good: it
+  // paints them with every frame (prediction.js). `style`: the digit's { width, height } in
+  // device pixels, font and colour, again whenever they change.
+  adoptStrip(digit, image) {
+    const canvases = [digit.transferControlToOffscreen(), image.transferControlToOffscreen()];
+    this.worker.postMessage({ type: "strip", digit: canvases[0], image: canvases[1] }, canvases);
+  }
+
+  styleDigit(style) {
+    this.worker.postMessage({ type: "digitStyle", style });
+  }
+
   layout(name, geometry) {
     this.worker.postMessage({ type: "layout", name, geometry });
   }

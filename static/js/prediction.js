@@ -1,18 +1,25 @@
 // The predicted digit, the ten probabilities and the 28x28 image the network saw.
 import { setText } from "./text.js";
 
-// The percentages while results stream in: at most this often (as the layers' ranges,
-// activations.js), since numbers that change every frame cannot be read and each change
-// costs the page a layout; the bars and the digit follow every frame, and a final result's
-// numbers are always written.
+// The percentages of someone else's drawing (follow me), whose frames come with no pen here:
+// at most this often, as the layers' ranges (activations.js), since numbers that change
+// every frame cannot be read and each change costs the page a layout.
 const NUMBERS_EVERY_MS = 250;
 
+// While the pen is on the paper, a frame changes nothing in the page's document but the bars'
+// transforms: the digit and the input image are canvases the paint worker paints with every
+// frame (strip-paint.js), and the percentages and the top row's colour wait for the pen to
+// lift (each a text or style change, which at a phone's speed made the page's frames long:
+// bench/RESULTS.md 6h).
 export class PredictionView {
-  constructor(root, bars, inputCanvas) {
+  // `painter`: the page's Painter (painter.js), whose worker paints the digit and the image.
+  constructor(root, bars, inputCanvas, painter) {
     this.root = root;
-    this.digit = root.querySelector(".digit");
-    this.inputCanvas = inputCanvas;
+    this.bars = bars;
+    this.digit = root.querySelector(".digit"); // a canvas
+    this.digitText = root.querySelector(".digit-text"); // the digit for screen readers
     this.rows = [];
+    this.top = -1; // the row shown as the top one
     this.numbersShown = -Infinity; // when the percentages were last written
     for (let d = 0; d < 10; d++) {
       const row = document.createElement("div");
@@ -21,32 +28,57 @@ export class PredictionView {
       bars.append(row);
       this.rows.push({ row, fill: row.querySelector(".bar-fill"), value: row.querySelector(".bar-value") });
     }
+    painter.adoptStrip(this.digit, inputCanvas);
+    // The digit's size in device pixels follows the page's (a projector, the presenter's
+    // view, a phone, a zoom).
+    new ResizeObserver(([entry]) => painter.styleDigit(this.digitStyle(entry)))
+      .observe(this.digit, { box: "device-pixel-content-box" });
     this.empty();
   }
 
-  // Called for every painted frame (`final`: the result of the finished drawing, the pen
-  // lifted; not one that caught up with the pen mid-stroke): bars move by
-  // transform (no layout), and text is only written when it changes (writing the same text
-  // still invalidates the page's layout).
-  show(frame, final = true) {
+  digitStyle(entry) {
+    const style = getComputedStyle(this.digit);
+    const scale = devicePixelRatio || 1;
+    const size = entry.devicePixelContentBoxSize?.[0];
+    return {
+      width: Math.max(1, size ? size.inlineSize : Math.round(this.digit.clientWidth * scale)),
+      height: Math.max(1, size ? size.blockSize : Math.round(this.digit.clientHeight * scale)),
+      font: `${style.fontWeight} ${parseFloat(style.fontSize) * scale}px ${style.fontFamily}`,
+      color: style.color,
+    };
+  }
+
+  // Called for every painted frame. `final`: the result of the finished drawing, the pen
+  // lifted (not one that caught up with the pen mid-stroke); `penDown`: this page's own pen is
+  // on the paper. Bars move by transform (no layout); text is only written when it changes
+  // (writing the same text still invalidates the page's layout).
+  show(frame, { final = true, penDown = false } = {}) {
     if (this.root.dataset.digit !== String(frame.digit)) this.root.dataset.digit = frame.digit;
-    setText(this.digit, String(frame.digit));
     frame.probabilities.forEach((p, d) => {
-      const { row, fill } = this.rows[d];
-      fill.style.transform = `scaleX(${p.toFixed(3)})`;
-      row.classList.toggle("top", d === frame.digit);
+      this.rows[d].fill.style.transform = `scaleX(${p.toFixed(3)})`;
     });
-    const wait = final ? 0 : this.numbersShown + NUMBERS_EVERY_MS - performance.now();
     clearTimeout(this.numbersLater);
+    if (penDown) return this.drawing(true);
+    this.drawing(false);
+    this.showTop(frame.digit);
+    const wait = final ? 0 : this.numbersShown + NUMBERS_EVERY_MS - performance.now();
     if (wait > 0) this.numbersLater = setTimeout(() => this.showNumbers(frame), wait); // the newest, a little later
     else this.showNumbers(frame);
-    const ctx = this.inputCanvas.getContext("2d");
-    const image = ctx.createImageData(28, 28);
-    for (let i = 0; i < 784; i++) {
-      const v = Math.round(255 * Math.min(1, Math.max(0, frame.image[i])));
-      image.data.set([v, v, v, 255], 4 * i);
-    }
-    ctx.putImageData(image, 0, 0);
+  }
+
+  // The percentages and the top row's colour are hidden while the pen draws: they would be an
+  // earlier drawing's.
+  drawing(on) {
+    if (this.bars.classList.contains("drawing") === on) return;
+    this.bars.classList.toggle("drawing", on);
+    if (on) this.showTop(-1);
+  }
+
+  showTop(digit) {
+    if (digit === this.top) return;
+    this.rows[this.top]?.row.classList.remove("top");
+    this.rows[digit]?.row.classList.add("top");
+    this.top = digit;
   }
 
   showNumbers(frame) {
@@ -54,22 +86,22 @@ export class PredictionView {
     const confidence = (100 * frame.probabilities[frame.digit]).toFixed(0);
     const label = `Prediction: ${frame.digit}, ${confidence}% sure`;
     if (this.root.getAttribute("aria-label") !== label) this.root.setAttribute("aria-label", label);
+    setText(this.digitText, String(frame.digit));
     frame.probabilities.forEach((p, d) => setText(this.rows[d].value, `${(100 * p).toFixed(p < 0.1 ? 1 : 0)}%`));
   }
 
+  // Nothing drawn (the worker blanks the digit and the image when the page's maps are cleared).
   empty() {
     clearTimeout(this.numbersLater);
+    this.drawing(false);
+    this.showTop(-1);
     this.root.dataset.digit = "";
-    this.digit.textContent = "–";
     this.root.setAttribute("aria-label", "Prediction: nothing drawn");
-    for (const { row, fill, value } of this.rows) {
+    setText(this.digitText, "–");
+    for (const { fill, value } of this.rows) {
       fill.style.transform = "scaleX(0)";
       value.textContent = "";
-      row.classList.remove("top");
     }
-    const ctx = this.inputCanvas.getContext("2d");
-    ctx.fillStyle = "#000";
-    ctx.fillRect(0, 0, 28, 28);
   }
 
   setBusy(busy) {
