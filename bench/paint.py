@@ -1,6 +1,6 @@
 """Paint cost in Chromium: what drawing costs the page's main thread, and how fresh the maps are.
 
-    python -m bench.paint [--seconds 12] [--rates 1 4 6] [--baseline DIR] [--quick]
+    python -m bench.paint [--seconds 12] [--rates 1 4 6] [--baseline DIR [--rounds N]] [--quick]
 
 Starts the production server (gunicorn, gevent, one worker; bench/load.py's command) and
 Debian's Chromium (Playwright), opens the drawing page at 1400x900, draws one digit to warm
@@ -45,7 +45,9 @@ between digits) for `--seconds` of drawing. Per rate it prints:
 
 `--baseline DIR` first runs the same thing against another working tree (e.g. a
 `git worktree` of an older commit, which needs app.js's `cnnPaintTimings` ring), then this
-one, on the same machine in the same run. `--quick` is a smoke run of a few seconds (one
+one, on the same machine in the same run; `--rounds N` does that N times, alternately, and
+ends with each figure round by round (a change smaller than the run-to-run spread shows
+only so). `--quick` is a smoke run of a few seconds (one
 digit at 1x and 4x) that checks nothing but that it runs and prints.
 """
 import argparse
@@ -424,19 +426,47 @@ def main(argv=None):
     parser.add_argument("--trace", help="save each run's trace (devtools.timeline, with invalidation tracking: what restyled or laid out what) as TRACE-<tree>-x<rate>.json")
     parser.add_argument("--profile", help="save each run's V8 CPU profile of the page (PROFILE-<tree>-x<rate>.cpuprofile)"
                         " and print its functions' self time while drawing")
+    parser.add_argument("--rounds", type=int, default=1, help="with --baseline: measure both trees this many times,"
+                        " alternately, and print each figure round by round (this machine's state drifts between runs)")
     parser.add_argument("--quick", action="store_true", help="smoke run: one digit at 1x and 4x")
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.rates = 0.5, [1, 4]
     samples = load_pen_samples(DEFAULT_PEN_TRAIN)[:200]
-    out = {}
-    if args.baseline:
-        out["baseline"] = asyncio.run(run_tree("before", args.baseline.resolve(), samples, args.rates, args.seconds, args.trace, args.profile))
-    out["current"] = asyncio.run(run_tree("after" if args.baseline else "this tree", ROOT, samples, args.rates, args.seconds,
-                                          args.trace, args.profile, machine=not args.quick))
-    targets.show(targets.paint(out["current"]), "issue 11, this tree, this run")
+    runs = {"baseline": [], "current": []}
+    for round_ in range(args.rounds if args.baseline else 1):
+        last = round_ == args.rounds - 1 or not args.baseline
+        tag = f" (round {round_ + 1})" if args.rounds > 1 else ""
+        if args.baseline:
+            runs["baseline"].append(asyncio.run(run_tree(f"before{tag}", args.baseline.resolve(), samples, args.rates, args.seconds,
+                                                         args.trace, args.profile)))
+        runs["current"].append(asyncio.run(run_tree(f"after{tag}" if args.baseline else "this tree", ROOT, samples, args.rates,
+                                                    args.seconds, args.trace, args.profile, machine=last and not args.quick)))
+    if len(runs["baseline"]) > 1:
+        round_by_round(runs, args.rates)
+    targets.show(targets.paint(runs["current"][-1]), "issue 11, this tree, this run")
     if args.json:
+        out = {key: rounds[-1] for key, rounds in runs.items() if rounds}
+        if len(runs["current"]) > 1:
+            out["rounds"] = runs
         args.json.write_text(json.dumps(out, indent=1))
+
+
+ROUND_FIGURES = [("long tasks > 50 ms (with the pen down)", lambda r: f"{r['long_tasks']} ({r['long_tasks_pen_down']})"),
+                 ("their blocking time, ms", lambda r: f"{r['blocking_ms']:.0f}"),
+                 ("main-thread CPU ms per painted frame, mean", lambda r: f"{r['cpu_per_frame_mean']:.1f}"),
+                 ("prediction strip frames/s", lambda r: f"{r['fps']:.1f}"),
+                 ("maps on screen/s", lambda r: f"{r['maps_fps']:.1f}")]
+
+
+def round_by_round(runs, rates):
+    """Each figure of each tree, round after round, side by side."""
+    print("\nRound by round (before | after):")
+    for i, rate in enumerate(rates):
+        for label, figure in ROUND_FIGURES:
+            before = ", ".join(figure(rounds[i]) for rounds in runs["baseline"])
+            after = ", ".join(figure(rounds[i]) for rounds in runs["current"])
+            print(f"- CPU x{rate:g}, {label}: {before} | {after}")
 
 
 if __name__ == "__main__":
