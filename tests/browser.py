@@ -23,12 +23,12 @@ def launch():
 
 
 @contextlib.contextmanager
-def watched_page(browser, url, width=1400, height=900):
-    """A page at `url`, connected, keeping the frames it receives (`page.received`); on
-    leaving, no page error and no failed request. Requests
+def watched_page(browser, url, width=1400, height=900, scale=1):
+    """A page at `url` (`scale`: device pixels per CSS pixel), connected, keeping the frames
+    it receives (`page.received`); on leaving, no page error and no failed request. Requests
     aborted by leaving a page (a navigation, or closing the context while a worker's
     modules still load) are not the page's failures: a missing file is a 404, not this."""
-    context = browser.new_context(viewport={"width": width, "height": height})
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=scale)
     page = context.new_page()
     errors, page.received = [], []  # received: every binary WebSocket message (the frames)
     page.on("pageerror", lambda e: errors.append(str(e)))

@@ -58,32 +58,36 @@ def on_screen(page, selector):
     return np.asarray(Image.open(io.BytesIO(page.locator(selector).screenshot())).convert("RGB")).astype(int)
 
 
-def test_the_digit_is_painted_by_the_worker_in_the_pages_font(page, pen_test_samples):
+@pytest.mark.parametrize("screen", [(1400, 900, 1), (390, 844, 3)], ids=["desktop", "phone"])
+def test_the_digit_is_painted_by_the_worker_in_the_pages_font(browser, live_server, pen_test_samples, screen):
     """The predicted digit is a canvas the paint worker draws on with every frame: what the
     screen shows is the digit the page names, in the font, size and colour the page's style
-    gives, as the page itself would draw it (strip-paint.js on a canvas of the page's own)."""
-    for label in (7, 2):
-        page.keyboard.press("c")
-        sample = next(s for s in pen_test_samples if s["label"] == label)
-        draw(page, fit_to_canvas(sample["strokes"], 560), 560)
-        digit = settled_digit(page)
-        page.wait_for_timeout(200)
-        page.evaluate("""async (digit) => {
-          const { paintDigit } = await import(new URL('strip-paint.js', document.querySelector('script[type=module][src]').src));
-          document.querySelector('#reference-digit')?.remove();
-          const reference = Object.assign(document.createElement('canvas'), { id: 'reference-digit', className: 'digit' });
-          document.querySelector('#prediction .digit').after(reference);
-          const style = getComputedStyle(reference);
-          paintDigit({ canvas: reference, ctx: reference.getContext('2d'), width: reference.clientWidth,
-                       height: reference.clientHeight, font: `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`,
-                       color: style.color }, digit);
-        }""", digit)
-        shown, reference = on_screen(page, "#prediction .digit:not(#reference-digit)"), on_screen(page, "#reference-digit")
-        assert shown.shape == reference.shape
-        inked = (np.abs(shown - shown[0, 0]).sum(axis=2) > 60).mean()  # the glyph against the panel
-        assert 0.05 < inked < 0.6, inked
-        assert np.abs(shown - reference).mean() < 2, (digit, np.abs(shown - reference).mean())
-        assert page.inner_text("#prediction .digit-text") == str(digit)  # what a screen reader hears
+    gives, at the screen's own pixels, as the page itself would draw it (strip-paint.js on a
+    canvas of the page's own)."""
+    with watched_page(browser, live_server, *screen) as page:
+        for label in (7, 2):
+            page.keyboard.press("c")
+            sample = next(s for s in pen_test_samples if s["label"] == label)
+            draw(page, fit_to_canvas(sample["strokes"], 560), 560)
+            digit = settled_digit(page)
+            page.wait_for_timeout(200)
+            page.evaluate("""async (digit) => {
+              const { paintDigit } = await import(new URL('strip-paint.js', document.querySelector('script[type=module][src]').src));
+              document.querySelector('#reference-digit')?.remove();
+              const reference = Object.assign(document.createElement('canvas'), { id: 'reference-digit', className: 'digit' });
+              document.querySelector('#prediction .digit').after(reference);
+              const style = getComputedStyle(reference), scale = devicePixelRatio;
+              paintDigit({ canvas: reference, ctx: reference.getContext('2d'), width: Math.round(reference.clientWidth * scale),
+                           height: Math.round(reference.clientHeight * scale),
+                           font: `${style.fontWeight} ${parseFloat(style.fontSize) * scale}px ${style.fontFamily}`,
+                           color: style.color }, digit);
+            }""", digit)
+            shown, reference = on_screen(page, "#prediction .digit:not(#reference-digit)"), on_screen(page, "#reference-digit")
+            assert shown.shape == reference.shape
+            inked = (np.abs(shown - shown[0, 0]).sum(axis=2) > 60).mean()  # the glyph against the panel
+            assert 0.05 < inked < 0.6, inked
+            assert np.abs(shown - reference).mean() < 2, (digit, np.abs(shown - reference).mean())
+            assert page.inner_text("#prediction .digit-text") == str(digit)  # what a screen reader hears
 
 
 def test_undo_and_keyboard(page):

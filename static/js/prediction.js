@@ -31,18 +31,19 @@ export class PredictionView {
     painter.adoptStrip(this.digit, inputCanvas);
     // The digit's size in device pixels follows the page's (a projector, the presenter's
     // view, a phone, a zoom).
-    new ResizeObserver(([entry]) => painter.styleDigit(this.digitStyle(entry)))
+    new ResizeObserver(() => painter.styleDigit(this.digitStyle()))
       .observe(this.digit, { box: "device-pixel-content-box" });
     this.empty();
   }
 
-  digitStyle(entry) {
+  // Canvas and font by one scale (an emulated phone's devicePixelContentBoxSize is in CSS
+  // pixels while devicePixelRatio is not: mixing them drew the glyph three times too big).
+  digitStyle() {
     const style = getComputedStyle(this.digit);
     const scale = devicePixelRatio || 1;
-    const size = entry.devicePixelContentBoxSize?.[0];
     return {
-      width: Math.max(1, size ? size.inlineSize : Math.round(this.digit.clientWidth * scale)),
-      height: Math.max(1, size ? size.blockSize : Math.round(this.digit.clientHeight * scale)),
+      width: Math.max(1, Math.round(this.digit.clientWidth * scale)),
+      height: Math.max(1, Math.round(this.digit.clientHeight * scale)),
       font: `${style.fontWeight} ${parseFloat(style.fontSize) * scale}px ${style.fontFamily}`,
       color: style.color,
     };
