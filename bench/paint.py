@@ -60,139 +60,20 @@ from pathlib import Path
 import numpy as np
 
 from bench import targets
+from bench.bare_page import machine_baseline
 from bench.common import fit
 from bench.load import start_server, stop
+from bench.page_trace import busy_between, long_frames, main_thread_tasks, profile_summary
+from bench.pen_replay import CHROMIUM_ARGS, DIGIT_GAP_S, LONG_TASKS, VIEWPORT, draw_digit
 from model.data import DEFAULT_PEN_TRAIN, load_pen_samples
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PEN_HZ = 60
-STROKE_GAP_S = 0.15
-DIGIT_GAP_S = 0.4
-VIEWPORT = {"width": 1400, "height": 900}
-
-LONG_TASKS = """
-window.benchLongTasks = [];
-window.benchFrames = [];
-try {
-  new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) window.benchLongTasks.push([e.startTime, e.duration]);
-  }).observe({ type: 'longtask', buffered: true });
-} catch (e) {}
-try {
-  new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      window.benchFrames.push({
-        start: e.startTime, duration: e.duration, blocking: e.blockingDuration,
-        render: e.renderStart, style: e.styleAndLayoutStart, input: e.firstUIEventTimestamp,
-        scripts: e.scripts.map((s) => ({
-          what: `${s.invokerType} ${s.invoker} ${(s.sourceURL || '').split('/').pop()}:${s.sourceFunctionName}`,
-          start: s.startTime, duration: s.duration, forced: s.forcedStyleAndLayoutDuration })),
-      });
-    }
-  }).observe({ type: 'long-animation-frame', buffered: true });
-} catch (e) {}
-"""
-
-
-# The machine's own share of the long tasks: a page with nothing but a canvas that inks the
-# pen's moves, drawn on the same way at the same throttling.
-BARE_PAGE = """<!doctype html><body style="margin:0"><canvas id="canvas" width="400" height="400"
- style="width:400px;height:400px;touch-action:none"></canvas><script>
-const ctx = canvas.getContext('2d');
-ctx.lineWidth = 12;
-ctx.lineCap = 'round';
-let last = null;
-canvas.onpointerdown = (e) => { last = [e.offsetX, e.offsetY]; };
-canvas.onpointermove = (e) => {
-  if (!last) return;
-  ctx.beginPath(); ctx.moveTo(...last); ctx.lineTo(e.offsetX, e.offsetY); ctx.stroke();
-  last = [e.offsetX, e.offsetY];
-};
-canvas.onpointerup = () => { last = null; };
-document.onkeydown = () => ctx.clearRect(0, 0, 400, 400);
-</script>"""
-IDLE_S = 3.0
-
-async def draw_digit(cdp, box, strokes, size, pen_down):
-    """Send one digit's points on a 60 Hz schedule, each stamped with its scheduled time;
-    appends the (start, end) epoch seconds of every stroke to `pen_down`."""
-    scale = box["width"] / size
-    sends = []
-    at = time.time() + 0.02
-    for stroke in strokes:
-        start = at
-        for i, (x, y) in enumerate(stroke):
-            kind = "mousePressed" if i == 0 else "mouseMoved"
-            await asyncio.sleep(max(0.0, at - time.time()))
-            event = {"type": kind, "x": box["x"] + x * scale, "y": box["y"] + y * scale, "button": "left",
-                     "buttons": 1, "clickCount": 1 if i == 0 else 0, "timestamp": at}
-            sends.append(asyncio.ensure_future(cdp.send("Input.dispatchMouseEvent", event)))
-            at += 1 / PEN_HZ
-        await asyncio.sleep(max(0.0, at - time.time()))
-        last = stroke[-1]
-        sends.append(asyncio.ensure_future(cdp.send("Input.dispatchMouseEvent", {
-            "type": "mouseReleased", "x": box["x"] + last[0] * scale, "y": box["y"] + last[1] * scale,
-            "button": "left", "buttons": 0, "clickCount": 1, "timestamp": at})))
-        pen_down.append((start, at))
-        at += STROKE_GAP_S
-    await asyncio.gather(*sends)
 
 
 async def settled(page, timeout=30_000):
     await page.wait_for_function(
         "() => { const p = document.querySelector('#prediction'); return p.dataset.busy === 'false' && p.dataset.digit !== ''; }",
         timeout=timeout)
-
-
-def main_thread_tasks(trace, thread="CrRendererMain"):
-    """(start, end, cpu) in ms of the top-level tasks of the page's renderer main thread (or
-    of its threads whose name starts with `thread`: "DedicatedWorker" for the paint worker),
-    and the trace time (ms) of the `bench-zero` mark, from a Chromium trace."""
-    events = trace["traceEvents"] if isinstance(trace, dict) else trace
-    zero = next(e for e in events if e.get("name") == "bench-zero")
-    pid = zero["pid"]
-    main = {e["tid"] for e in events if e.get("ph") == "M" and e.get("name") == "thread_name"
-            and e["pid"] == pid and e["args"].get("name", "").startswith(thread)}
-    tasks = [(e["ts"] / 1000, (e["ts"] + e.get("dur", 0)) / 1000, e.get("tdur", e.get("dur", 0)) / 1000) for e in events
-             if e.get("ph") == "X" and e["pid"] == pid and e["tid"] in main and e.get("cat") == "toplevel"]
-    tasks.sort()
-    # Nested top-level events (a task inside a task) would count twice: keep the outermost.
-    outer, end = [], -1.0
-    for s, e, cpu in tasks:
-        if s >= end:
-            outer.append([s, e, cpu])
-            end = e
-        elif e > end:
-            outer[-1][1] = e
-            end = e
-    return np.asarray(outer if outer else np.zeros((0, 3))), zero["ts"] / 1000
-
-
-def busy_between(tasks, edges):
-    """Main-thread busy ms in each interval [edges[k], edges[k+1]): wall time of its tasks
-    (clipped to the interval), and their CPU time (thread time, scaled by the share of each
-    task that falls in the interval)."""
-    wall, cpu = [], []
-    length = np.maximum(tasks[:, 1] - tasks[:, 0], 1e-9)
-    for a, b in zip(edges[:-1], edges[1:]):
-        inside = np.clip(tasks[:, 1], a, b) - np.clip(tasks[:, 0], a, b)
-        wall.append(float(inside.sum()))
-        cpu.append(float((tasks[:, 2] * inside / length).sum()))
-    return np.asarray(wall), np.asarray(cpu)
-
-
-def profile_summary(profile, top=25):
-    """Self time (ms) of the page's main thread by function and place, from a V8 CPU
-    profile (CDP `Profiler.stop`), largest first."""
-    nodes = {n["id"]: n for n in profile["nodes"]}
-    gaps = profile.get("timeDeltas", [])
-    self_ms = {}
-    for node_id, gap in zip(profile.get("samples", []), gaps[1:] + [0]):
-        frame = nodes[node_id]["callFrame"]
-        where = f"{frame['functionName'] or '(anonymous)'} {frame['url'].rsplit('/', 1)[-1]}:{frame['lineNumber'] + 1}"
-        self_ms[where] = self_ms.get(where, 0.0) + gap / 1000
-    return sorted(self_ms.items(), key=lambda kv: -kv[1])[:top]
 
 
 async def measure(browser, url, samples, rate, seconds, categories=(), profile=None):
@@ -300,68 +181,6 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
         "load": os.getloadavg()[0],
         "long_frames": long_frames([f for f in result["frames"] if f["start"] >= zero_page]),
     }, raw
-
-
-def busy_cores():
-    """The machine's CPU time so far, busy and all (s), from /proc/stat."""
-    fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
-    return sum(fields) - fields[3] - fields[4], sum(fields)
-
-
-async def machine_baseline(browser, samples, rate, seconds):
-    """The same pen on BARE_PAGE at `rate`: its long tasks; and how much of one core an idle
-    page keeps busy at that throttling (Chromium throttles by spinning the page's main thread
-    in a signal handler for (rate - 1)x the time it ran, idle or not: on a machine with few
-    cores that is time the paint worker, the GPU process and the server do not get)."""
-    context = await browser.new_context(viewport=VIEWPORT)
-    page = await context.new_page()
-    await page.add_init_script(LONG_TASKS)
-    await page.set_content(BARE_PAGE)
-    cdp = await context.new_cdp_session(page)
-    box = await page.locator("#canvas").bounding_box()
-    size = round(box["width"])
-    await cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
-    await page.wait_for_timeout(500)
-    busy0, all0 = busy_cores()
-    await asyncio.sleep(IDLE_S)
-    busy1, all1 = busy_cores()
-    idle_cores = (os.cpu_count() or 1) * (busy1 - busy0) / max(1, all1 - all0)
-    zero = await page.evaluate("() => { window.benchLongTasks = []; return performance.now(); }")
-    started = time.time()
-    for sample in samples[1:]:
-        await draw_digit(cdp, box, fit(sample["strokes"], size), size, [])
-        await page.wait_for_timeout(DIGIT_GAP_S * 1000)
-        if time.time() - started >= seconds:
-            break
-        await page.keyboard.press("c")
-    long = [d for s, d in await page.evaluate("() => window.benchLongTasks") if s >= zero]
-    await context.close()
-    return {"rate": rate, "bare_long_tasks": len(long), "bare_longest": max(long, default=0.0),
-            "idle_cores": idle_cores, "cores": os.cpu_count()}
-
-
-def long_frames(frames, over=50.0, top=6):
-    """What the long animation frames (Long Animation Frames API, > `over` ms) were made of,
-    in ms summed over them: scripts before the frame's rendering, the rest of that work (input
-    dispatch, garbage collection, task overhead), requestAnimationFrame callbacks, and style,
-    layout, paint and commit (the API marks where style and layout start, not where they end);
-    and the scripts that ran longest, by what ran them."""
-    long = [f for f in frames if f["duration"] > over]
-    parts = dict.fromkeys(["scripts", "other work", "requestAnimationFrame", "style to commit"], 0.0)
-    scripts = {}
-    for f in long:
-        end = f["start"] + f["duration"]
-        render = f["render"] or end
-        style = f["style"] or end
-        before = sum(s["duration"] for s in f["scripts"] if s["start"] < render)
-        for s in f["scripts"]:
-            scripts[s["what"]] = scripts.get(s["what"], 0.0) + s["duration"]
-        parts["scripts"] += before
-        parts["other work"] += max(0.0, render - f["start"] - before)
-        parts["requestAnimationFrame"] += max(0.0, style - render)
-        parts["style to commit"] += max(0.0, end - style)
-    return {"count": len(long), "ms": sum(f["duration"] for f in long), "parts": parts,
-            "top_scripts": sorted(scripts.items(), key=lambda kv: -kv[1])[:top]}
 
 
 def report(name, r):
