@@ -25,11 +25,14 @@ export function paintDigit(target, digit) {
 }
 
 // `target`: { canvas, ctx } of the input's size; `image`: its values in 0..1, row by row
-// (a Float32Array), or null: black.
+// (a Float32Array), or null: black. Its pixels are kept on the target: every frame paints it.
 export function paintImage(target, image) {
   const { canvas, ctx } = target;
-  const picture = ctx.createImageData(canvas.width, canvas.height);
-  const pixels = new Uint32Array(picture.data.buffer);
+  if (!target.picture) {
+    target.picture = ctx.createImageData(canvas.width, canvas.height);
+    target.pixels = new Uint32Array(target.picture.data.buffer);
+  }
+  const { picture, pixels } = target;
   pixels.fill(0xff000000);
   if (image) {
     const n = Math.min(pixels.length, image.length);
