@@ -41,6 +41,18 @@ def busy_between(tasks, edges):
     return np.asarray(wall), np.asarray(cpu)
 
 
+def cpu_of_tasks(tasks, spans):
+    """For each (start, duration) in trace ms (a long task the page observed), the thread CPU
+    time of the top-level task that covers most of it: what the main thread itself ran, as
+    against waiting for a core it shared (the CPU throttling's own spin counts as run)."""
+    out = []
+    for start, duration in spans:
+        overlap = np.clip(tasks[:, 1], start, start + duration) - np.clip(tasks[:, 0], start, start + duration)
+        k = int(np.argmax(overlap)) if len(tasks) else -1
+        out.append(float(tasks[k, 2]) if k >= 0 and overlap[k] > 0 else float("nan"))
+    return out
+
+
 def profile_summary(profile, top=25):
     """Self time (ms) of the page's main thread by function and place, from a V8 CPU
     profile (CDP `Profiler.stop`), largest first."""

@@ -31,7 +31,9 @@ between digits) for `--seconds` of drawing. Per rate it prints:
 - long tasks: PerformanceObserver('longtask') entries (> 50 ms) while drawing: how many, how
   many of them began with the pen on the paper (the rest are in the gaps after a stroke, when
   the finished drawing's result is written), the longest, and their blocking time (the sum of
-  each one's time over 50 ms). Then what the long animation frames were made of (Long Animation
+  each one's time over 50 ms), and how many of them had more than 50 ms of the main thread's
+  own CPU time (the trace's thread time of the task; the throttling's spin counts as run):
+  the rest were long by waiting for a core the worker, GPU process and server share. Then what the long animation frames were made of (Long Animation
   Frames API): script, other work before rendering, requestAnimationFrame callbacks, and style
   to commit, in ms summed over them, and the scripts that ran longest by what ran them.
 - the machine, per throttled rate (not with `--quick`, nor for `--baseline`'s tree): how much
@@ -63,7 +65,7 @@ from bench import targets
 from bench.bare_page import machine_baseline
 from bench.common import fit
 from bench.load import start_server, stop
-from bench.page_trace import busy_between, long_frames, main_thread_tasks, profile_summary
+from bench.page_trace import busy_between, cpu_of_tasks, long_frames, main_thread_tasks, profile_summary
 from bench.pen_replay import CHROMIUM_ARGS, DIGIT_GAP_S, LONG_TASKS, VIEWPORT, draw_digit
 from model.data import DEFAULT_PEN_TRAIN, load_pen_samples
 
@@ -160,6 +162,9 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
     worker_busy, worker_cpu = (float(x[0]) for x in busy_between(workers, window)) if len(workers) else (0.0, 0.0)
     task_duration = (after["TaskDuration"] - before["TaskDuration"]) * 1000
     long = [d for s, d in result["long"] if s >= zero_page]
+    # How much of each the main thread ran itself: on this 2-core machine the worker, the GPU
+    # process and the server take turns with it, and a long task may be mostly waiting.
+    long_cpu = cpu_of_tasks(tasks, [(s + offset, d) for s, d in result["long"] if s >= zero_page])
     # Which began with the pen on the paper, and which in the gaps after a stroke (the
     # finished drawing's result: text alternatives, percentages).
     pen_on = sum(any(a <= (time_origin + s) / 1000 <= b for a, b in pen_down) for s, d in result["long"] if s >= zero_page)
@@ -177,7 +182,8 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
         "age_p50": pct(ages, 50), "age_p95": pct(ages, 95),
         "maps_fps": float(maps_fps), "maps_age_p50": pct(maps_ages, 50), "maps_age_p95": pct(maps_ages, 95),
         "long_tasks": len(long), "longest": max(long, default=0.0), "blocking_ms": sum(d - 50 for d in long),
-        "long_tasks_pen_down": pen_on,
+        "long_tasks_pen_down": pen_on, "long_tasks_cpu": long_cpu,
+        "long_tasks_over_50_cpu": sum(c > 50 for c in long_cpu),
         "load": os.getloadavg()[0],
         "long_frames": long_frames([f for f in result["frames"] if f["start"] >= zero_page]),
     }, raw
@@ -190,6 +196,7 @@ def report(name, r):
           f" {r['fps']:.1f} painted frames/s while drawing, result age {r['age_p50']:.0f} ms p50 /"
           f" {r['age_p95']:.0f} ms p95, maps on screen {r['maps_fps']:.1f}/s, {r['maps_age_p50']:.0f} / {r['maps_age_p95']:.0f} ms old"
           f" p50 / p95, long tasks > 50 ms: {r['long_tasks']} ({r['long_tasks_pen_down']} with the pen down; longest {r['longest']:.0f} ms, blocking {r['blocking_ms']:.0f} ms);"
+          f" {r['long_tasks_over_50_cpu']} of them over 50 ms of the main thread's own CPU (the rest waiting for a core);"
           f" worker {r['worker_per_frame_mean']:.1f} ms (CPU {r['worker_cpu_per_frame_mean']:.1f}) per painted frame;"
           f" {r['digits']} digits, {r['pen_down_s']:.1f} s pen down, {r['painted']} frames painted;"
           f" load average {r['load']:.1f}", flush=True)
@@ -272,6 +279,7 @@ def main(argv=None):
 
 
 ROUND_FIGURES = [("long tasks > 50 ms (with the pen down)", lambda r: f"{r['long_tasks']} ({r['long_tasks_pen_down']})"),
+                 ("of them over 50 ms of own CPU", lambda r: f"{r.get('long_tasks_over_50_cpu', '-')}"),
                  ("their blocking time, ms", lambda r: f"{r['blocking_ms']:.0f}"),
                  ("main-thread CPU ms per painted frame, mean", lambda r: f"{r['cpu_per_frame_mean']:.1f}"),
                  ("prediction strip frames/s", lambda r: f"{r['fps']:.1f}"),

@@ -202,7 +202,7 @@ export class LayerView {
     this.legend?.clear();
     for (const section of this.sections.values()) {
       section.texts.fill(null);
-      section.labels?.forEach((label) => (label.value.textContent = ""));
+      section.labels?.forEach((label) => setText(label.value, ""));
       this.label(section);
     }
   }

@@ -38,9 +38,9 @@ export class Legend {
   clear() {
     this.key = "";
     for (const key of ["layer", "lo", "hi"]) delete this.root.dataset[key];
-    this.of.textContent = "";
-    this.lo.textContent = "low";
-    this.hi.textContent = "high";
+    setText(this.of, "");
+    setText(this.lo, "low");
+    setText(this.hi, "high");
     this.zero.hidden = true;
   }
 }

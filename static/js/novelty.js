@@ -31,6 +31,7 @@ export class NoveltyNotice {
 
   hide() {
     clearTimeout(this.timer);
+    if (this.root.hidden && this.root.dataset.shown === "false") return; // a write restyles, even of the same value
     this.root.hidden = true;
     this.root.dataset.shown = "false";
   }

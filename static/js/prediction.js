@@ -101,7 +101,7 @@ export class PredictionView {
     setText(this.digitText, "–");
     for (const { fill, value } of this.rows) {
       fill.style.transform = "scaleX(0)";
-      value.textContent = "";
+      setText(value, "");
     }
   }
 
