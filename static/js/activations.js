@@ -1,18 +1,12 @@
 // Every layer's activation maps as a grid of heatmaps in one canvas; dense layers as strips.
 // The canvases are painted by a worker (painter.js): here only the page around them.
-import { LUT } from "./colormap.js";
 import { trueValue } from "./frame.js";
-import { FilterOverlay } from "./filters.js";
-import { planColumns, planRows } from "./fit.js";
+import { breakBands, planSections } from "./layer-layout.js";
+import { buildSection } from "./layer-section.js";
 import { formatValue as fmt } from "./legend.js";
 import { Painter } from "./painter.js";
 import { setText } from "./text.js";
-
-export function layerLabel(layer) {
-  return layer.height === 1
-    ? `${layer.name} · ${layer.width} units`
-    : `${layer.name} · ${layer.maps} maps · ${layer.height}×${layer.width}`;
-}
+import { Throttle } from "./throttle.js";
 
 // The legend's range and the output's percentages while someone else's results stream in
 // (follow me): at most this often, as text that changes every frame cannot be read, and each
@@ -20,14 +14,6 @@ export function layerLabel(layer) {
 // as the strip's percentages do (prediction.js); the final result's are always shown
 // (describe()).
 const RANGE_EVERY_MS = 250;
-
-export function paintMap(canvas, layer, m, table, image) {
-  const size = layer.width * layer.height;
-  const pixels = new Uint32Array(image.data.buffer);
-  const values = layer.values.subarray(m * size, (m + 1) * size);
-  for (let i = 0; i < size; i++) pixels[i] = LUT[table[values[i]]];
-  canvas.getContext("2d").putImageData(image, 0, 0);
-}
 
 // Each layer is one canvas: its maps as a grid with a 1-pixel gap (dense layers: a strip),
 // scaled up by CSS; hundreds of small canvases would cost the browser a composited layer
@@ -77,7 +63,7 @@ export class LayerView {
     this.probe.style.cssText = "position:absolute;visibility:hidden;height:0;width:var(--map-size)";
     root.append(this.help, this.live, this.probe);
     this.room = "";
-    this.rangesShown = -Infinity; // when the layers' ranges were last updated
+    this.ranges = new Throttle(RANGE_EVERY_MS, () => this.showRanges());
     // The maps' sizes follow the room the view has: the window, presenter mode, the notes.
     new ResizeObserver(() => {
       const room = `${root.clientWidth}x${root.clientHeight}`;
@@ -113,7 +99,8 @@ export class LayerView {
     this.frame = frame;
     if (this.root.classList.contains("is-empty")) this.root.classList.remove("is-empty"); // a write is a mutation, even of nothing
     this.drawing(penDown);
-    if (!penDown && performance.now() - this.rangesShown >= RANGE_EVERY_MS) this.showRanges();
+    if (penDown) this.ranges.cancel();
+    else this.ranges.call();
   }
 
   // The numbers are hidden while the pen draws: they would be an earlier drawing's.
@@ -124,7 +111,6 @@ export class LayerView {
   }
 
   showRanges() {
-    this.rangesShown = performance.now();
     this.showLegend();
     for (const section of this.sections.values()) if (section.labels) this.showLabels(section);
   }
@@ -174,7 +160,7 @@ export class LayerView {
   describe() {
     const frame = this.frame;
     if (!frame) return;
-    this.showRanges();
+    this.ranges.now();
     for (const layer of frame.layers) {
       const section = this.sections.get(layer.name);
       const size = layer.width * layer.height;
@@ -196,6 +182,7 @@ export class LayerView {
   // Every map blank (the worker paints them so); frames on their way are dropped.
   clear() {
     this.frame = null;
+    this.ranges.cancel();
     this.root.classList.add("is-empty");
     this.drawing(false);
     this.painter.clear();
@@ -247,45 +234,13 @@ export class LayerView {
     box.style.height = `${(100 * h) / height}%`;
   }
 
-  // Every layer's grid, planned together from the layers' shapes and the room the view has:
-  // side by side, each a column as tall as the view ("columns": the network view), or one
-  // under another, as wide as it ("rows": a phone), as the page's CSS says (--layers-flow).
+  // Every layer's grid, planned together from the room the view has (layer-layout.js).
   layoutAll() {
     const sections = [...this.sections.values()];
     if (!sections.length) return;
-    const style = getComputedStyle(this.root);
-    const columns = style.getPropertyValue("--layers-flow").trim() !== "rows";
-    // A pixel to spare: clientWidth is rounded, and a band a fraction too wide wraps.
-    const room = { width: this.root.clientWidth - 1, height: this.root.clientHeight - 1 };
-    this.root.classList.remove("heads-beside");
-    let plan;
-    if (!columns || room.width <= 0) {
-      plan = planRows(this.shapes(sections, false), room.width || 600, this.probe.getBoundingClientRect().width || 40);
-    } else {
-      // Headings above their maps, or turned on their side beside them when a row of many
-      // narrow columns has no room for their names: whichever leaves the maps larger.
-      const gap = parseFloat(style.columnGap) || 0;
-      const above = planColumns(this.shapes(sections, false), room, { gap });
-      const beside = planColumns(this.shapes(sections, true), room, { gap });
-      plan = (beside.size || 0) > (above.size || 0) * 1.15 ? beside : above;
-      this.root.classList.toggle("heads-beside", plan === beside);
-    }
-    for (const old of this.root.querySelectorAll(":scope > .band-break")) old.remove();
-    sections.forEach((section, i) => {
-      this.apply(section, plan[i], columns);
-      if (i > 0 && plan[i].bandStart) section.el.before(Object.assign(document.createElement("div"), { className: "band-break" }));
-    });
-  }
-
-  // The layers' shapes for fit.js, with their headings' boxes (measured written across).
-  shapes(sections, beside) {
-    return sections.map((s) => {
-      const box = s.head.getBoundingClientRect(), gap = parseFloat(getComputedStyle(s.el).gap) || 0;
-      return {
-        maps: s.maps, w: s.mapW, h: s.mapH, dense: s.dense, units: s.units, labelled: Boolean(s.labels),
-        head: beside ? { width: box.height + gap, height: 0, beside } : { width: s.head.scrollWidth, height: box.height + gap },
-      };
-    });
+    const { plan, columns } = planSections(this.root, sections, this.probe);
+    sections.forEach((section, i) => this.apply(section, plan[i], columns));
+    breakBands(this.root, sections, plan);
   }
 
   // One layer's planned grid (fit.js): its canvas's size on the page, and its geometry in
@@ -333,80 +288,47 @@ export class LayerView {
 
   // `last`: the network's output, whose units get the classes' labels.
   build(layer, last = false) {
-    const el = document.createElement("section");
-    const dense = layer.height === 1;
-    el.className = dense ? "layer layer-dense" : "layer";
-    el.id = `layer-${layer.name}`;
-    el.dataset.layer = layer.name;
-    el.innerHTML = `<h3><span class="layer-name"></span></h3><div class="maps"><canvas class="layer-maps"></canvas><div class="map-focus"></div></div>`;
-    const name = el.querySelector(".layer-name");
-    name.textContent = layer.name;
-    // The shape: read out, and shown where the view has room for it (app.css).
-    name.append(Object.assign(document.createElement("span"), { className: "layer-shape", textContent: layerLabel(layer).slice(layer.name.length) }));
-    el.querySelector("h3").title = layerLabel(layer);
-    const grid = el.querySelector(".maps");
-    const kernels = this.kernels[layer.name] && !dense ? new FilterOverlay(layer.name, this.kernels[layer.name], layer.width, layer.height) : null;
-    if (kernels) grid.append(kernels.el);
-    const canvas = el.querySelector("canvas.layer-maps");
-    canvas.tabIndex = 0;
-    canvas.setAttribute("role", "button");
-    canvas.setAttribute("aria-describedby", this.help.id);
-    canvas.dataset.maps = dense ? 1 : layer.maps;
-    const section = {
-      el, grid, canvas, head: el.querySelector("h3"), box: el.querySelector(".map-focus"),
-      kernels, name: layer.name, dense, mapW: layer.width, mapH: layer.height, units: dense ? layer.width : 0,
-      w: layer.width, h: layer.height, maps: layer.maps, columns: 0, focus: 0,
-      texts: new Array(layer.maps).fill(null), width: 0, height: 0, adopted: false, labels: null,
-    };
-    if (last && dense && this.classes.length === layer.width) this.addLabels(section);
+    const section = buildSection(layer, { kernels: this.kernels[layer.name], help: this.help, classes: last ? this.classes : null });
+    this.listen(section);
+    this.root.append(section.el);
+    this.sections.set(layer.name, section);
+    this.label(section);
+    return section;
+  }
+
+  // A click opens the map under it; pointing selects it (the legend gives its range) and the
+  // canvas's title says what is under the pointer; arrow keys move the focus box.
+  listen(section) {
+    const { canvas, name } = section;
     canvas.addEventListener("click", (e) => {
       const m = this.mapAt(section, e);
       if (m < 0) return;
       section.focus = m;
       this.placeFocusBox(section);
       this.label(section);
-      this.select(layer.name, m);
-      this.onSelect(layer.name, m);
+      this.select(name, m);
+      this.onSelect(name, m);
     });
     canvas.addEventListener("pointermove", (e) => {
       const m = this.mapAt(section, e);
-      if (this.selected !== layer.name || this.pointed !== m) this.select(layer.name, m);
+      if (this.selected !== name || this.pointed !== m) this.select(name, m);
       const text = this.pointedText(section, e, m);
       if (canvas.title !== text) canvas.title = text;
     });
-    canvas.addEventListener("focus", () => this.select(layer.name, section.focus));
-    canvas.addEventListener("keydown", (e) => {
-      if (e.shiftKey) return; // Shift + arrows: the unit cursor (keyboard-cursor.js)
-      const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -section.columns, ArrowDown: section.columns }[e.key];
-      if (e.key === "Enter" || e.key === " ") {
-        e.preventDefault();
-        this.onSelect(layer.name, section.focus);
-      } else if (step !== undefined || e.key === "Home" || e.key === "End") {
-        e.preventDefault();
-        const target = e.key === "Home" ? 0 : e.key === "End" ? section.maps - 1 : section.focus + step;
-        if (target >= 0 && target < section.maps) this.moveFocus(section, target);
-      }
-    });
-    this.root.append(el);
-    this.sections.set(layer.name, section);
-    this.label(section);
-    return section;
+    canvas.addEventListener("focus", () => this.select(name, section.focus));
+    canvas.addEventListener("keydown", (e) => this.key(section, e));
   }
 
-  // A label for each unit of the output, beside it: its class and its probability.
-  addLabels(section) {
-    section.labelList = document.createElement("ol");
-    section.labelList.className = "unit-labels";
-    section.labelList.setAttribute("aria-label", `${section.name}: each digit's probability`);
-    section.labels = this.classes.map((c) => {
-      const item = document.createElement("li");
-      item.dataset.class = c;
-      item.innerHTML = `<span class="unit-class"></span> <span class="unit-value"></span>`;
-      item.firstElementChild.textContent = c;
-      section.labelList.append(item);
-      return { item, value: item.lastElementChild };
-    });
-    section.grid.append(section.labelList);
-    section.el.classList.add("layer-labelled");
+  key(section, e) {
+    if (e.shiftKey) return; // Shift + arrows: the unit cursor (keyboard-cursor.js)
+    const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -section.columns, ArrowDown: section.columns }[e.key];
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      this.onSelect(section.name, section.focus);
+    } else if (step !== undefined || e.key === "Home" || e.key === "End") {
+      e.preventDefault();
+      const target = e.key === "Home" ? 0 : e.key === "End" ? section.maps - 1 : section.focus + step;
+      if (target >= 0 && target < section.maps) this.moveFocus(section, target);
+    }
   }
 }

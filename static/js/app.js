@@ -16,6 +16,7 @@ import { PredictionView } from "./prediction.js";
 import { NoveltyNotice } from "./novelty.js";
 import { pictureBytes } from "./picture.js";
 import { SaliencyView } from "./saliency.js";
+import { Throttle } from "./throttle.js";
 import { denseInputs, denseUnits, fetchJSON, loadNetwork, ModelConnection } from "./network.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -161,22 +162,12 @@ export async function startDrawingApp({
     prediction.setBusy(false);
     notice.update(shownFrame, true);
     if (message.textContent) message.textContent = "";
-    describeGuest();
+    guestText.call();
   }
 
   // Someone else's drawing (follow me) has no pen-up here: its text alternatives at most
   // every 250 ms while its frames come, the newest last.
-  let described = -Infinity;
-  let describeLater = null;
-  function describeGuest() {
-    clearTimeout(describeLater);
-    const wait = described + DESCRIBE_EVERY_MS - performance.now();
-    if (wait > 0) describeLater = setTimeout(describeGuest, wait);
-    else if (guest) {
-      described = performance.now();
-      layers.describe();
-    }
-  }
+  const guestText = new Throttle(DESCRIBE_EVERY_MS, () => guest && layers.describe());
 
   function changed(kind) {
     onChange(pad);

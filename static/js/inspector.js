@@ -1,12 +1,21 @@
 // One map enlarged, updating live. Hover or touch a unit to read its value, see which
 // input pixels it looks at, and how the value is computed.
-import { paintMap } from "./activations.js";
+import { LUT } from "./colormap.js";
 import { trueValue } from "./frame.js";
 import { KernelSteps } from "./kernel-steps.js";
 import { SoftmaxView } from "./softmax-view.js";
 import { UnitInputs } from "./unit-inputs.js";
 
 const f4 = (v) => v.toFixed(4);
+
+// Map m of `layer` on `canvas` (as big as one map), its bytes through `table` and the colour map.
+function paintMap(canvas, layer, m, table, image) {
+  const size = layer.width * layer.height;
+  const pixels = new Uint32Array(image.data.buffer);
+  const values = layer.values.subarray(m * size, (m + 1) * size);
+  for (let i = 0; i < size; i++) pixels[i] = LUT[table[values[i]]];
+  canvas.getContext("2d").putImageData(image, 0, 0);
+}
 
 // The input pixels [top, left, bottom, right] unit (row, col) reads: its field's path
 // (model/fields.py), walked back layer by layer, clipping at each input's edges.

@@ -1,5 +1,6 @@
 // The predicted digit, the ten probabilities and the 28x28 image the network saw.
 import { setText } from "./text.js";
+import { Throttle } from "./throttle.js";
 
 // The percentages of someone else's drawing (follow me), whose frames come with no pen here:
 // at most this often, as the layers' ranges (activations.js), since numbers that change
@@ -20,7 +21,7 @@ export class PredictionView {
     this.digitText = root.querySelector(".digit-text"); // the digit for screen readers
     this.rows = [];
     this.top = -1; // the row shown as the top one
-    this.numbersShown = -Infinity; // when the percentages were last written
+    this.numbers = new Throttle(NUMBERS_EVERY_MS, (frame) => this.showNumbers(frame));
     for (let d = 0; d < 10; d++) {
       const row = document.createElement("div");
       row.className = "bar-row";
@@ -58,13 +59,14 @@ export class PredictionView {
     frame.probabilities.forEach((p, d) => {
       this.rows[d].fill.style.transform = `scaleX(${p.toFixed(3)})`;
     });
-    clearTimeout(this.numbersLater);
-    if (penDown) return this.drawing(true);
+    if (penDown) {
+      this.numbers.cancel();
+      return this.drawing(true);
+    }
     this.drawing(false);
     this.showTop(frame.digit);
-    const wait = final ? 0 : this.numbersShown + NUMBERS_EVERY_MS - performance.now();
-    if (wait > 0) this.numbersLater = setTimeout(() => this.showNumbers(frame), wait); // the newest, a little later
-    else this.showNumbers(frame);
+    if (final) this.numbers.now(frame);
+    else this.numbers.call(frame); // the newest, a little later
   }
 
   // The percentages and the top row's colour are hidden while the pen draws: they would be an
@@ -83,7 +85,6 @@ export class PredictionView {
   }
 
   showNumbers(frame) {
-    this.numbersShown = performance.now();
     const confidence = (100 * frame.probabilities[frame.digit]).toFixed(0);
     const label = `Prediction: ${frame.digit}, ${confidence}% sure`;
     if (this.root.getAttribute("aria-label") !== label) this.root.setAttribute("aria-label", label);
@@ -93,7 +94,7 @@ export class PredictionView {
 
   // Nothing drawn (the worker blanks the digit and the image when the page's maps are cleared).
   empty() {
-    clearTimeout(this.numbersLater);
+    this.numbers.cancel();
     this.drawing(false);
     this.showTop(-1);
     this.root.dataset.digit = "";
