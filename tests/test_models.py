@@ -61,6 +61,32 @@ def test_the_shipped_models_are_shown_by_default(tmp_path):
     assert missing.status_code == 404 and "tutorial, mnist-only, deep3x3" in missing.get_data(as_text=True)
 
 
+def test_a_page_starts_its_models_frame_worker_before_the_first_drawing(tmp_path):
+    """Serving a page of a model, or the compare page, starts that model's frame worker at
+    once (only the default's starts with the server): the first drawing then waits for no
+    process start and import (a compare page's second side was blank for seconds)."""
+    app = make_app(tmp_path)
+    models = get_models(app)
+    client = app.test_client()
+    assert models.worker("tutorial").pid is not None  # the default, at start
+    assert models.worker("deep3x3").pid is None and models.worker("mnist-only").pid is None
+    assert client.get("/compare?a=tutorial&b=deep3x3").status_code == 200
+    started = models.worker("deep3x3").pid
+    assert started is not None and models.worker("mnist-only").pid is None
+    assert client.get("/?model=mnist-only").status_code == 200
+    assert models.worker("mnist-only").pid is not None
+    client.get("/compare?a=deep3x3&b=tutorial")
+    assert models.worker("deep3x3").pid == started  # once: the same process
+    # and the page's first drawing is answered by that process
+    socket = socketio.test_client(app)
+    try:
+        socket.emit("draw", {"seq": 1, "strokes": SEVEN, "width": 400, "height": 400, "model": "deep3x3"})
+        [event] = collect(socket)
+        assert event["name"] == "frame" and models.worker("deep3x3").pid == started
+    finally:
+        socket.disconnect()
+
+
 def test_each_model_has_its_own_filters_of_its_own_size(tmp_path):
     app = make_app(tmp_path)
     client = app.test_client()

@@ -1,7 +1,8 @@
 """The models a server shows, each read once per process at start and kept on the app
 (`app.extensions`), not in module globals: two apps in one process (tests) keep their own.
-A model's frame worker and picture queue start on first use (the default model's frame
-worker at start: a client's first frame should not wait for a process start)."""
+A model's frame worker starts when a page that shows the model is served (the default
+model's at start): a client's first frame should not wait for a process start. Its picture
+queue starts on first use."""
 import logging
 import re
 import threading
@@ -115,6 +116,7 @@ class Models:
         self._models = {name: load_model(name, path) for name, path in model_paths(config).items()}
         self.default = next(iter(self._models))
         self._workers, self._pictures = {}, {}
+        self._warmed = set()  # models whose frame worker was started ahead of its first frame
         self._lock = threading.Lock()
 
     @property
@@ -154,6 +156,16 @@ class Models:
                     model.description, self.settings["WORKER_TIMEOUT"], spare=True, novelty=model.service.novelty)
             return self._workers[model.name]
 
+    def warm(self, name=None):
+        """Start the model's frame worker now, once: a page showing the model was just served,
+        and its first drawing should not wait seconds for a process to start and import."""
+        model = self.get(name)
+        with self._lock:
+            if model.name in self._warmed:
+                return
+            self._warmed.add(model.name)
+        self.worker(model.name).warm()
+
     def pictures(self, name=None) -> Pictures:
         """The model's picture queue and its own worker process (webapp/pictures.py); the
         process starts with the first picture."""
@@ -171,7 +183,7 @@ def init_app(app) -> Models:
     """Read every model (ModelRefused stops the start) and start the default model's frame
     worker now (see ComputeWorker.warm)."""
     models = app.extensions["cnnview.models"] = Models(app.config)
-    models.worker().warm()
+    models.warm()
     return models
 
 

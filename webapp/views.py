@@ -19,8 +19,10 @@ def chosen_model(name=None) -> Model:
 
 def page_context(model: Model = None) -> dict:
     """What every page with live maps needs: the model's layers, and where its filters and
-    top patches are (fetched by the page, then kept by the browser)."""
+    top patches are (fetched by the page, then kept by the browser). The model's frame worker
+    starts now, before the page's first drawing asks for a frame."""
     model = model or get_models().get()
+    get_models().warm(model.name)
     description = model.description
     return {
         "model": model,
@@ -70,6 +72,8 @@ def compare():
     others = [name for name in models.names if name != request.args.get("a", models.default)]
     a = chosen_model(request.args.get("a", models.default))
     b = chosen_model(request.args.get("b", others[0] if others else a.name))
+    for m in (a, b):
+        models.warm(m.name)  # both sides' first frames come with the first stroke
     sides = [
         {"key": key, "model": m, "architecture": m.network.data["architecture"],
          "network_url": url_for("views.network", digest=m.network.digest)}
