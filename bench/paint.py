@@ -33,9 +33,10 @@ between digits) for `--seconds` of drawing. Per rate it prints:
   the finished drawing's result is written), the longest, and their blocking time (the sum of
   each one's time over 50 ms), and how many of them had more than 50 ms of the main thread's
   own CPU time (the trace's thread time of the task; the throttling's spin counts as run):
-  the rest were long by waiting for a core the worker, GPU process and server share. Then what the long animation frames were made of (Long Animation
-  Frames API): script, other work before rendering, requestAnimationFrame callbacks, and style
-  to commit, in ms summed over them, and the scripts that ran longest by what ran them.
+  the rest were long by waiting for a core the worker, GPU process and server share. Then
+  what the long animation frames were made of (Long Animation Frames API): script, other
+  work before rendering, requestAnimationFrame callbacks, and style to commit, in ms summed
+  over them, and the scripts that ran longest by what ran them.
 - the machine, per throttled rate (not with `--quick`, nor for `--baseline`'s tree): how much
   of its cores an idle page keeps busy at that throttling (Chromium throttles by spinning the
   page's main thread, idle or not: CPU the paint worker, the GPU process and the server then
@@ -161,13 +162,14 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
     workers, _ = main_thread_tasks(trace, "DedicatedWorker")
     worker_busy, worker_cpu = (float(x[0]) for x in busy_between(workers, window)) if len(workers) else (0.0, 0.0)
     task_duration = (after["TaskDuration"] - before["TaskDuration"]) * 1000
-    long = [d for s, d in result["long"] if s >= zero_page]
+    observed = [(s, d) for s, d in result["long"] if s >= zero_page]  # (start, duration), page ms
+    long = [d for _, d in observed]
     # How much of each the main thread ran itself: on this 2-core machine the worker, the GPU
     # process and the server take turns with it, and a long task may be mostly waiting.
-    long_cpu = cpu_of_tasks(tasks, [(s + offset, d) for s, d in result["long"] if s >= zero_page])
+    long_cpu = cpu_of_tasks(tasks, [(s + offset, d) for s, d in observed])
     # Which began with the pen on the paper, and which in the gaps after a stroke (the
     # finished drawing's result: text alternatives, percentages).
-    pen_on = sum(any(a <= (time_origin + s) / 1000 <= b for a, b in pen_down) for s, d in result["long"] if s >= zero_page)
+    pen_on = sum(any(a <= (time_origin + s) / 1000 <= b for a, b in pen_down) for s, _ in observed)
     pct = lambda a, q: float(np.percentile(a, q)) if len(a) else float("nan")  # noqa: E731
     return {
         "rate": rate, "seconds": ended - started, "pen_down_s": down_s, "digits": drawn,

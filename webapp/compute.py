@@ -72,10 +72,16 @@ class ComputeWorker:
     def warm(self):
         """Start the worker now rather than on the first batch (at server start-up, so a
         client's first frame waits for no process start): launched at once, so its imports
-        (~1 s) overlap the rest of the server's start, and attached in the background."""
+        (~1 s) overlap the rest of the server's start, and attached in the background. Once:
+        a page served asks again, and a launched worker is left to its first batch (which
+        replaces it if it died). Read before the lock, which an attaching worker holds for a
+        second or more, so a page is never held up here."""
+        if self._process is not None:
+            return
         with self._starting:
-            if self._process is None:
-                self._launch()
+            if self._process is not None:
+                return
+            self._launch()
         threading.Thread(target=self._attach_quietly, name=f"{self.name}-start", daemon=True).start()
 
     def _attach_quietly(self):

@@ -116,7 +116,6 @@ class Models:
         self._models = {name: load_model(name, path) for name, path in model_paths(config).items()}
         self.default = next(iter(self._models))
         self._workers, self._pictures = {}, {}
-        self._warmed = set()  # models whose frame worker was started ahead of its first frame
         self._lock = threading.Lock()
 
     @property
@@ -157,14 +156,10 @@ class Models:
             return self._workers[model.name]
 
     def warm(self, name=None):
-        """Start the model's frame worker now, once: a page showing the model was just served,
-        and its first drawing should not wait seconds for a process to start and import."""
-        model = self.get(name)
-        with self._lock:
-            if model.name in self._warmed:
-                return
-            self._warmed.add(model.name)
-        self.worker(model.name).warm()
+        """Start the model's frame worker now (once: ComputeWorker.warm): a page showing the
+        model was just served, and its first drawing should not wait seconds for a process to
+        start and import."""
+        self.worker(name).warm()
 
     def pictures(self, name=None) -> Pictures:
         """The model's picture queue and its own worker process (webapp/pictures.py); the

@@ -21,12 +21,13 @@ def page_context(model: Model = None) -> dict:
     """What every page with live maps needs: the model's layers, and where its filters and
     top patches are (fetched by the page, then kept by the browser). The model's frame worker
     starts now, before the page's first drawing asks for a frame."""
-    model = model or get_models().get()
-    get_models().warm(model.name)
+    models = get_models()
+    model = model or models.get()
+    models.warm(model.name)
     description = model.description
     return {
         "model": model,
-        "models": [m.summary for m in get_models()],
+        "models": [m.summary for m in models],
         "layers": [layer["frame_name"] for layer in model.network.data["architecture"] if layer["frame_name"]],
         "architecture": model.network.data["architecture"],
         "total_params": description.param_count,
