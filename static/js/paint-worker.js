@@ -1,6 +1,6 @@
 // The paint worker (started by painter.js): decodes each frame, works out the layers the
 // server does not send (frame.js) and paints every layer's canvas, an OffscreenCanvas the
-// page handed over, and the prediction strip's digit and input image (strip-paint.js), all
+// page handed over, and the prediction strip's digit, bars and input image (strip-paint.js), all
 // off the page's main thread. It answers each frame once it is painted, with the frame's
 // values (copies, transferred, so nothing is cloned twice): the page's prediction strip,
 // inspector and text alternatives read them. Where the page draws
@@ -9,7 +9,7 @@
 import { decodeFrame, isNewer, useWeights } from "./frame.js";
 import { blankGrid, paintGrid } from "./mapgrid.js";
 import { Stream } from "./stream.js";
-import { paintDigit, paintImage } from "./strip-paint.js";
+import { paintBars, paintDigit, paintImage } from "./strip-paint.js";
 
 const grids = new Map(); // layer name → { canvas, ctx, image, pixels, columns, w, h, maps, width, height, scratch }
 let latest = new Map(); // layer name → the newest painted frame's layer (empty: cleared)
@@ -19,7 +19,7 @@ const asked = new Set(); // layers whose canvases the page was asked for
 let stream = null; // the Socket.IO link, once the page connects
 let newest = 0; // the newest own drawing state painted or cleared: older frames are not painted
 let guest = false; // the page shows someone else's frames: its own are not painted
-const strip = { digit: null, image: null, shown: null }; // the strip's canvases; shown: the newest painted frame (null: cleared)
+const strip = { digit: null, image: null, bars: null, shown: null }; // the strip's canvases; shown: the newest painted frame (null: cleared)
 
 const handlers = {
   weights: ({ kernels, batchnorm }) => useWeights(kernels, batchnorm),
@@ -42,14 +42,19 @@ const handlers = {
     paintAll();
   },
   // The prediction strip's canvases (prediction.js), and the digit's size, font and colour
-  // whenever they change.
-  strip: ({ digit, image }) => {
+  // and the bars' size, rows and colours whenever they change.
+  strip: ({ digit, image, bars }) => {
     strip.digit = { canvas: digit, ctx: digit.getContext("2d"), width: 1, height: 1, font: "", color: "" };
     strip.image = { canvas: image, ctx: image.getContext("2d") };
+    strip.bars = { canvas: bars, ctx: bars.getContext("2d"), width: 0, height: 0, rows: [] };
     paintStrip();
   },
   digitStyle: ({ style }) => {
     Object.assign(strip.digit, style);
+    paintStrip();
+  },
+  barStyle: ({ style }) => {
+    Object.assign(strip.bars, style);
     paintStrip();
   },
   frame: ({ bytes }) => show(bytes, false),
@@ -95,6 +100,7 @@ function paintStrip() {
   const shown = strip.shown;
   if (strip.digit?.font) paintDigit(strip.digit, shown ? shown.digit : null);
   if (strip.image) paintImage(strip.image, shown ? shown.image : null);
+  if (strip.bars?.rows.length) paintBars(strip.bars, shown ? shown.probabilities : null, shown ? shown.digit : null);
 }
 
 // A frame of the page's own drawing, straight from the link: painted unless the page shows

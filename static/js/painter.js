@@ -115,16 +115,21 @@ export class Painter {
     this.worker.postMessage({ type: "canvas", name, canvas: offscreen, geometry }, [offscreen]);
   }
 
-  // The prediction strip's digit and input image canvases, handed to the worker for good: it
-  // paints them with every frame (prediction.js). `style`: the digit's { width, height } in
-  // device pixels, font and colour, again whenever they change.
-  adoptStrip(digit, image) {
-    const canvases = [digit.transferControlToOffscreen(), image.transferControlToOffscreen()];
-    this.worker.postMessage({ type: "strip", digit: canvases[0], image: canvases[1] }, canvases);
+  // The prediction strip's digit, input image and bars canvases, handed to the worker for
+  // good: it paints them with every frame (prediction.js). `style`: the digit's { width,
+  // height } in device pixels, font and colour; the bars' size, rows and colours
+  // (prediction.js's barStyle); each again whenever it changes.
+  adoptStrip(digit, image, bars) {
+    const canvases = [digit, image, bars].map((canvas) => canvas.transferControlToOffscreen());
+    this.worker.postMessage({ type: "strip", digit: canvases[0], image: canvases[1], bars: canvases[2] }, canvases);
   }
 
   styleDigit(style) {
     this.worker.postMessage({ type: "digitStyle", style });
+  }
+
+  styleBars(style) {
+    this.worker.postMessage({ type: "barStyle", style });
   }
 
   layout(name, geometry) {

@@ -7,11 +7,12 @@ import { Throttle } from "./throttle.js";
 // every frame cannot be read and each change costs the page a layout.
 const NUMBERS_EVERY_MS = 250;
 
-// While the pen is on the paper, a frame changes nothing in the page's document but the bars'
-// transforms: the digit and the input image are canvases the paint worker paints with every
-// frame (strip-paint.js), and the percentages and the top row's colour wait for the pen to
-// lift (each a text or style change, which at a phone's speed made the page's frames long:
-// bench/RESULTS.md 6h).
+// While the pen is on the paper, a frame changes nothing in the page's document: the digit,
+// the ten bars and the input image are canvases the paint worker paints with every frame
+// (strip-paint.js), and the percentages and the top row's colour wait for the pen to lift
+// (each a text or style change, which at a phone's speed made the page's frames long:
+// bench/RESULTS.md 6h; the bars' transforms, moved here every frame, cost a re-layerizing
+// of the page each: 6j).
 export class PredictionView {
   // `painter`: the page's Painter (painter.js), whose worker paints the digit and the image.
   constructor(root, bars, inputCanvas, painter) {
@@ -22,19 +23,45 @@ export class PredictionView {
     this.rows = [];
     this.top = -1; // the row shown as the top one
     this.numbers = new Throttle(NUMBERS_EVERY_MS, (frame) => this.showNumbers(frame));
+    this.barCanvas = Object.assign(document.createElement("canvas"), { className: "bar-canvas" });
+    this.barCanvas.setAttribute("aria-hidden", "true"); // the percentages say it
+    bars.append(this.barCanvas);
     for (let d = 0; d < 10; d++) {
       const row = document.createElement("div");
       row.className = "bar-row";
-      row.innerHTML = `<span class="bar-label">${d}</span><span class="bar-track"><span class="bar-fill"></span></span><span class="bar-value"></span>`;
+      row.innerHTML = `<span class="bar-label">${d}</span><span class="bar-value"></span>`;
       bars.append(row);
-      this.rows.push({ row, fill: row.querySelector(".bar-fill"), value: row.querySelector(".bar-value") });
+      this.rows.push({ row, label: row.firstChild, value: row.lastChild });
     }
-    painter.adoptStrip(this.digit, inputCanvas);
-    // The digit's size in device pixels follows the page's (a projector, the presenter's
-    // view, a phone, a zoom).
+    painter.adoptStrip(this.digit, inputCanvas, this.barCanvas);
+    // The digit's and the bars' sizes in device pixels follow the page's (a projector, the
+    // presenter's view, a phone, a zoom).
     new ResizeObserver(() => painter.styleDigit(this.digitStyle()))
       .observe(this.digit, { box: "device-pixel-content-box" });
+    new ResizeObserver(() => painter.styleBars(this.barStyle()))
+      .observe(this.barCanvas, { box: "device-pixel-content-box" });
     this.empty();
+  }
+
+  // Where the worker draws the bars: each beside its row's digit, centred on it, in the
+  // page's colours (device pixels).
+  barStyle() {
+    const style = getComputedStyle(this.barCanvas);
+    const scale = devicePixelRatio || 1;
+    const box = this.barCanvas.getBoundingClientRect();
+    return {
+      width: Math.max(0, Math.round(this.barCanvas.clientWidth * scale)),
+      height: Math.max(0, Math.round(this.barCanvas.clientHeight * scale)),
+      rows: this.rows.map(({ label }) => {
+        const row = label.getBoundingClientRect();
+        return (row.top + row.height / 2 - box.top) * scale;
+      }),
+      bar: parseFloat(style.getPropertyValue("--bar-height")) * scale,
+      radius: parseFloat(style.getPropertyValue("--bar-radius")) * scale,
+      track: style.getPropertyValue("--bar-track").trim(),
+      fill: style.getPropertyValue("--muted").trim(),
+      top: style.getPropertyValue("--accent").trim(),
+    };
   }
 
   // Canvas and font by one scale (an emulated phone's devicePixelContentBoxSize is in CSS
@@ -50,15 +77,12 @@ export class PredictionView {
     };
   }
 
-  // Called for every painted frame. `final`: the result of the finished drawing, the pen
-  // lifted (not one that caught up with the pen mid-stroke); `penDown`: this page's own pen is
-  // on the paper. Bars move by transform (no layout); text is only written when it changes
+  // Called for every painted frame (its bars the worker has painted). `final`: the result of
+  // the finished drawing, the pen lifted (not one that caught up with the pen mid-stroke);
+  // `penDown`: this page's own pen is on the paper. Text is only written when it changes
   // (writing the same text still invalidates the page's layout).
   show(frame, { final = true, penDown = false } = {}) {
     if (this.root.dataset.digit !== String(frame.digit)) this.root.dataset.digit = frame.digit;
-    frame.probabilities.forEach((p, d) => {
-      this.rows[d].fill.style.transform = `scaleX(${p.toFixed(3)})`;
-    });
     if (penDown) {
       this.numbers.cancel();
       return this.drawing(true);
@@ -92,7 +116,8 @@ export class PredictionView {
     frame.probabilities.forEach((p, d) => setText(this.rows[d].value, `${(100 * p).toFixed(p < 0.1 ? 1 : 0)}%`));
   }
 
-  // Nothing drawn (the worker blanks the digit and the image when the page's maps are cleared).
+  // Nothing drawn (the worker blanks the digit, the bars and the image when the page's maps
+  // are cleared).
   empty() {
     this.numbers.cancel();
     this.drawing(false);
@@ -100,10 +125,7 @@ export class PredictionView {
     this.root.dataset.digit = "";
     this.root.setAttribute("aria-label", "Prediction: nothing drawn");
     setText(this.digitText, "–");
-    for (const { fill, value } of this.rows) {
-      fill.style.transform = "scaleX(0)";
-      setText(value, "");
-    }
+    for (const { value } of this.rows) setText(value, "");
   }
 
   setBusy(busy) {

@@ -1,7 +1,7 @@
-// The prediction strip's two pictures, painted by the paint worker (paint-worker.js) with
-// every frame it paints: the predicted digit, as text in the page's font and colour, and the
-// image the network saw. Painted there, a frame changes nothing in the page's document while
-// the pen moves (bench/RESULTS.md 6h). No DOM here: both are OffscreenCanvases.
+// The prediction strip's pictures, painted by the paint worker (paint-worker.js) with every
+// frame it paints: the predicted digit, as text in the page's font and colour, the ten
+// probabilities as bars, and the image the network saw. Painted there, a frame changes nothing in the page's document while
+// the pen moves (bench/RESULTS.md 6h). No DOM here: all are OffscreenCanvases.
 
 // `target`: { canvas, ctx, font, color, width, height } (device pixels: prediction.js's
 // digitStyle); `digit`: a number, or null for nothing drawn. Painted only when something
@@ -42,4 +42,31 @@ export function paintImage(target, image) {
     }
   }
   ctx.putImageData(picture, 0, 0);
+}
+
+// `target`: { canvas, ctx, width, height, rows: each bar's centre, bar: its height, radius,
+// track, fill, top: colours } (device pixels: prediction.js's barStyle); `probabilities`: ten
+// numbers, or null: empty tracks; `top`: the digit whose bar is in the top colour (the
+// prediction), or null. Painted only when something changed, as the digit.
+export function paintBars(target, probabilities, top) {
+  const { canvas, ctx, width, height, rows, bar, radius } = target;
+  const lengths = rows.map((_, d) => (probabilities ? Math.round(width * Math.min(1, Math.max(0, probabilities[d]))) : 0));
+  const key = `${lengths} ${top} ${width}×${height} ${rows} ${bar} ${radius} ${target.track} ${target.fill} ${target.top}`;
+  if (key === target.painted) return;
+  target.painted = key;
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
+  ctx.clearRect(0, 0, width, height);
+  rows.forEach((centre, d) => {
+    const y = Math.round(centre - bar / 2);
+    ctx.save();
+    ctx.beginPath();
+    ctx.roundRect(0, y, width, bar, radius);
+    ctx.fillStyle = target.track;
+    ctx.fill();
+    ctx.clip(); // the bar's ends rounded by its track's, as a filled part of it
+    ctx.fillStyle = d === top ? target.top : target.fill;
+    ctx.fillRect(0, y, lengths[d], bar);
+    ctx.restore();
+  });
 }
