@@ -94,13 +94,15 @@ export class LayerView {
 
   // The page around the maps for a frame the worker has painted (its first frame asked for
   // every layer's section: build()).
-  // `penDown`: this page's own pen is on the paper.
-  render(frame, { penDown = false } = {}) {
+  // `penDown`: this page's own pen is on the paper; `final`: the finished drawing's result,
+  // whose numbers describe() shows (the page calls it a display frame later).
+  render(frame, { penDown = false, final = false } = {}) {
     this.frame = frame;
     if (this.root.classList.contains("is-empty")) this.root.classList.remove("is-empty"); // a write is a mutation, even of nothing
-    this.drawing(penDown);
-    if (penDown) this.ranges.cancel();
-    else this.ranges.call();
+    if (penDown) this.drawing(true);
+    if (penDown || final) return this.ranges.cancel();
+    this.drawing(false);
+    this.ranges.call();
   }
 
   // The numbers are hidden while the pen draws: they would be an earlier drawing's.
@@ -160,6 +162,7 @@ export class LayerView {
   describe() {
     const frame = this.frame;
     if (!frame) return;
+    this.drawing(false);
     this.ranges.now();
     for (const layer of frame.layers) {
       const section = this.sections.get(layer.name);

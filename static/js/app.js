@@ -94,8 +94,9 @@ export async function startDrawingApp({
     shownFrame = frame && frame.digit !== null ? frame : null;
     if (shownFrame) {
       const penDown = !guest && pad.pointerId !== null;
-      prediction.show(frame, { final: finished(frame.seq), penDown });
-      layers.render(frame, { penDown });
+      const final = !guest && finished(frame.seq);
+      prediction.show(frame, { final, penDown });
+      layers.render(frame, { penDown, final });
     } else {
       prediction.empty();
       layers.clear();
@@ -118,10 +119,22 @@ export async function startDrawingApp({
     timings.paints[i + 2] = performance.now();
     if (finished(shown)) {
       if (message.textContent) message.textContent = ""; // written only to change it: a write costs a layout
-      layers.describe(); // text alternatives once the result is for the finished drawing
+      afterNextFrame(shown);
+    } else {
+      prediction.setBusy(true); // busy all the while the pen draws: no change a frame
     }
-    prediction.setBusy(!finished(shown)); // busy all the while the pen draws: no change a frame
     notice.update(shownFrame, finished(shown));
+  }
+
+  // The finished drawing's layers' numbers and text alternatives, a display frame after its
+  // strip's numbers: written in one frame, they made it long at a phone's speed
+  // (bench/RESULTS.md 6j). The digit stops looking busy with them: the result is whole then.
+  function afterNextFrame(seq) {
+    requestAnimationFrame(() => {
+      if (guest || seq !== shown || !finished(seq)) return; // a newer frame, or a clear, has the page
+      layers.describe();
+      prediction.setBusy(false);
+    });
   }
 
   // The link runs in the layers' paint worker, which paints this page's frames as they come.
