@@ -9,10 +9,10 @@ const NUMBERS_EVERY_MS = 250;
 
 // While the pen is on the paper, a frame changes nothing in the page's document: the digit,
 // the ten bars and the input image are canvases the paint worker paints with every frame
-// (strip-paint.js), and the percentages and the top row's colour wait for the pen to lift
-// (each a text or style change, which at a phone's speed made the page's frames long:
-// bench/RESULTS.md 6h; the bars' transforms, moved here every frame, cost a re-layerizing
-// of the page each: 6j).
+// (strip-paint.js; the leading bar in the top colour), and the percentages and the top row's
+// colour wait for the pen to lift (each a text or style change, which at a phone's speed made
+// the page's frames long: bench/RESULTS.md 6h; the bars' transforms, moved here every frame,
+// cost a re-layerizing of the page each: 6j).
 export class PredictionView {
   // `painter`: the page's Painter (painter.js), whose worker paints the digit and the image.
   constructor(root, bars, inputCanvas, painter) {
@@ -93,8 +93,8 @@ export class PredictionView {
     else this.numbers.call(frame); // the newest, a little later
   }
 
-  // The percentages and the top row's colour are hidden while the pen draws: they would be an
-  // earlier drawing's.
+  // The percentages and the top row's colour (its digit's and percentage's) are hidden while
+  // the pen draws: they would be an earlier drawing's.
   drawing(on) {
     if (this.bars.classList.contains("drawing") === on) return;
     this.bars.classList.toggle("drawing", on);
