@@ -182,6 +182,9 @@ def test_no_text_under_16px_at_1280x720(browser, live_server, pen_test_samples):
         assert [t for t in sizes if t["size"] < 16] == []
 
 
+BAR_ROWS = "() => [...document.querySelectorAll('#bars .bar-label')].map((e) => e.getBoundingClientRect()).map(({ top, bottom, height }) => ({ top, bottom, height }))"
+
+
 # Measured: the maps' total area grows 1.89x at 1280x720 and 1.76x at 1440x900 (tutorial).
 @pytest.mark.parametrize("width, height", [(1280, 720), (1440, 900)])
 def test_presenter_mode_enlarges_the_maps(browser, live_server, pen_test_samples, width, height):
@@ -207,6 +210,11 @@ def test_presenter_mode_enlarges_the_maps(browser, live_server, pen_test_samples
         assert [b["id"] for b in boxes][:2] == ["canvas", "prediction"]
         assert [b for b in boxes if b["left"] < 0 or b["top"] < 0 or b["bottom"] > height or b["right"] > width] == []
         assert page.evaluate("() => document.scrollingElement.scrollHeight") <= height
+        # The bars keep to their digits' rows: the canvas the worker paints them in, last sized
+        # for the wider strip, gives the rows no height of its own.
+        rows = page.evaluate(BAR_ROWS)
+        assert max(b["top"] - a["top"] for a, b in zip(rows, rows[1:])) <= rows[0]["height"] + 4, rows
+        assert rows[-1]["bottom"] <= height
         sizes = page.evaluate(TEXT_SIZES)
         assert any(t["text"].startswith("conv1:") for t in sizes)  # the legend, and the note
         assert [t for t in sizes if t["size"] < 18] == []
