@@ -222,6 +222,11 @@ def test_teacher_view_fits_a_projector_without_scrolling(teacher, join_as, pen_t
     last = teacher.locator("#stage #layer-output canvas").bounding_box()
     assert last["y"] + last["height"] <= height  # every map is on screen, down to the output
     assert fits(teacher) == [True, True]
+    # The ten bars (the paint worker's canvas) beside their digits, in rows no taller than
+    # the digits, all on screen.
+    rows = teacher.evaluate("() => [...document.querySelectorAll('#stage .bar-label')].map((e) => e.getBoundingClientRect()).map(({ top, bottom, height }) => ({ top, bottom, height }))")
+    assert len(rows) == 10 and rows[-1]["bottom"] <= height
+    assert max(b["top"] - a["top"] for a, b in zip(rows, rows[1:])) <= rows[0]["height"] + 4, rows
 
 
 def test_closing_and_deleting_from_the_teachers_page(teacher, join_as, pen_test_samples):
