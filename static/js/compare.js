@@ -69,11 +69,23 @@ class Side {
       this.prediction.empty();
       this.layers.clear();
     } else {
-      this.prediction.show(frame, { final: this.finished(frame.seq), penDown: this.penDown });
-      this.layers.render(frame, { penDown: this.penDown });
+      const final = this.finished(frame.seq);
+      this.prediction.show(frame, { final, penDown: this.penDown });
+      this.layers.render(frame, { penDown: this.penDown, final });
     }
-    this.settle(frame.seq);
-    if (this.finished(this.shown)) this.layers.describe();
+    if (frame.digit === null || !this.finished(frame.seq)) return this.settle(frame.seq);
+    this.shown = frame.seq;
+    this.afterNextFrame(frame.seq); // busy until then
+  }
+
+  // The finished drawing's layers' numbers and text alternatives a display frame after its
+  // strip's, as the drawing page does (app.js); then it is no longer busy.
+  afterNextFrame(seq) {
+    requestAnimationFrame(() => {
+      if (seq !== this.shown || !this.finished(seq)) return; // a newer frame, or a clear, has the side
+      this.layers.describe();
+      this.prediction.setBusy(false);
+    });
   }
 
   // The result of the drawing as it is now, the pen lifted (not one that caught up with the
