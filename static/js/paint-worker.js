@@ -1,7 +1,7 @@
 // The paint worker (started by painter.js): decodes each frame, works out the layers the
 // server does not send (frame.js) and paints every layer's canvas, an OffscreenCanvas the
-// page handed over, and the prediction strip's digit, bars and input image (strip-paint.js), all
-// off the page's main thread. It answers each frame once it is painted, with the frame's
+// page handed over, and the prediction strip's digit, bars and input image (strip-paint.js),
+// all off the page's main thread. It answers each frame once it is painted, with the frame's
 // values (copies, transferred, so nothing is cloned twice): the page's prediction strip,
 // inspector and text alternatives read them. Where the page draws
 // (connection.js), the Socket.IO link lives here too (stream.js): the frames of the page's

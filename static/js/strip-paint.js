@@ -1,7 +1,8 @@
 // The prediction strip's pictures, painted by the paint worker (paint-worker.js) with every
 // frame it paints: the predicted digit, as text in the page's font and colour, the ten
-// probabilities as bars, and the image the network saw. Painted there, a frame changes nothing in the page's document while
-// the pen moves (bench/RESULTS.md 6h). No DOM here: all are OffscreenCanvases.
+// probabilities as bars, and the image the network saw. Painted there, a frame changes
+// nothing in the page's document while the pen moves (bench/RESULTS.md 6h, 6j). No DOM here:
+// all are OffscreenCanvases.
 
 // `target`: { canvas, ctx, font, color, width, height } (device pixels: prediction.js's
 // digitStyle); `digit`: a number, or null for nothing drawn. Painted only when something
