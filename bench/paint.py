@@ -9,9 +9,14 @@ throttling rate (CDP `Emulation.setCPUThrottlingRate`: 4 is a mid-range phone), 
 pen digits (UCI pen digits, pendigits-train.json) point by point with mouse events at 60
 points a second (CDP `Input.dispatchMouseEvent`, sent on schedule without waiting for the
 page, each stamped with its scheduled time; 0.15 s pen-up between strokes; `c` clears
-between digits) for `--seconds` of drawing. Per rate it prints:
+between digits) for `--seconds` of drawing. At each rate the same digits are drawn twice:
+first untraced, for what the person drawing sees (frames/s, ages, long tasks: the targets),
+then with a trace, for where the time went (CPU per frame, each long task's own CPU). A trace
+is not free: Chromium's tracing service took ~0.4 of this machine's two cores while drawing
+(/proc), CPU the page's threads then wait for, so the traced run has long tasks of its own
+(bench/RESULTS.md 6k); its rates and long tasks are printed too. Per rate it prints:
 
-- main-thread ms per painted frame: a trace of the renderer (category `toplevel`) gives every
+- main-thread ms per painted frame (traced): a trace of the renderer (category `toplevel`) gives every
   task the page's main thread ran; the time between two consecutive painted frames is one
   frame's share, so its main-thread busy time (tasks clipped to the interval) is that frame's
   cost: p50 and p95 over the frames, and the mean (all main-thread time while drawing / painted
@@ -31,9 +36,10 @@ between digits) for `--seconds` of drawing. Per rate it prints:
 - long tasks: PerformanceObserver('longtask') entries (> 50 ms) while drawing: how many, how
   many of them began with the pen on the paper (the rest are in the gaps after a stroke, when
   the finished drawing's result is written), the longest, and their blocking time (the sum of
-  each one's time over 50 ms), and how many of them had more than 50 ms of the main thread's
-  own CPU time (the trace's thread time of the task; the throttling's spin counts as run):
-  the rest were long by waiting for a core the worker, GPU process and server share. Then
+  each one's time over 50 ms); and, of the traced run's, how many had more than 50 ms of the
+  main thread's own CPU time (the trace's thread time of the task; the throttling's spin
+  counts as run): the rest were long by waiting for a core the worker, GPU process, server
+  and tracing share. Then
   what the long animation frames were made of (Long Animation Frames API): script, other
   work before rendering, requestAnimationFrame callbacks, and style to commit, in ms summed
   over them, and the scripts that ran longest by what ran them.
@@ -42,7 +48,7 @@ between digits) for `--seconds` of drawing. Per rate it prints:
   page's main thread, idle or not: CPU the paint worker, the GPU process and the server then
   lack), and the long tasks of a bare page, a canvas inking the pen and nothing else, drawn
   the same way: what the machine makes by itself.
-- worker ms per painted frame: the same trace's top-level tasks on the page's dedicated
+- worker ms per painted frame (traced): the same trace's top-level tasks on the page's dedicated
   worker threads (the paint worker: decoding, deriving and painting), wall and CPU, over the
   drawing time / painted frames; 0 for a page without one.
 
@@ -79,7 +85,7 @@ async def settled(page, timeout=30_000):
         timeout=timeout)
 
 
-async def measure(browser, url, samples, rate, seconds, categories=(), profile=None):
+async def measure(browser, url, samples, rate, seconds, categories=(), profile=None, traced=True):
     context = await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
     await page.add_init_script(LONG_TASKS)
@@ -99,7 +105,8 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
     await cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
     await page.wait_for_timeout(300)
 
-    await browser.start_tracing(page=page, categories=["toplevel", "blink.user_timing", "__metadata", *categories])
+    if traced:
+        await browser.start_tracing(page=page, categories=["toplevel", "blink.user_timing", "__metadata", *categories])
     origin = await page.evaluate("() => { window.benchLongTasks = []; window.benchFrames = []; cnnPaintTimings.count = 0;"
                                  " if (window.cnnWorkerPaints) cnnWorkerPaints.count = 0;"
                                  " return [performance.timeOrigin, performance.mark('bench-zero').startTime]; }")
@@ -125,8 +132,7 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
     result = await page.evaluate("() => ({ count: cnnPaintTimings.count, paints: Array.from(cnnPaintTimings.paints),"
                                  " made: Array.from(cnnPaintTimings.made), long: window.benchLongTasks, frames: window.benchFrames,"
                                  " worker: window.cnnWorkerPaints && { count: cnnWorkerPaints.count, times: Array.from(cnnWorkerPaints.times) } })")
-    raw = await browser.stop_tracing()
-    trace = json.loads(raw)
+    raw = await browser.stop_tracing() if traced else None
     await cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
     await context.close()
     if errors:
@@ -152,56 +158,85 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
         maps_fps = on_screen.sum() / down_s if down_s else float("nan")
         maps_ages = shown[on_screen, 1] - made[shown[on_screen, 0].astype(int) % len(made)]
 
+    observed = [(s, d) for s, d in result["long"] if s >= zero_page]  # (start, duration), page ms
+    long = [d for _, d in observed]
+    # Which began with the pen on the paper, and which in the gaps after a stroke (the
+    # finished drawing's result: text alternatives, percentages).
+    pen_on = sum(any(a <= (time_origin + s) / 1000 <= b for a, b in pen_down) for s, _ in observed)
+    pct = lambda a, q: float(np.percentile(a, q)) if len(a) else float("nan")  # noqa: E731
+    figures = {
+        "rate": rate, "traced": traced, "seconds": ended - started, "pen_down_s": down_s, "digits": drawn,
+        "painted": int(len(paints)), "painted_while_drawing": int(during.sum()),
+        "task_duration_per_frame": (after["TaskDuration"] - before["TaskDuration"]) * 1000 / max(1, len(paints)),
+        "fps": during.sum() / down_s if down_s else float("nan"),
+        "age_p50": pct(ages, 50), "age_p95": pct(ages, 95),
+        "maps_fps": float(maps_fps), "maps_age_p50": pct(maps_ages, 50), "maps_age_p95": pct(maps_ages, 95),
+        "long_tasks": len(long), "longest": max(long, default=0.0), "blocking_ms": sum(d - 50 for d in long),
+        "long_tasks_pen_down": pen_on,
+        "load": os.getloadavg()[0],
+        "long_frames": long_frames([f for f in result["frames"] if f["start"] >= zero_page]),
+    }
+    if traced:
+        figures.update(trace_figures(json.loads(raw), zero_page, paints[:, 2], started, ended, time_origin, observed, pct))
+    return figures, raw
+
+
+def trace_figures(trace, zero_page, painted, started, ended, time_origin, observed, pct):
+    """What the trace says of a run: the main thread's and the worker's time per painted
+    frame, and how much of each long task the main thread ran itself."""
     tasks, zero_trace = main_thread_tasks(trace)
     offset = zero_trace - zero_page  # page ms -> trace ms
-    edges = paints[:, 2] + offset
+    edges = painted + offset
     per_frame, per_frame_cpu = busy_between(tasks, edges) if len(edges) > 1 else (np.zeros(0), np.zeros(0))
     window = [(started - time_origin / 1000) * 1000 + offset, (ended - time_origin / 1000) * 1000 + offset]
     total_busy, total_cpu = (float(x[0]) for x in busy_between(tasks, window))
     # The paint worker's share (decoding, deriving, painting), where the page has one.
     workers, _ = main_thread_tasks(trace, "DedicatedWorker")
     worker_busy, worker_cpu = (float(x[0]) for x in busy_between(workers, window)) if len(workers) else (0.0, 0.0)
-    task_duration = (after["TaskDuration"] - before["TaskDuration"]) * 1000
-    observed = [(s, d) for s, d in result["long"] if s >= zero_page]  # (start, duration), page ms
-    long = [d for _, d in observed]
     # How much of each the main thread ran itself: on this 2-core machine the worker, the GPU
     # process and the server take turns with it, and a long task may be mostly waiting.
     long_cpu = cpu_of_tasks(tasks, [(s + offset, d) for s, d in observed])
-    # Which began with the pen on the paper, and which in the gaps after a stroke (the
-    # finished drawing's result: text alternatives, percentages).
-    pen_on = sum(any(a <= (time_origin + s) / 1000 <= b for a, b in pen_down) for s, _ in observed)
-    pct = lambda a, q: float(np.percentile(a, q)) if len(a) else float("nan")  # noqa: E731
+    frames = max(1, len(painted))
     return {
-        "rate": rate, "seconds": ended - started, "pen_down_s": down_s, "digits": drawn,
-        "painted": int(len(paints)), "painted_while_drawing": int(during.sum()),
         "ms_per_frame_p50": pct(per_frame, 50), "ms_per_frame_p95": pct(per_frame, 95),
-        "ms_per_frame_mean": total_busy / max(1, len(paints)),
+        "ms_per_frame_mean": total_busy / frames,
         "cpu_per_frame_p50": pct(per_frame_cpu, 50), "cpu_per_frame_p95": pct(per_frame_cpu, 95),
-        "cpu_per_frame_mean": total_cpu / max(1, len(paints)),
-        "task_duration_per_frame": task_duration / max(1, len(paints)),
-        "worker_per_frame_mean": worker_busy / max(1, len(paints)), "worker_cpu_per_frame_mean": worker_cpu / max(1, len(paints)),
-        "fps": during.sum() / down_s if down_s else float("nan"),
-        "age_p50": pct(ages, 50), "age_p95": pct(ages, 95),
-        "maps_fps": float(maps_fps), "maps_age_p50": pct(maps_ages, 50), "maps_age_p95": pct(maps_ages, 95),
-        "long_tasks": len(long), "longest": max(long, default=0.0), "blocking_ms": sum(d - 50 for d in long),
-        "long_tasks_pen_down": pen_on, "long_tasks_cpu": long_cpu,
-        "long_tasks_over_50_cpu": sum(c > 50 for c in long_cpu),
-        "load": os.getloadavg()[0],
-        "long_frames": long_frames([f for f in result["frames"] if f["start"] >= zero_page]),
-    }, raw
+        "cpu_per_frame_mean": total_cpu / frames,
+        "worker_per_frame_mean": worker_busy / frames, "worker_cpu_per_frame_mean": worker_cpu / frames,
+        "long_tasks_cpu": long_cpu, "long_tasks_over_50_cpu": sum(c > 50 for c in long_cpu),
+    }
+
+
+# What the person drawing sees, taken from the untraced run.
+SEEN = ("digits", "pen_down_s", "painted_while_drawing", "fps", "age_p50", "age_p95", "maps_fps", "maps_age_p50",
+        "maps_age_p95", "long_tasks", "longest", "blocking_ms", "long_tasks_pen_down", "long_frames", "load")
+
+
+async def measure_twice(browser, url, samples, rate, seconds, categories=(), profile=None):
+    """Draws the same digits twice: untraced, for what the person drawing sees (rates, ages,
+    long tasks), then traced, for where the time went. Recording a trace keeps Chromium's
+    tracing service busy (~0.4 of a core here, measured with /proc while drawing): on two cores
+    that is CPU the page's threads then wait for, and so long tasks of its own."""
+    seen, _ = await measure(browser, url, samples, rate, seconds, traced=False)
+    traced, raw = await measure(browser, url, samples, rate, seconds, categories, profile)
+    return {**traced, **{key: seen[key] for key in SEEN}, "while_traced": {key: traced[key] for key in SEEN if key != "long_frames"}}, raw
 
 
 def report(name, r):
-    print(f"{name} CPU x{r['rate']:g}: main thread {r['ms_per_frame_p50']:.1f} ms p50 / {r['ms_per_frame_p95']:.1f} ms p95"
-          f" per painted frame (mean {r['ms_per_frame_mean']:.1f}; TaskDuration {r['task_duration_per_frame']:.1f});"
-          f" CPU {r['cpu_per_frame_p50']:.1f} p50 / {r['cpu_per_frame_p95']:.1f} p95 (mean {r['cpu_per_frame_mean']:.1f}),"
-          f" {r['fps']:.1f} painted frames/s while drawing, result age {r['age_p50']:.0f} ms p50 /"
+    t = r["while_traced"]
+    print(f"{name} CPU x{r['rate']:g}: {r['fps']:.1f} painted frames/s while drawing, result age {r['age_p50']:.0f} ms p50 /"
           f" {r['age_p95']:.0f} ms p95, maps on screen {r['maps_fps']:.1f}/s, {r['maps_age_p50']:.0f} / {r['maps_age_p95']:.0f} ms old"
-          f" p50 / p95, long tasks > 50 ms: {r['long_tasks']} ({r['long_tasks_pen_down']} with the pen down; longest {r['longest']:.0f} ms, blocking {r['blocking_ms']:.0f} ms);"
-          f" {r['long_tasks_over_50_cpu']} of them over 50 ms of the main thread's own CPU (the rest waiting for a core);"
-          f" worker {r['worker_per_frame_mean']:.1f} ms (CPU {r['worker_cpu_per_frame_mean']:.1f}) per painted frame;"
-          f" {r['digits']} digits, {r['pen_down_s']:.1f} s pen down, {r['painted']} frames painted;"
+          f" p50 / p95, long tasks > 50 ms: {r['long_tasks']} ({r['long_tasks_pen_down']} with the pen down; longest"
+          f" {r['longest']:.0f} ms, blocking {r['blocking_ms']:.0f} ms); {r['digits']} digits, {r['pen_down_s']:.1f} s pen down;"
           f" load average {r['load']:.1f}", flush=True)
+    print(f"  traced, the same again: main thread {r['ms_per_frame_p50']:.1f} ms p50 / {r['ms_per_frame_p95']:.1f} ms p95"
+          f" per painted frame (mean {r['ms_per_frame_mean']:.1f}; TaskDuration {r['task_duration_per_frame']:.1f});"
+          f" CPU {r['cpu_per_frame_p50']:.1f} p50 / {r['cpu_per_frame_p95']:.1f} p95 (mean {r['cpu_per_frame_mean']:.1f});"
+          f" worker {r['worker_per_frame_mean']:.1f} ms (CPU {r['worker_cpu_per_frame_mean']:.1f}) per painted frame;"
+          f" {r['painted']} frames painted, {t['fps']:.1f}/s while drawing, maps on screen {t['maps_fps']:.1f}/s;"
+          f" long tasks {t['long_tasks']} ({t['long_tasks_pen_down']} with the pen down; longest {t['longest']:.0f} ms),"
+          f" {r['long_tasks_over_50_cpu']} of them over 50 ms of the main thread's own CPU (the rest waiting for a core);"
+          f" load average {t['load']:.1f}", flush=True)
     if "machine" in r:
         m = r["machine"]
         print(f"  the machine at CPU x{r['rate']:g}: an idle page keeps {m['idle_cores']:.2f} of its {m['cores']} cores busy;"
@@ -228,7 +263,7 @@ async def run_tree(name, tree, samples, rates, seconds, save_trace=None, save_pr
             for rate in rates:
                 categories = ["devtools.timeline", "disabled-by-default-devtools.timeline", "disabled-by-default-devtools.timeline.invalidationTracking", "v8.execute"] if save_trace else []
                 profile = {} if save_profile else None
-                r, raw = await measure(browser, url, samples, rate, seconds, categories, profile)
+                r, raw = await measure_twice(browser, url, samples, rate, seconds, categories, profile)
                 if save_profile:
                     Path(f"{save_profile}-{name.replace(' ', '-')}-x{rate:g}.cpuprofile").write_text(json.dumps(profile))
                     for where, ms in profile_summary(profile):
@@ -281,7 +316,8 @@ def main(argv=None):
 
 
 ROUND_FIGURES = [("long tasks > 50 ms (with the pen down)", lambda r: f"{r['long_tasks']} ({r['long_tasks_pen_down']})"),
-                 ("of them over 50 ms of own CPU", lambda r: f"{r.get('long_tasks_over_50_cpu', '-')}"),
+                 ("traced: long tasks (of them over 50 ms of own CPU)",
+                  lambda r: f"{r['while_traced']['long_tasks']} ({r['long_tasks_over_50_cpu']})"),
                  ("their blocking time, ms", lambda r: f"{r['blocking_ms']:.0f}"),
                  ("main-thread CPU ms per painted frame, mean", lambda r: f"{r['cpu_per_frame_mean']:.1f}"),
                  ("prediction strip frames/s", lambda r: f"{r['fps']:.1f}"),

@@ -10,8 +10,8 @@ import { Throttle } from "./throttle.js";
 
 // The legend's range and the output's percentages while someone else's results stream in
 // (follow me): at most this often, as text that changes every frame cannot be read, and each
-// change costs the page a layout. While this page's own pen draws they wait for it to lift,
-// as the strip's percentages do (prediction.js); the final result's are always shown
+// change costs the page a layout. While this page's own pen draws they wait for its final
+// result, as the strip's percentages do (prediction.js), and that result's are always shown
 // (describe()).
 const RANGE_EVERY_MS = 250;
 
@@ -94,18 +94,19 @@ export class LayerView {
 
   // The page around the maps for a frame the worker has painted (its first frame asked for
   // every layer's section: build()).
-  // `penDown`: this page's own pen is on the paper; `final`: the finished drawing's result,
-  // whose numbers describe() shows (the page calls it a display frame later).
-  render(frame, { penDown = false, final = false } = {}) {
+  // `pending`: this page's own drawing, whose final result has not come yet (the pen on the
+  // paper, or frames of the stroke it just lifted from); `final`: the finished drawing's
+  // result, whose numbers describe() shows (the page calls it a display frame later).
+  render(frame, { pending = false, final = false } = {}) {
     this.frame = frame;
     if (this.root.classList.contains("is-empty")) this.root.classList.remove("is-empty"); // a write is a mutation, even of nothing
-    if (penDown) this.drawing(true);
-    if (penDown || final) return this.ranges.cancel();
+    if (pending) this.drawing(true);
+    if (pending || final) return this.ranges.cancel();
     this.drawing(false);
     this.ranges.call();
   }
 
-  // The numbers are hidden while the pen draws: they would be an earlier drawing's.
+  // The numbers are hidden until the drawing's final result: they would be an earlier drawing's.
   drawing(on) {
     if (this.root.classList.contains("drawing") === on) return;
     this.root.classList.toggle("drawing", on);
@@ -158,7 +159,10 @@ export class LayerView {
     this.showLegend();
   }
 
-  // Text alternatives: where each map responds most, with its true value.
+  // Text alternatives: where each map responds most, with its true value. A map's words are
+  // worked out when asked for (the focused map's now, a pointed one's on pointing): every
+  // map's at once took most of the finished drawing's second frame at a phone's speed
+  // (bench/RESULTS.md 6k).
   describe() {
     const frame = this.frame;
     if (!frame) return;
@@ -166,20 +170,16 @@ export class LayerView {
     this.ranges.now();
     for (const layer of frame.layers) {
       const section = this.sections.get(layer.name);
-      const size = layer.width * layer.height;
-      for (let m = 0; m < layer.maps; m++) {
-        const values = layer.values.subarray(m * size, (m + 1) * size);
-        let best = 0;
-        for (let i = 1; i < size; i++) if (values[i] > values[best]) best = i;
-        const row = Math.floor(best / layer.width), col = best % layer.width;
-        const value = fmt(layer.max[m]);
-        const where = layer.height === 1 ? `unit ${col}` : `row ${row}, column ${col}`;
-        section.texts[m] = layer.max[m] === layer.min[m]
-          ? `${layer.name}${layer.height === 1 ? "" : ` map ${m}`}: all ${value}`
-          : `${layer.name}${layer.height === 1 ? "" : ` map ${m}`}: strongest at ${where}, ${value}`;
-      }
+      section.described = layer;
+      section.texts.fill(null);
       this.label(section);
     }
+  }
+
+  // The words for map `m` of the described frame, or what the map does before there is one.
+  mapText(section, m) {
+    if (!section.described) return this.placeholder(section, m);
+    return (section.texts[m] ??= describeMap(section.described, m));
   }
 
   // Every map blank (the worker paints them so); frames on their way are dropped.
@@ -191,6 +191,7 @@ export class LayerView {
     this.painter.clear();
     this.legend?.clear();
     for (const section of this.sections.values()) {
+      section.described = null;
       section.texts.fill(null);
       section.labels?.forEach((label) => setText(label.value, ""));
       this.label(section);
@@ -199,7 +200,7 @@ export class LayerView {
 
   // The focused map's description (or what it does, before there is one) as the canvas's name.
   label(section, announce = false) {
-    const text = section.texts[section.focus] || this.placeholder(section, section.focus);
+    const text = this.mapText(section, section.focus);
     section.canvas.setAttribute("aria-label", text);
     section.canvas.dataset.focus = section.focus; // where the keyboard's unit cursor goes (keyboard-cursor.js)
     if (announce) this.live.textContent = text;
@@ -286,7 +287,7 @@ export class LayerView {
     }
     const f = document.body.classList.contains("show-filters") && section.kernels ? section.kernels.filterAt(x, y) : -1;
     if (f >= 0) return section.kernels.texts[f];
-    return m < 0 ? "" : section.texts[m] || this.placeholder(section, m);
+    return m < 0 ? "" : this.mapText(section, m);
   }
 
   // `last`: the network's output, whose units get the classes' labels.
@@ -334,4 +335,17 @@ export class LayerView {
       if (target >= 0 && target < section.maps) this.moveFocus(section, target);
     }
   }
+}
+
+// Where map `m` of a frame's layer responds most, with its true value.
+function describeMap(layer, m) {
+  const size = layer.width * layer.height;
+  const values = layer.values.subarray(m * size, (m + 1) * size);
+  let best = 0;
+  for (let i = 1; i < size; i++) if (values[i] > values[best]) best = i;
+  const row = Math.floor(best / layer.width), col = best % layer.width;
+  const name = layer.height === 1 ? layer.name : `${layer.name} map ${m}`;
+  const value = fmt(layer.max[m]);
+  if (layer.max[m] === layer.min[m]) return `${name}: all ${value}`;
+  return `${name}: strongest at ${layer.height === 1 ? `unit ${col}` : `row ${row}, column ${col}`}, ${value}`;
 }

@@ -93,10 +93,13 @@ export async function startDrawingApp({
   function render(frame) {
     shownFrame = frame && frame.digit !== null ? frame : null;
     if (shownFrame) {
-      const penDown = !guest && pad.pointerId !== null;
+      // Until this page's own drawing's final result comes (the pen down, or just lifted with
+      // frames of the stroke still on their way), its numbers wait: the final one is written
+      // a moment later anyway, and each write costs the page a layout (bench/RESULTS.md 6k).
       const final = !guest && finished(frame.seq);
-      prediction.show(frame, { final, penDown });
-      layers.render(frame, { penDown, final });
+      const pending = !guest && !final;
+      prediction.show(frame, { final, pending });
+      layers.render(frame, { pending, final });
     } else {
       prediction.empty();
       layers.clear();

@@ -70,8 +70,8 @@ class Side {
       this.layers.clear();
     } else {
       const final = this.finished(frame.seq);
-      this.prediction.show(frame, { final, penDown: this.penDown });
-      this.layers.render(frame, { penDown: this.penDown, final });
+      this.prediction.show(frame, { final, pending: !final }); // as the drawing page (app.js)
+      this.layers.render(frame, { pending: !final, final });
     }
     if (frame.digit === null || !this.finished(frame.seq)) return this.settle(frame.seq);
     this.shown = frame.seq;

@@ -35,7 +35,7 @@ export function buildSection(layer, { kernels = null, help, classes = null }) {
     el, grid, canvas, head: el.querySelector("h3"), box: el.querySelector(".map-focus"),
     kernels: overlay, name: layer.name, dense, mapW: layer.width, mapH: layer.height, units: dense ? layer.width : 0,
     w: layer.width, h: layer.height, maps: layer.maps, columns: 0, focus: 0,
-    texts: new Array(layer.maps).fill(null), width: 0, height: 0, adopted: false, labels: null,
+    texts: new Array(layer.maps).fill(null), described: null, width: 0, height: 0, adopted: false, labels: null,
   };
   if (classes && dense && classes.length === layer.width) addLabels(section, classes);
   return section;

@@ -79,11 +79,12 @@ export class PredictionView {
 
   // Called for every painted frame (its bars the worker has painted). `final`: the result of
   // the finished drawing, the pen lifted (not one that caught up with the pen mid-stroke);
-  // `penDown`: this page's own pen is on the paper. Text is only written when it changes
+  // `pending`: this page's own drawing, whose final result has not come yet (the pen on the
+  // paper, or frames of the stroke it just lifted from). Text is only written when it changes
   // (writing the same text still invalidates the page's layout).
-  show(frame, { final = true, penDown = false } = {}) {
+  show(frame, { final = true, pending = false } = {}) {
     if (this.root.dataset.digit !== String(frame.digit)) this.root.dataset.digit = frame.digit;
-    if (penDown) {
+    if (pending) {
       this.numbers.cancel();
       return this.drawing(true);
     }
@@ -93,8 +94,8 @@ export class PredictionView {
     else this.numbers.call(frame); // the newest, a little later
   }
 
-  // The percentages and the top row's colour (its digit's and percentage's) are hidden while
-  // the pen draws: they would be an earlier drawing's.
+  // The percentages and the top row's colour (its digit's and percentage's) are hidden until
+  // the drawing's final result: they would be an earlier drawing's.
   drawing(on) {
     if (this.bars.classList.contains("drawing") === on) return;
     this.bars.classList.toggle("drawing", on);
