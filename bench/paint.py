@@ -1,6 +1,6 @@
 """Paint cost in Chromium: what drawing costs the page's main thread, and how fresh the maps are.
 
-    python -m bench.paint [--seconds 12] [--rates 1 4 6] [--baseline DIR [--rounds N]] [--quick]
+    python -m bench.paint [--seconds 12] [--rates 1 4 6] [--baseline DIR] [--rounds N] [--quick]
 
 Starts the production server (gunicorn, gevent, one worker; bench/load.py's command) and
 Debian's Chromium (Playwright), opens the drawing page at 1400x900, draws one digit to warm
@@ -56,7 +56,7 @@ is not free: Chromium's tracing service took ~0.4 of this machine's two cores wh
 `git worktree` of an older commit, which needs app.js's `cnnPaintTimings` ring), then this
 one, on the same machine in the same run; `--rounds N` does that N times, alternately, and
 ends with each figure round by round (a change smaller than the run-to-run spread shows
-only so). `--quick` is a smoke run of a few seconds (one
+only so); without `--baseline`, it measures this tree N times (the spread of one tree). `--quick` is a smoke run of a few seconds (one
 digit at 1x and 4x) that checks nothing but that it runs and prints.
 """
 import argparse
@@ -163,6 +163,14 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
     # Which began with the pen on the paper, and which in the gaps after a stroke (the
     # finished drawing's result: text alternatives, percentages).
     pen_on = sum(any(a <= (time_origin + s) / 1000 <= b for a, b in pen_down) for s, _ in observed)
+    # Each one's duration and where it began: ms after the latest stroke began ("down") or
+    # ended ("up"), and which stroke of the run that was.
+    edges = sorted([(a, "down", k) for k, (a, _) in enumerate(pen_down)] + [(b, "up", k) for k, (_, b) in enumerate(pen_down)])
+    def where(start):
+        at = (time_origin + start) / 1000
+        last = max((e for e in edges if e[0] <= at), default=None)
+        return [round(float(at - last[0]) * 1000), last[1], last[2]] if last else [None, None, None]
+    long_where = [[round(d), *where(s)] for s, d in observed]
     pct = lambda a, q: float(np.percentile(a, q)) if len(a) else float("nan")  # noqa: E731
     figures = {
         "rate": rate, "traced": traced, "seconds": ended - started, "pen_down_s": down_s, "digits": drawn,
@@ -172,7 +180,7 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
         "age_p50": pct(ages, 50), "age_p95": pct(ages, 95),
         "maps_fps": float(maps_fps), "maps_age_p50": pct(maps_ages, 50), "maps_age_p95": pct(maps_ages, 95),
         "long_tasks": len(long), "longest": max(long, default=0.0), "blocking_ms": sum(d - 50 for d in long),
-        "long_tasks_pen_down": pen_on,
+        "long_tasks_pen_down": pen_on, "long_tasks_where": long_where,
         "load": os.getloadavg()[0],
         "long_frames": long_frames([f for f in result["frames"] if f["start"] >= zero_page]),
     }
@@ -209,7 +217,7 @@ def trace_figures(trace, zero_page, painted, started, ended, time_origin, observ
 
 # What the person drawing sees, taken from the untraced run.
 SEEN = ("digits", "pen_down_s", "painted_while_drawing", "fps", "age_p50", "age_p95", "maps_fps", "maps_age_p50",
-        "maps_age_p95", "long_tasks", "longest", "blocking_ms", "long_tasks_pen_down", "long_frames", "load")
+        "maps_age_p95", "long_tasks", "longest", "blocking_ms", "long_tasks_pen_down", "long_tasks_where", "long_frames", "load")
 
 
 async def measure_twice(browser, url, samples, rate, seconds, categories=(), profile=None):
@@ -289,23 +297,23 @@ def main(argv=None):
     parser.add_argument("--trace", help="save each run's trace (devtools.timeline, with invalidation tracking: what restyled or laid out what) as TRACE-<tree>-x<rate>.json")
     parser.add_argument("--profile", help="save each run's V8 CPU profile of the page (PROFILE-<tree>-x<rate>.cpuprofile)"
                         " and print its functions' self time while drawing")
-    parser.add_argument("--rounds", type=int, default=1, help="with --baseline: measure both trees this many times,"
-                        " alternately, and print each figure round by round (this machine's state drifts between runs)")
+    parser.add_argument("--rounds", type=int, default=1, help="measure this tree (with --baseline: both trees, alternately)"
+                        " this many times, and print each figure round by round (this machine's state drifts between runs)")
     parser.add_argument("--quick", action="store_true", help="smoke run: one digit at 1x and 4x")
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.rates = 0.5, [1, 4]
     samples = load_pen_samples(DEFAULT_PEN_TRAIN)[:200]
     runs = {"baseline": [], "current": []}
-    for round_ in range(args.rounds if args.baseline else 1):
-        last = round_ == args.rounds - 1 or not args.baseline
+    for round_ in range(args.rounds):
+        last = round_ == args.rounds - 1
         tag = f" (round {round_ + 1})" if args.rounds > 1 else ""
         if args.baseline:
             runs["baseline"].append(asyncio.run(run_tree(f"before{tag}", args.baseline.resolve(), samples, args.rates, args.seconds,
                                                          args.trace, args.profile)))
-        runs["current"].append(asyncio.run(run_tree(f"after{tag}" if args.baseline else "this tree", ROOT, samples, args.rates,
+        runs["current"].append(asyncio.run(run_tree(f"after{tag}" if args.baseline else f"this tree{tag}", ROOT, samples, args.rates,
                                                     args.seconds, args.trace, args.profile, machine=last and not args.quick)))
-    if len(runs["baseline"]) > 1:
+    if len(runs["current"]) > 1:
         round_by_round(runs, args.rates)
     targets.show(targets.paint(runs["current"][-1]), "issue 11, this tree, this run")
     if args.json:
@@ -326,12 +334,13 @@ ROUND_FIGURES = [("long tasks > 50 ms (with the pen down)", lambda r: f"{r['long
 
 def round_by_round(runs, rates):
     """Each figure of each tree, round after round, side by side."""
-    print("\nRound by round (before | after):")
+    both = bool(runs["baseline"])
+    print("\nRound by round" + (" (before | after):" if both else ":"))
     for i, rate in enumerate(rates):
         for label, figure in ROUND_FIGURES:
-            before = ", ".join(figure(rounds[i]) for rounds in runs["baseline"])
             after = ", ".join(figure(rounds[i]) for rounds in runs["current"])
-            print(f"- CPU x{rate:g}, {label}: {before} | {after}")
+            before = ", ".join(figure(rounds[i]) for rounds in runs["baseline"]) + " | " if both else ""
+            print(f"- CPU x{rate:g}, {label}: {before}{after}")
 
 
 if __name__ == "__main__":
