@@ -16,8 +16,8 @@ is not free: Chromium's tracing service took ~0.4 of this machine's two cores wh
 (/proc), CPU the page's threads then wait for, so the traced run has long tasks of its own
 (bench/RESULTS.md 6k); its rates and long tasks are printed too. Per rate it prints:
 
-- main-thread ms per painted frame (traced): a trace of the renderer (category `toplevel`) gives every
-  task the page's main thread ran; the time between two consecutive painted frames is one
+- main-thread ms per painted frame (traced): a trace of the renderer (category `toplevel`)
+  gives every task the page's main thread ran; the time between two consecutive painted frames is one
   frame's share, so its main-thread busy time (tasks clipped to the interval) is that frame's
   cost: p50 and p95 over the frames, and the mean (all main-thread time while drawing / painted
   frames). Everything is counted: input, socket messages, decoding, our paint, style, layout,
@@ -39,25 +39,26 @@ is not free: Chromium's tracing service took ~0.4 of this machine's two cores wh
   each one's time over 50 ms); and, of the traced run's, how many had more than 50 ms of the
   main thread's own CPU time (the trace's thread time of the task; the throttling's spin
   counts as run): the rest were long by waiting for a core the worker, GPU process, server
-  and tracing share. Then
-  what the long animation frames were made of (Long Animation Frames API): script, other
-  work before rendering, requestAnimationFrame callbacks, and style to commit, in ms summed
-  over them, and the scripts that ran longest by what ran them.
+  and tracing share. Then what the long animation frames were made of (Long Animation Frames
+  API): script, other work before rendering, requestAnimationFrame callbacks, and style to
+  commit, in ms summed over them, and the scripts that ran longest by what ran them. The JSON
+  keeps where each long task began (`long_tasks_where`: ms after a stroke began or ended).
 - the machine, per throttled rate (not with `--quick`, nor for `--baseline`'s tree): how much
   of its cores an idle page keeps busy at that throttling (Chromium throttles by spinning the
   page's main thread, idle or not: CPU the paint worker, the GPU process and the server then
   lack), and the long tasks of a bare page, a canvas inking the pen and nothing else, drawn
   the same way: what the machine makes by itself.
-- worker ms per painted frame (traced): the same trace's top-level tasks on the page's dedicated
-  worker threads (the paint worker: decoding, deriving and painting), wall and CPU, over the
-  drawing time / painted frames; 0 for a page without one.
+- worker ms per painted frame (traced): the same trace's top-level tasks on the page's
+  dedicated worker threads (the paint worker: decoding, deriving and painting), wall and
+  CPU, over the drawing time / painted frames; 0 for a page without one.
 
 `--baseline DIR` first runs the same thing against another working tree (e.g. a
 `git worktree` of an older commit, which needs app.js's `cnnPaintTimings` ring), then this
 one, on the same machine in the same run; `--rounds N` does that N times, alternately, and
 ends with each figure round by round (a change smaller than the run-to-run spread shows
-only so); without `--baseline`, it measures this tree N times (the spread of one tree). `--quick` is a smoke run of a few seconds (one
-digit at 1x and 4x) that checks nothing but that it runs and prints.
+only so); without `--baseline`, it measures this tree N times (the spread of one tree).
+`--quick` is a smoke run of a few seconds (one digit at 1x and 4x) that checks nothing but
+that it runs and prints.
 """
 import argparse
 import asyncio
@@ -160,17 +161,7 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
 
     observed = [(s, d) for s, d in result["long"] if s >= zero_page]  # (start, duration), page ms
     long = [d for _, d in observed]
-    # Which began with the pen on the paper, and which in the gaps after a stroke (the
-    # finished drawing's result: text alternatives, percentages).
-    pen_on = sum(any(a <= (time_origin + s) / 1000 <= b for a, b in pen_down) for s, _ in observed)
-    # Each one's duration and where it began: ms after the latest stroke began ("down") or
-    # ended ("up"), and which stroke of the run that was.
-    edges = sorted([(a, "down", k) for k, (a, _) in enumerate(pen_down)] + [(b, "up", k) for k, (_, b) in enumerate(pen_down)])
-    def where(start):
-        at = (time_origin + start) / 1000
-        last = max((e for e in edges if e[0] <= at), default=None)
-        return [round(float(at - last[0]) * 1000), last[1], last[2]] if last else [None, None, None]
-    long_where = [[round(d), *where(s)] for s, d in observed]
+    long_where = where_they_began(observed, pen_down, time_origin)
     pct = lambda a, q: float(np.percentile(a, q)) if len(a) else float("nan")  # noqa: E731
     figures = {
         "rate": rate, "traced": traced, "seconds": ended - started, "pen_down_s": down_s, "digits": drawn,
@@ -180,13 +171,26 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
         "age_p50": pct(ages, 50), "age_p95": pct(ages, 95),
         "maps_fps": float(maps_fps), "maps_age_p50": pct(maps_ages, 50), "maps_age_p95": pct(maps_ages, 95),
         "long_tasks": len(long), "longest": max(long, default=0.0), "blocking_ms": sum(d - 50 for d in long),
-        "long_tasks_pen_down": pen_on, "long_tasks_where": long_where,
+        "long_tasks_pen_down": sum(when == "down" for _, _, when, _ in long_where), "long_tasks_where": long_where,
         "load": os.getloadavg()[0],
         "long_frames": long_frames([f for f in result["frames"] if f["start"] >= zero_page]),
     }
     if traced:
         figures.update(trace_figures(json.loads(raw), zero_page, paints[:, 2], started, ended, time_origin, observed, pct))
     return figures, raw
+
+
+def where_they_began(observed, pen_down, time_origin):
+    """Each long task's duration and where it began: ms after the latest stroke began ("down":
+    the pen on the paper) or ended ("up": in the gap after it, when the result is written),
+    and which stroke of the run that was."""
+    edges = sorted([(a, "down", k) for k, (a, _) in enumerate(pen_down)] + [(b, "up", k) for k, (_, b) in enumerate(pen_down)])
+    out = []
+    for start, duration in observed:
+        at = (time_origin + start) / 1000
+        last = max((e for e in edges if e[0] <= at), default=None)
+        out.append([round(duration), *([round((at - last[0]) * 1000), last[1], last[2]] if last else [None, None, None])])
+    return out
 
 
 def trace_figures(trace, zero_page, painted, started, ended, time_origin, observed, pct):
