@@ -65,6 +65,7 @@ import asyncio
 import json
 import os
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,7 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
     # Warm-up, unthrottled: the first frame builds every layer's section.
     await draw_digit(cdp, box, fit(samples[0]["strokes"], size), size, [])
     await settled(page, timeout=90_000)
+    await first_pressure_reading(page)
     await page.keyboard.press("c")
     await cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
     await page.wait_for_timeout(300)
@@ -133,6 +135,7 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
     result = await page.evaluate("() => ({ count: cnnPaintTimings.count, paints: Array.from(cnnPaintTimings.paints),"
                                  " made: Array.from(cnnPaintTimings.made), long: window.benchLongTasks, frames: window.benchFrames,"
                                  " worker: window.cnnWorkerPaints && { count: cnnWorkerPaints.count, times: Array.from(cnnWorkerPaints.times) } })")
+    pressure = await cpu_pressure(page, started, ended)
     raw = await browser.stop_tracing() if traced else None
     await cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
     await context.close()
@@ -172,12 +175,36 @@ async def measure(browser, url, samples, rate, seconds, categories=(), profile=N
         "maps_fps": float(maps_fps), "maps_age_p50": pct(maps_ages, 50), "maps_age_p95": pct(maps_ages, 95),
         "long_tasks": len(long), "longest": max(long, default=0.0), "blocking_ms": sum(d - 50 for d in long),
         "long_tasks_pen_down": sum(when == "down" for _, _, when, _ in long_where), "long_tasks_where": long_where,
-        "load": os.getloadavg()[0],
+        "load": os.getloadavg()[0], **pressure,
         "long_frames": long_frames([f for f in result["frames"] if f["start"] >= zero_page]),
     }
     if traced:
         figures.update(trace_figures(json.loads(raw), zero_page, paints[:, 2], started, ended, time_origin, observed, pct))
     return figures, raw
+
+
+def paint_worker(page):
+    return next((w for w in page.workers if w.url.endswith("/paint-worker.js")), None)
+
+
+async def first_pressure_reading(page, timeout_s=20):
+    """Waits for the paint worker's first CPU pressure reading (static/js/pressure.js), as a page
+    open for a few seconds has: Chromium gives the first 3.5-6 s after the page loads (idle;
+    longer on a busy machine), and the page sends every drawing state until then."""
+    worker, end = paint_worker(page), time.time() + timeout_s
+    while worker and time.time() < end:
+        if await worker.evaluate("() => (globalThis.cnnPace?.readings.length ?? 1) > 0"):
+            return
+        await asyncio.sleep(0.2)
+
+
+async def cpu_pressure(page, started, ended):
+    """The paint worker's CPU pressure readings while drawing (static/js/pressure.js, one a
+    second): how many of each state, and how many of them paced the page's drawing states."""
+    worker = paint_worker(page)
+    readings = await worker.evaluate("() => globalThis.cnnPace?.readings ?? []") if worker else []
+    during = [(state, gap) for at, state, gap in readings if started * 1000 <= at <= ended * 1000]
+    return {"pressure": dict(Counter(state for state, _ in during)), "paced_readings": sum(gap > 0 for _, gap in during)}
 
 
 def where_they_began(observed, pen_down, time_origin):
@@ -221,7 +248,8 @@ def trace_figures(trace, zero_page, painted, started, ended, time_origin, observ
 
 # What the person drawing sees, taken from the untraced run.
 SEEN = ("digits", "pen_down_s", "painted_while_drawing", "fps", "age_p50", "age_p95", "maps_fps", "maps_age_p50",
-        "maps_age_p95", "long_tasks", "longest", "blocking_ms", "long_tasks_pen_down", "long_tasks_where", "long_frames", "load")
+        "maps_age_p95", "long_tasks", "longest", "blocking_ms", "long_tasks_pen_down", "long_tasks_where", "long_frames", "load",
+        "pressure", "paced_readings")
 
 
 async def measure_twice(browser, url, samples, rate, seconds, categories=(), profile=None):
@@ -240,7 +268,7 @@ def report(name, r):
           f" {r['age_p95']:.0f} ms p95, maps on screen {r['maps_fps']:.1f}/s, {r['maps_age_p50']:.0f} / {r['maps_age_p95']:.0f} ms old"
           f" p50 / p95, long tasks > 50 ms: {r['long_tasks']} ({r['long_tasks_pen_down']} with the pen down; longest"
           f" {r['longest']:.0f} ms, blocking {r['blocking_ms']:.0f} ms); {r['digits']} digits, {r['pen_down_s']:.1f} s pen down;"
-          f" load average {r['load']:.1f}", flush=True)
+          f" load average {r['load']:.1f}; CPU pressure {pressure_text(r)}", flush=True)
     print(f"  traced, the same again: main thread {r['ms_per_frame_p50']:.1f} ms p50 / {r['ms_per_frame_p95']:.1f} ms p95"
           f" per painted frame (mean {r['ms_per_frame_mean']:.1f}; TaskDuration {r['task_duration_per_frame']:.1f});"
           f" CPU {r['cpu_per_frame_p50']:.1f} p50 / {r['cpu_per_frame_p95']:.1f} p95 (mean {r['cpu_per_frame_mean']:.1f});"
@@ -333,7 +361,14 @@ ROUND_FIGURES = [("long tasks > 50 ms (with the pen down)", lambda r: f"{r['long
                  ("their blocking time, ms", lambda r: f"{r['blocking_ms']:.0f}"),
                  ("main-thread CPU ms per painted frame, mean", lambda r: f"{r['cpu_per_frame_mean']:.1f}"),
                  ("prediction strip frames/s", lambda r: f"{r['fps']:.1f}"),
-                 ("maps on screen/s", lambda r: f"{r['maps_fps']:.1f}")]
+                 ("maps on screen/s", lambda r: f"{r['maps_fps']:.1f}"),
+                 ("CPU pressure readings that paced drawing (of all)",
+                  lambda r: f"{r['paced_readings']} ({sum(r['pressure'].values())})")]
+
+
+def pressure_text(r):
+    readings = ", ".join(f"{state} {n}" for state, n in r["pressure"].items()) or "not read"
+    return f"{readings} (of them pacing: {r['paced_readings']})"
 
 
 def round_by_round(runs, rates):

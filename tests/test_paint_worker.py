@@ -2,6 +2,8 @@
 frame is handed over, not copied; while the worker is busy only the newest frame waits
 (never a backlog), and a clear drops what was on its way; the page's own stream, which the
 worker runs, is answered and painted while the page's main thread is busy."""
+import time
+
 import pytest
 
 from tests.browser import draw, settled_digit, watched_page
@@ -114,3 +116,57 @@ def test_the_stream_is_answered_and_painted_while_the_main_thread_is_busy(browse
             before,
         )
         assert any(start < t < end for t in painted), (start, end, painted)
+
+
+def states_sent_while_drawing(browser, url, pressure):
+    """How many drawing states the page sent while the pen made one fast zigzag stroke (mouse
+    moves as fast as Playwright sends them), and the stroke's length in s, with Chromium's virtual CPU
+    pressure source (CDP, on before the page loads) at `pressure`."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors, sent = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("websocket", lambda ws: ws.on(
+        "framesent", lambda data: isinstance(data, str) and data.startswith('42["draw"') and sent.append(time.monotonic())))
+    cdp = context.new_cdp_session(page)
+    cdp.send("Emulation.setPressureSourceOverrideEnabled", {"enabled": True, "source": "cpu"})
+    try:
+        page.goto(url)
+        page.wait_for_selector("#status[data-state=connected]")
+        worker = next(w for w in page.workers if w.url.endswith("/paint-worker.js"))
+        deadline = time.monotonic() + 15
+        while worker.evaluate("() => cnnPace.state") != pressure:
+            assert time.monotonic() < deadline, f"the worker never read {pressure!r}"
+            cdp.send("Emulation.setPressureStateOverride", {"source": "cpu", "state": pressure})
+            page.wait_for_timeout(200)
+        box = page.locator("#canvas").bounding_box()
+        page.mouse.move(box["x"] + 60, box["y"] + 60)
+        page.mouse.down()
+        start = time.monotonic()
+        for leg in range(1, 6):
+            page.mouse.move(box["x"] + 60 + 40 * leg, box["y"] + 60 + 200 * (leg % 2), steps=40)
+        page.wait_for_timeout(100)  # the last state held back by the pace goes, or would
+        end = time.monotonic()
+        during = sum(start <= t <= end for t in sent)
+        page.mouse.up()
+        settled_digit(page)
+        assert page.evaluate("() => document.querySelector('#prediction').dataset.busy") == "false"
+    finally:
+        # Closed with a virtual source still on, Chromium 156 crashes.
+        cdp.send("Emulation.setPressureSourceOverrideEnabled", {"enabled": False, "source": "cpu"})
+        context.close()
+    assert errors == [], errors
+    return during, end - start
+
+
+def test_under_cpu_pressure_a_drawing_state_goes_at_most_every_40_ms(browser, live_server):
+    """A device whose cores are all busy (Compute Pressure 'serious', here Chromium's virtual
+    pressure source) gets fewer frames while the pen moves: one drawing state per 40 ms at
+    most (static/js/pressure.js), which leaves the page's main thread CPU (bench/RESULTS.md 6l);
+    pen-up still goes at once and its result comes. With cores to spare ('nominal'), the
+    same stroke sends a state whenever the window has room: more than the pace would allow
+    (pointer moves come at the display's rate, 45/s here, against the pace's 25)."""
+    paced, paced_s = states_sent_while_drawing(browser, live_server, "serious")
+    assert 2 <= paced <= paced_s / 0.040 + 1, (paced, paced_s)
+    free, free_s = states_sent_while_drawing(browser, live_server, "nominal")
+    assert free > free_s / 0.040 + 1, (free, free_s)

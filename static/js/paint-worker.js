@@ -8,6 +8,7 @@
 // own drawing are painted as they come, however busy the page's main thread is.
 import { decodeFrame, isNewer, useWeights } from "./frame.js";
 import { blankGrid, paintGrid } from "./mapgrid.js";
+import { CpuPressure } from "./pressure.js";
 import { Stream } from "./stream.js";
 import { paintBars, paintDigit, paintImage } from "./strip-paint.js";
 
@@ -19,6 +20,9 @@ const asked = new Set(); // layers whose canvases the page was asked for
 let stream = null; // the Socket.IO link, once the page connects
 let newest = 0; // the newest own drawing state painted or cleared: older frames are not painted
 let guest = false; // the page shows someone else's frames: its own are not painted
+// The device's CPU pressure, which paces the drawing states the link sends (bench/paint.py
+// and the tests read its state here).
+const pace = (globalThis.cnnPace = new CpuPressure());
 const strip = { digit: null, image: null, bars: null, shown: null }; // the strip's canvases; shown: the newest painted frame (null: cleared)
 
 const handlers = {
@@ -60,7 +64,7 @@ const handlers = {
   frame: ({ bytes }) => show(bytes, false),
   // The page's link (connection.js): its events come back as {type: "socket", name, args}.
   connect: () => {
-    stream = new Stream({ onFrame: ownFrame, onEvent: (name, args, ack) => postMessage({ type: "socket", name, args, ack }) });
+    stream = new Stream({ onFrame: ownFrame, onEvent: (name, args, ack) => postMessage({ type: "socket", name, args, ack }), pace });
   },
   resume: () => stream.resume(),
   draw: ({ message, now }) => stream.draw(message, now),

@@ -3,7 +3,8 @@
 // At most WINDOW drawing states are out without an answer; a newer state waits (only the
 // newest) and goes when an answer comes, so the rate follows the link. Pen-up always goes at
 // once. Each frame is acknowledged once taken: the server sends a client no more than two
-// unacknowledged. The page (connection.js) posts its drawing states and other events here and
+// unacknowledged. Under CPU pressure (pressure.js) two drawing states are also at least
+// `pace.gap` ms apart, so that a busy device paints fewer maps rather than falling behind. The page (connection.js) posts its drawing states and other events here and
 // gets every other event back; the frames of its own drawing are painted here, at once.
 import { io } from "../vendor/socket.io/socket.io.esm.min.js";
 import { frameSeq, isNewer } from "./frame.js";
@@ -13,9 +14,13 @@ const ANSWER_TIMEOUT_MS = 3000; // an answer the server never sent (a refused me
 
 export class Stream {
   // `onFrame(bytes, seq)`: a frame of the page's own drawing. `onEvent(name, args)`: any other
-  // event for the page (connect, disconnect and connect_error included).
-  constructor({ onFrame, onEvent }) {
+  // event for the page (connect, disconnect and connect_error included). `pace.gap`: the
+  // least time between two drawing states (ms; pen-up goes at once whatever it is).
+  constructor({ onFrame, onEvent, pace = { gap: 0 } }) {
     this.pending = null; // { event, payload }: the newest state not yet sent
+    this.pace = pace;
+    this.sentAt = -Infinity; // when the last state went (performance.now())
+    this.paced = null; // the timer that sends the pending state once the gap has passed
     this.inFlight = []; // sequence numbers sent and not yet answered
     this.last = null; // the state last sent: asked for again after a reconnect
     this.ready = false; // connected, and the page has said what it says first (join_class…)
@@ -98,12 +103,28 @@ export class Stream {
   flush(now = false) {
     if (!this.pending || !this.ready) return;
     if (!now && this.inFlight.length >= WINDOW) return this.waitForAnswers();
+    if (!now && this.tooSoon()) return;
     clearTimeout(this.retry);
     this.retry = null;
+    clearTimeout(this.paced);
+    this.paced = null;
+    this.sentAt = performance.now();
     this.send(this.pending);
     this.inFlight.push(this.pending.payload.seq);
     this.last = this.pending;
     this.pending = null;
+  }
+
+  // Whether the pace holds the pending state back; if so, it goes when the gap has passed
+  // (or sooner, at pen-up).
+  tooSoon() {
+    const wait = this.sentAt + this.pace.gap - performance.now();
+    if (wait <= 0) return false;
+    this.paced ??= setTimeout(() => {
+      this.paced = null;
+      this.flush();
+    }, wait);
+    return true;
   }
 
   waitForAnswers() {
