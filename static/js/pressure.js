@@ -6,9 +6,11 @@
 // every 40 ms made them rare with 23 maps a second on screen (bench/RESULTS.md 6l). With
 // cores to spare (nominal, fair) every display frame's drawing is sent, from the second such
 // reading in a row: the pacing itself eases the pressure, and ending it at the first calm
-// reading had it on and off every second or two. Critical gets the same pace: 25 states a
-// second is what the page is built to show a phone (issue 11: 20 maps a second or more).
-const GAP_MS = { serious: 40, critical: 40 };
+// reading had it on and off every second or two.
+// 25 states a second, serious or critical: what the page is built to show a phone (issue 11:
+// 20 maps a second or more).
+const PACE_MS = 40;
+const BUSY = new Set(["serious", "critical"]);
 const SAMPLE_MS = 1000;
 const CALM_READINGS = 2;
 const KEEP = 120; // readings kept for bench/paint.py: [epoch ms, state, gap]
@@ -28,8 +30,8 @@ export class CpuPressure {
 
   read(state) {
     this.state = state;
-    this.calm = state in GAP_MS ? 0 : this.calm + 1;
-    if (state in GAP_MS) this.gap = GAP_MS[state];
+    this.calm = BUSY.has(state) ? 0 : this.calm + 1;
+    if (this.calm === 0) this.gap = PACE_MS;
     else if (this.calm >= CALM_READINGS) this.gap = 0;
     this.readings.push([performance.timeOrigin + performance.now(), state, this.gap]);
     if (this.readings.length > KEEP) this.readings.shift();

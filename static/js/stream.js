@@ -4,8 +4,9 @@
 // newest) and goes when an answer comes, so the rate follows the link. Pen-up always goes at
 // once. Each frame is acknowledged once taken: the server sends a client no more than two
 // unacknowledged. Under CPU pressure (pressure.js) two drawing states are also at least
-// `pace.gap` ms apart, so that a busy device paints fewer maps rather than falling behind. The page (connection.js) posts its drawing states and other events here and
-// gets every other event back; the frames of its own drawing are painted here, at once.
+// `pace.gap` ms apart, so that a busy device paints fewer maps rather than falling behind.
+// The page (connection.js) posts its drawing states and other events here and gets every
+// other event back; the frames of its own drawing are painted here, at once.
 import { io } from "../vendor/socket.io/socket.io.esm.min.js";
 import { frameSeq, isNewer } from "./frame.js";
 
