@@ -84,7 +84,11 @@ def server_pids(master):
     while i < len(pids):
         # Any of a process's threads may have started a child: read every thread's list.
         for children in Path(f"/proc/{pids[i]}/task").glob("*/children"):
-            pids += [int(p) for p in children.read_text().split() if int(p) not in pids]
+            try:
+                found = children.read_text().split()
+            except (FileNotFoundError, ProcessLookupError):  # the thread ended since the listing
+                continue
+            pids += [int(p) for p in found if int(p) not in pids]
         i += 1
     return pids
 
