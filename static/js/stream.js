@@ -9,7 +9,6 @@
 // other event back; the frames of its own drawing are painted here, at once.
 import { io } from "../vendor/socket.io/socket.io.esm.min.js";
 import { frameSeq, isNewer } from "./frame.js";
-import { Throttle } from "./throttle.js";
 
 const WINDOW = 2;
 const ANSWER_TIMEOUT_MS = 3000; // an answer the server never sent (a refused message) must not stall the page
@@ -21,7 +20,8 @@ export class Stream {
   constructor({ onFrame, onEvent, pace = { gap: 0 } }) {
     this.pending = null; // { event, payload }: the newest state not yet sent
     this.pace = pace;
-    this.paced = new Throttle(0, () => this.sendPending()); // its `ms`: the pace's gap of the moment
+    this.sentAt = -Infinity; // when the last state went (performance.now())
+    this.paced = null; // the timer that sends the pending state once the gap has passed
     this.inFlight = []; // sequence numbers sent and not yet answered
     this.last = null; // the state last sent: asked for again after a reconnect
     this.ready = false; // connected, and the page has said what it says first (join_class…)
@@ -103,20 +103,29 @@ export class Stream {
 
   flush(now = false) {
     if (!this.pending || !this.ready) return;
-    if (now) return this.paced.now();
-    if (this.inFlight.length >= WINDOW) return this.waitForAnswers();
-    this.paced.ms = this.pace.gap;
-    this.paced.call(); // at once, or when the gap since the last state has passed
-  }
-
-  sendPending() {
-    if (!this.pending || !this.ready) return; // sent at pen-up meanwhile, or disconnected
+    if (!now && this.inFlight.length >= WINDOW) return this.waitForAnswers();
+    if (!now && this.tooSoon()) return;
     clearTimeout(this.retry);
     this.retry = null;
+    clearTimeout(this.paced);
+    this.paced = null;
+    this.sentAt = performance.now();
     this.send(this.pending);
     this.inFlight.push(this.pending.payload.seq);
     this.last = this.pending;
     this.pending = null;
+  }
+
+  // Whether the pace holds the pending state back; if so, it goes when the gap has passed
+  // (or sooner, at pen-up).
+  tooSoon() {
+    const wait = this.sentAt + this.pace.gap - performance.now();
+    if (wait <= 0) return false;
+    this.paced ??= setTimeout(() => {
+      this.paced = null;
+      this.flush();
+    }, wait);
+    return true;
   }
 
   waitForAnswers() {
